@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A port-IO or MMIO address space: ranges mapped to device handlers.
+ * Accesses nobody claims read as all ones and are ignored on write, and are
+ * counted so `--verbose` can report them.
+ */
+#ifndef KVMRR_MACHINE_BUS_H
+#define KVMRR_MACHINE_BUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * A device access: offset from the range base, size in bytes (1..8), data
+ * to fill on a read. Returns 0, or -errno for a VMM failure (not a guest
+ * mistake: bad guest accesses are handled like hardware would).
+ */
+typedef int (*bus_handler_fn)(void *dev, uint64_t offset, uint32_t size, bool write,
+			      uint8_t *data);
+
+#define BUS_MAX_RANGES 32
+
+struct bus_range {
+	uint64_t base;
+	uint64_t len;
+	const char *name;
+	bus_handler_fn fn;
+	void *dev;
+};
+
+struct bus {
+	const char *name;              /* "pio" or "mmio", for messages */
+	unsigned int nranges;
+	struct bus_range ranges[BUS_MAX_RANGES];
+	uint64_t unhandled_reads;
+	uint64_t unhandled_writes;
+	uint64_t last_unhandled_addr;
+};
+
+void bus_init(struct bus *bus, const char *name);
+/* -EEXIST if it overlaps a range, -ENOSPC if full, -EINVAL if len is 0. */
+int bus_register(struct bus *bus, uint64_t base, uint64_t len, const char *name,
+		 bus_handler_fn fn, void *dev);
+/* The range holding addr, or NULL. */
+const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);
+/* Dispatch; an unclaimed read fills data with 0xff. Returns 1 if claimed, 0 if not, -errno. */
+int bus_access(struct bus *bus, uint64_t addr, uint32_t size, bool write, uint8_t *data);
+
+#endif

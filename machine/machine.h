@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A minimal VMM over vcpu/: one vCPU, guest RAM, userspace devices, and the
+ * one run loop. Record and replay plug into that loop through struct
+ * machine_hook; there is no second loop.
+ */
+#ifndef KVMRR_MACHINE_MACHINE_H
+#define KVMRR_MACHINE_MACHINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vcpu/vcpu.h"
+#include "vcpu/guest_mem.h"
+#include "machine/bus.h"
+#include "machine/devices.h"
+
+#define MACHINE_DEFAULT_MEM (256ULL << 20)
+
+/* Fixed guest ABI, shared with guests/ (see guests/rt/abi.h). */
+#define PORT_DEBUG_EXIT   0xf4
+#define PORT_ENTROPY      0x5e0
+#define MMIO_TEST_GPA     0xd0000000ULL
+#define MMIO_TEST_SIZE    0x1000ULL
+
+struct machine_config {
+	uint64_t mem_size;            /* bytes */
+	const char *guest_path;       /* PVH or multiboot ELF, or a bzImage */
+	const char *initrd_path;      /* NULL: none */
+	const char *cmdline;          /* NULL: "" */
+	const char *serial_in_path;   /* NULL: no input; "-": stdin */
+	int serial_out_fd;            /* where the UART writes (stdout by default) */
+	uint64_t max_exits;           /* 0: no limit */
+	double timeout_sec;           /* 0: none */
+	const char *cpu_features;     /* "-cx16,+foo" edits of the CPUID profile, or NULL */
+	bool host_cpuid;              /* --host-cpuid: skip the deterministic profile */
+	bool verbose;
+};
+
+/* How a run ended; stored in recordings, so values are stable. */
+enum machine_end {
+	END_NONE = 0,          /* still running */
+	END_GUEST_EXIT,        /* debug-exit port: code = (value << 1) | 1 */
+	END_HALT,              /* HLT with interrupts disabled and nothing pending */
+	END_SHUTDOWN,          /* triple fault */
+	END_INTERNAL_ERROR,    /* KVM could not emulate, etc. */
+	END_FAIL_ENTRY,
+	END_TIMEOUT,
+	END_SIGNAL,            /* SIGINT / SIGTERM */
+	END_MAX_EXITS,
+	END_ERROR,             /* a VMM failure (ioctl, I/O), not the guest's doing */
+	END_UNHANDLED_EXIT,    /* an exit reason the VMM does not handle */
+	END_DIVERGED,          /* replay only */
+	END_COUNT
+};
+const char *machine_end_name(enum machine_end end);
+
+struct machine {
+	struct machine_config cfg;
+	int kvm_fd;
+	int vm_fd;
+	struct vcpu vcpu;
+	struct guest_mem mem;
+	struct kvm_cpuid2 *cpuid;     /* what the vCPU got (KVM_SET_CPUID2) */
+	int tsc_khz;
+
+	struct bus pio;
+	struct bus mmio;
+	struct devices dev;
+
+	uint64_t exits;               /* exits handled so far (== next seq) */
+	enum machine_end end;
+	int guest_code;               /* END_GUEST_EXIT: the process exit status */
+	int error;                    /* END_ERROR: -errno */
+	char end_detail[512];         /* one line on why it ended, for the report */
+
+	volatile sig_atomic_t *stop;  /* set by a signal handler: end with END_SIGNAL */
+	uint64_t deadline_ns;         /* CLOCK_MONOTONIC; 0 none */
+};
+
+/*
+ * Create the VM, RAM, the vCPU with the CPUID profile, and the devices.
+ * No guest is loaded (replay restores one instead). On failure returns
+ * -errno and writes a message to err.
+ */
+int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t errlen);
+/* Load cfg->guest_path (+initrd, cmdline) and set the boot vCPU state. */
+int machine_load(struct machine *m, char *err, size_t errlen);
+void machine_destroy(struct machine *m);
+
+/*
+ * The hook record and replay implement. A NULL hook (or NULL members) gives
+ * a plain `kvmrr run`.
+ *
+ * before_entry: called before every KVM_RUN; the default injects pending
+ *   interrupts (machine_deliver_irqs).
+ * on_exit: called once per exit, with the host TSC read right before
+ *   KVM_RUN and right after it returned. The default handles the exit with
+ *   the device models (machine_handle_exit).
+ * Both return 0 to go on, or -errno to end the run with END_ERROR. To end
+ * the run otherwise they set m->end.
+ */
+struct machine_hook {
+	int (*before_entry)(void *ctx, struct machine *m);
+	int (*on_exit)(void *ctx, struct machine *m, struct vcpu_exit *exit,
+		       uint64_t tsc_entry, uint64_t tsc_exit);
+	void *ctx;
+};
+
+/* Run until m->end is set. Returns 0, or -errno if the VMM itself failed. */
+int machine_run(struct machine *m, const struct machine_hook *hook);
+
+/* The default exit handler: devices, HLT waits, end conditions. */
+int machine_handle_exit(struct machine *m, struct vcpu_exit *exit);
+
+/* What machine_deliver_irqs did before an entry, so a recorder can log it. */
+struct machine_irq_action {
+	int injected_vector;          /* -1: none */
+	bool window_requested;        /* request_interrupt_window set for this entry */
+};
+int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act);
+
+/* Print the vCPU registers, for reports of triple faults, timeouts and errors. */
+void machine_dump_regs(struct machine *m, FILE *out);
+
+/* Exit status of `kvmrr run` for an end (guest code for END_GUEST_EXIT). */
+int machine_exit_status(const struct machine *m);
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t machine_now_ns(void);
+
+static inline uint64_t machine_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+#endif
