@@ -74,6 +74,11 @@ struct vcpu_exit {
 		struct {                                /* KVM_EXIT_NOTIFY */
 			uint32_t flags;
 		} notify;
+		struct {                                /* KVM_EXIT_IOAPIC_EOI */
+			uint8_t vector;
+		} eoi;
+		struct kvm_hyperv_exit *hyperv;         /* KVM_EXIT_HYPERV: run->hyperv, in place */
+		struct kvm_xen_exit *xen;               /* KVM_EXIT_XEN: run->xen, in place (fill the result) */
 		struct {                                /* KVM_EXIT_X86_BUS_LOCK, KVM_EXIT_DIRTY_RING_FULL, ... */
 			uint64_t unused;
 		} none;
