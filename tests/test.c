@@ -23,7 +23,7 @@ void test_require_kvm(void)
 static int run_one(const struct test_case *tc, int index)
 {
 	int pipefd[2];
-	char reason[512] = "";
+	char reason[1024] = "";
 	pid_t pid;
 	int status = 0;
 
