@@ -136,61 +136,72 @@ TEST(msrs_count_processed)
 	test_vm_destroy(&t);
 }
 
-TEST(lapic_icr_round_trip_with_irqchip)
+TEST(xsave_mxcsr_and_xmm_round_trip)
 {
 	struct test_vm t;
-	struct kvm_lapic_state lapic;
-	const uint32_t icr = 1;                         /* fixed delivery, vector 1 */
-	uint32_t got;
-
-	test_vm_create(&t, MEM_1M, TEST_VM_IRQCHIP);
-	TEST_ASSERT_OK(vcpu_get_lapic(&t.vcpu, &lapic));
-	memcpy(&got, &lapic.regs[0x300], 4);
-	TEST_ASSERT_EQ(got, 0);
-	memcpy(&lapic.regs[0x300], &icr, 4);
-	TEST_ASSERT_OK(vcpu_set_lapic(&t.vcpu, &lapic));
-	memset(&lapic, 0, sizeof(lapic));
-	TEST_ASSERT_OK(vcpu_get_lapic(&t.vcpu, &lapic));
-	memcpy(&got, &lapic.regs[0x300], 4);
-	TEST_ASSERT_EQ(got, icr);
-	test_vm_destroy(&t);
-}
-
-/* kvm_arch_vcpu_ioctl(): KVM_GET_LAPIC without an in-kernel LAPIC is EINVAL. */
-TEST(lapic_without_irqchip_is_einval)
-{
-	struct test_vm t;
-	struct kvm_lapic_state lapic;
+	struct kvm_xsave xs;
+	uint8_t *legacy = (uint8_t *)xs.region;
+	uint32_t mxcsr = 0x1fa0;                        /* default + precision flag */
+	uint64_t xstate_bv;
 
 	test_vm_create(&t, MEM_1M, 0);
-	TEST_ASSERT_EQ(vcpu_get_lapic(&t.vcpu, &lapic), -EINVAL);
+	TEST_ASSERT_OK(vcpu_get_xsave(&t.vcpu, &xs));
+	memcpy(legacy + 24, &mxcsr, 4);                 /* FXSAVE layout: MXCSR at 24 */
+	for (int i = 0; i < 16; i++)
+		legacy[160 + 16 * 1 + i] = (uint8_t)(0x50 + i); /* XMM1 at 160 + 16 */
+	memcpy(&xstate_bv, legacy + 512, 8);            /* XSAVE header: XSTATE_BV */
+	xstate_bv |= 3;                                 /* x87 and SSE state present */
+	memcpy(legacy + 512, &xstate_bv, 8);
+	TEST_ASSERT_OK(vcpu_set_xsave(&t.vcpu, &xs));
+	memset(&xs, 0, sizeof(xs));
+	TEST_ASSERT_OK(vcpu_get_xsave(&t.vcpu, &xs));
+	memcpy(&mxcsr, legacy + 24, 4);
+	TEST_ASSERT_EQ(mxcsr, 0x1fa0);
+	for (int i = 0; i < 16; i++)
+		TEST_ASSERT_EQ(legacy[176 + i], 0x50 + i);
 	test_vm_destroy(&t);
 }
 
-TEST(mp_state_round_trip)
+TEST(xcrs_xcr0_round_trip)
 {
 	struct test_vm t;
-	struct kvm_mp_state mp;
-
-	test_vm_create(&t, MEM_1M, TEST_VM_IRQCHIP);
-	TEST_ASSERT_OK(vcpu_get_mp_state(&t.vcpu, &mp));
-	TEST_ASSERT_EQ(mp.mp_state, KVM_MP_STATE_RUNNABLE);
-	mp.mp_state = KVM_MP_STATE_HALTED;
-	TEST_ASSERT_OK(vcpu_set_mp_state(&t.vcpu, &mp));
-	mp.mp_state = 0xff;
-	TEST_ASSERT_OK(vcpu_get_mp_state(&t.vcpu, &mp));
-	TEST_ASSERT_EQ(mp.mp_state, KVM_MP_STATE_HALTED);
-	test_vm_destroy(&t);
-}
-
-/* api.rst "KVM_SET_MP_STATE": without an in-kernel LAPIC only RUNNABLE is accepted. */
-TEST(mp_state_halted_needs_irqchip)
-{
-	struct test_vm t;
-	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_HALTED };
+	struct kvm_xcrs xcrs;
 
 	test_vm_create(&t, MEM_1M, 0);
-	TEST_ASSERT_EQ(vcpu_set_mp_state(&t.vcpu, &mp), -EINVAL);
+	if (kvm_check_extension(t.kvm_fd, KVM_CAP_XCRS) <= 0)
+		TEST_SKIP("host has no KVM_CAP_XCRS");
+	TEST_ASSERT_OK(vcpu_get_xcrs(&t.vcpu, &xcrs));
+	TEST_ASSERT_EQ(xcrs.nr_xcrs, 1);
+	TEST_ASSERT_EQ(xcrs.xcrs[0].xcr, 0);
+	TEST_ASSERT_EQ(xcrs.xcrs[0].value, 1);           /* reset: x87 only */
+	xcrs.xcrs[0].value = 3;                          /* x87 | SSE */
+	TEST_ASSERT_OK(vcpu_set_xcrs(&t.vcpu, &xcrs));
+	memset(&xcrs, 0, sizeof(xcrs));
+	TEST_ASSERT_OK(vcpu_get_xcrs(&t.vcpu, &xcrs));
+	TEST_ASSERT_EQ(xcrs.xcrs[0].value, 3);
+	/* XCR0 without x87 is architecturally invalid. */
+	xcrs.xcrs[0].value = 2;
+	TEST_ASSERT_EQ(vcpu_set_xcrs(&t.vcpu, &xcrs), -EINVAL);
+	test_vm_destroy(&t);
+}
+
+TEST(debugregs_round_trip)
+{
+	struct test_vm t;
+	struct kvm_debugregs d;
+
+	test_vm_create(&t, MEM_1M, 0);
+	TEST_ASSERT_OK(vcpu_get_debug_regs(&t.vcpu, &d));
+	TEST_ASSERT_EQ(d.dr7, 0x400);                    /* reset value */
+	for (int i = 0; i < 4; i++)
+		d.db[i] = 0x1000 * (uint64_t)(i + 1);
+	d.dr7 = 0x400 | 0x2 | 0x8;                       /* G0, G1 */
+	TEST_ASSERT_OK(vcpu_set_debug_regs(&t.vcpu, &d));
+	memset(&d, 0, sizeof(d));
+	TEST_ASSERT_OK(vcpu_get_debug_regs(&t.vcpu, &d));
+	for (int i = 0; i < 4; i++)
+		TEST_ASSERT_EQ(d.db[i], 0x1000 * (i + 1));
+	TEST_ASSERT_EQ(d.dr7, 0x40a);
 	test_vm_destroy(&t);
 }
 
