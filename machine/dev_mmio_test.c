@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#include "machine/dev_mmio_test.h"
+
+#include <string.h>
+#include <time.h>
+
+static uint64_t mmio_test_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+int dev_mmio_test_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+{
+	struct dev_mmio_test *t = dev;
+	/* The register file as bytes, with room for an access straddling its end. */
+	uint8_t regs[MMIO_TEST_NREGS_END + 8] = { 0 };
+	uint32_t i;
+
+	if (offset >= MMIO_TEST_NREGS_END) {
+		if (!write)
+			memset(data, 0, size);
+		write ? t->writes++ : t->reads++;
+		return 0;
+	}
+	put_le64(regs + MMIO_TEST_SCRATCH, t->scratch);
+	if (write) {
+		t->writes++;
+		/* Only the scratch bytes are writable. */
+		for (i = 0; i < size && offset + i < MMIO_TEST_TIME_NS; i++)
+			regs[offset + i] = data[i];
+		t->scratch = get_le64(regs + MMIO_TEST_SCRATCH);
+		return 0;
+	}
+	t->reads++;
+	put_le64(regs + MMIO_TEST_TIME_NS, mmio_test_now_ns());
+	put_le64(regs + MMIO_TEST_EXITS, t->exit_counter ? *t->exit_counter : 0);
+	put_le64(regs + MMIO_TEST_ID, DEV_MMIO_TEST_ID);
+	memcpy(data, regs + offset, size);
+	return 0;
+}
+
+void dev_mmio_test_init(struct dev_mmio_test *t, const uint64_t *exit_counter)
+{
+	memset(t, 0, sizeof(*t));
+	t->exit_counter = exit_counter;
+}
+
+int dev_mmio_test_register(struct dev_mmio_test *t, struct bus *mmio)
+{
+	return bus_register(mmio, DEV_MMIO_TEST_GPA, DEV_MMIO_TEST_SIZE, "mmio-test",
+			    dev_mmio_test_io, t);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#include "machine/devices.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "machine/machine.h"
+
+_Static_assert(DEV_MMIO_TEST_GPA == MMIO_TEST_GPA && DEV_MMIO_TEST_SIZE == MMIO_TEST_SIZE,
+	       "the MMIO test device sits where machine.h says");
+_Static_assert(DEV_ENTROPY_PORT == PORT_ENTROPY, "the entropy port is where machine.h says");
+
+/* While the guest waits for serial input with RX interrupts on, wake this often to poll in_fd. */
+#define DEVICES_INPUT_POLL_NS 2000000ULL
+
+int devices_init(struct devices *d, struct bus *pio, struct bus *mmio, int out_fd, int in_fd,
+		 const uint64_t *exit_counter)
+{
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	dev_pic_init(&d->pic);
+	dev_pit_init(&d->pit, &d->pic);
+	dev_uart_init(&d->uart, &d->pic, out_fd, in_fd);
+	dev_rtc_init(&d->rtc);
+	dev_entropy_init(&d->entropy);
+	dev_mmio_test_init(&d->mmio_test, exit_counter);
+
+	ret = dev_pic_register(&d->pic, pio);
+	if (ret == 0)
+		ret = dev_pit_register(&d->pit, pio);
+	if (ret == 0)
+		ret = dev_uart_register(&d->uart, pio);
+	if (ret == 0)
+		ret = dev_rtc_register(&d->rtc, pio);
+	if (ret == 0)
+		ret = dev_entropy_register(&d->entropy, pio);
+	if (ret == 0)
+		ret = dev_mmio_test_register(&d->mmio_test, mmio);
+	return ret;
+}
+
+void devices_destroy(struct devices *d)
+{
+	dev_uart_destroy(&d->uart);
+}
+
+void devices_update(struct devices *d, uint64_t now_ns)
+{
+	dev_pit_update(&d->pit, now_ns);
+	dev_uart_poll(&d->uart, now_ns);
+}
+
+uint64_t devices_next_deadline_ns(const struct devices *d)
+{
+	uint64_t deadline = dev_pit_next_deadline_ns(&d->pit);
+
+	if (dev_uart_wants_input(&d->uart) || d->uart.out_len) {
+		struct timespec ts;
+		uint64_t poll_at;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		poll_at = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+			  (d->uart.out_len ? DEV_UART_FLUSH_NS : DEVICES_INPUT_POLL_NS);
+		if (poll_at < deadline)
+			deadline = poll_at;
+	}
+	return deadline;
+}
