@@ -144,6 +144,25 @@ void analysis_put_csv_col(FILE *f, sqlite3_stmt *stmt, int col)
 	}
 }
 
+int analysis_put_csv_rows(FILE *f, sqlite3_stmt *st)
+{
+	int ncols = sqlite3_column_count(st), rc;
+
+	for (int c = 0; c < ncols; c++) {
+		const char *name = sqlite3_column_name(st, c);
+
+		analysis_put_csv_str(f, name, strlen(name));
+		fputc(c + 1 < ncols ? ',' : '\n', f);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int c = 0; c < ncols; c++) {
+			analysis_put_csv_col(f, st, c);
+			fputc(c + 1 < ncols ? ',' : '\n', f);
+		}
+	}
+	return rc == SQLITE_DONE ? 0 : rc;
+}
+
 char *analysis_col_text(sqlite3_stmt *stmt, int col)
 {
 	char *out = NULL;

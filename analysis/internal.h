@@ -69,6 +69,8 @@ void analysis_put_csv_str(FILE *f, const char *s, size_t len);
 void analysis_put_json_col(FILE *f, sqlite3_stmt *stmt, int col);
 /* One SQLite column value as a CSV field (NULL empty, blobs as hex). */
 void analysis_put_csv_col(FILE *f, sqlite3_stmt *stmt, int col);
+/* Header row and every row of a statement as CSV; returns 0 or the SQLite error code. */
+int analysis_put_csv_rows(FILE *f, sqlite3_stmt *stmt);
 /* One SQLite column value as malloc'd display text (NULL as "NULL", blobs as hex). */
 char *analysis_col_text(sqlite3_stmt *stmt, int col);
 

@@ -88,6 +88,38 @@ static void analysis_put_cell(FILE *f, const char *s)
 		fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
 }
 
+/* One row into a memory stream, then printed without trailing blanks. */
+static void analysis_table_row(struct analysis_table *t, size_t first, const size_t *w,
+			       FILE *f, const char *indent)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&line, &len);
+
+	if (!m)
+		return;
+	fputs(indent ? indent : "", m);
+	for (int col = 0; col < t->ncols && first + col < t->ncells; col++) {
+		const char *cell = t->cells[first + col];
+		size_t pad = w[col] - analysis_width(cell);
+
+		if (col)
+			fputs("  ", m);
+		if (t->right[col])
+			fprintf(m, "%*s", (int)pad, "");
+		analysis_put_cell(m, cell);
+		if (!t->right[col])
+			fprintf(m, "%*s", (int)pad, "");
+	}
+	if (fclose(m) == 0) {
+		while (len > 0 && line[len - 1] == ' ')
+			len--;
+		fwrite(line, 1, len, f);
+		fputc('\n', f);
+	}
+	free(line);
+}
+
 void analysis_table_print(struct analysis_table *t, FILE *f, const char *indent)
 {
 	size_t *w = calloc(t->ncols, sizeof(*w));
@@ -100,20 +132,8 @@ void analysis_table_print(struct analysis_table *t, FILE *f, const char *indent)
 		if (cw > w[i % t->ncols])
 			w[i % t->ncols] = cw;
 	}
-	for (size_t i = 0; i < t->ncells; i++) {
-		int col = i % t->ncols;
-		size_t pad = w[col] - analysis_width(t->cells[i]);
-		bool last = col == t->ncols - 1 || i == t->ncells - 1;
-
-		if (col == 0)
-			fputs(indent ? indent : "", f);
-		if (t->right[col])
-			fprintf(f, "%*s", (int)pad, "");
-		analysis_put_cell(f, t->cells[i]);
-		if (!t->right[col] && !last)
-			fprintf(f, "%*s", (int)pad, "");
-		fputs(last ? "\n" : "  ", f);
-	}
+	for (size_t i = 0; i < t->ncells; i += t->ncols)
+		analysis_table_row(t, i, w, f, indent);
 	free(w);
 }
 

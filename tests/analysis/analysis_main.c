@@ -16,6 +16,9 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "stats", analysis_cmd_stats },
+		{ "query", analysis_cmd_query },
+		{ "export", analysis_cmd_export },
+		{ "diff", analysis_cmd_diff },
 	};
 
 	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
