@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite sink driven directly with synthetic exits, into real files:
+ * exact row counts, the time columns and views, data round trips, a tiny
+ * ring, REP-sized data, bytes per exit, write errors, version refusal.
+ */
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "tests/test.h"
+#include "tests/tracer/tracer_test_util.h"
+#include "tracer/log.h"
+#include "tracer/tracer.h"
+
+#define TSC_BASE 1000000000ULL
+
+struct synth {
+	struct tracer *t;
+	uint64_t tsc;            /* host TSC after the previous exit */
+	uint64_t rng;
+	uint8_t buf[8192];       /* the "kvm_run page" data area */
+};
+
+static void synth_open(struct synth *s, const char *path, const struct tracer_options *opt)
+{
+	char err[512] = "";
+
+	memset(s, 0, sizeof(*s));
+	TEST_ASSERT(tracer_open(&s->t, path, opt, err, sizeof(err)) == 0, "tracer_open %s: %s", path, err);
+	tracer_set_tsc_base(s->t, TSC_BASE);
+	s->tsc = TSC_BASE;
+	s->rng = 0x9e3779b97f4a7c15ULL;
+}
+
+/* Capture e with VMM time vmm and guest time guest (ticks). */
+static int synth_feed(struct synth *s, const struct vcpu_exit *e, uint64_t rip, uint64_t vmm,
+		      uint64_t guest)
+{
+	uint64_t entry = s->tsc + vmm, exit = entry + guest;
+
+	s->tsc = exit;
+	return tracer_capture_exit(s->t, 0, e, rip, entry, exit);
+}
+
+static struct vcpu_exit synth_io(struct synth *s, uint16_t port, uint8_t size, uint32_t count,
+				 bool in)
+{
+	struct vcpu_exit e = { .reason = KVM_EXIT_IO };
+
+	e.io = (struct vcpu_exit_io){ .port = port, .size = size, .in = in, .count = count,
+				      .data = s->buf };
+	for (uint32_t i = 0; i < (uint32_t)size * count; i++)
+		s->buf[i] = (uint8_t)tt_rand(&s->rng);
+	return e;
+}
+
+static void synth_finish(struct synth *s, const char *end)
+{
+	char err[512] = "";
+	int r = tracer_end(s->t, &(struct tracer_end){ .end = end, .code = 0, .detail = "synthetic" },
+			   err, sizeof(err));
+
+	TEST_ASSERT(r == 0, "tracer_end: %s", err);
+	tracer_close(s->t);
+	s->t = NULL;
+}
+
+static void set_khz(const char *path, long khz)
+{
+	sqlite3 *db = tt_open(path);
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta VALUES('tsc_khz', %ld)", khz);
+	TEST_ASSERT(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+TEST(row_counts_exact)
+{
+	char dir[64], path[128], buf[64];
+	struct synth s;
+	uint64_t want[8] = { 0 };
+	sqlite3 *db;
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	synth_open(&s, path, NULL);
+	TEST_ASSERT_OK(tracer_capture_event(s.t, 0, TRACER_EVENT_IRQ_WINDOW, 1)); /* seq -1 */
+	for (int i = 0; i < 5000; i++) {
+		struct vcpu_exit e = { 0 };
+		uint8_t mmio[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+		switch (i % 5) {
+		case 0: e = synth_io(&s, 0x3f8, 1, 1, false); want[0]++; break;
+		case 1: e = synth_io(&s, 0x40, 1, 1, true); want[1]++; break;
+		case 2: e.reason = KVM_EXIT_MMIO;
+			e.mmio = (struct vcpu_exit_mmio){ .gpa = 0xd0000000, .len = 4, .write = i & 1,
+							  .data = mmio };
+			want[2]++; break;
+		case 3: e.reason = KVM_EXIT_HLT; want[3]++; break;
+		case 4: e.reason = KVM_EXIT_INTR; want[4]++; break;
+		}
+		TEST_ASSERT_OK(synth_feed(&s, &e, 0x100000 + i, 3000, 20000));
+		if (i % 100 == 0)
+			TEST_ASSERT_OK(tracer_capture_event(s.t, 0, TRACER_EVENT_IRQ, 0x20));
+	}
+	TEST_ASSERT_EQ(tracer_exits(s.t), 5000);
+	synth_finish(&s, "guest-exit");
+
+	db = tt_open(path);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit"), 5000);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT max(seq) - min(seq) + 1 FROM exit"), 5000);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2 AND dir = 1"), want[0]);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2 AND dir = 0"), want[1]);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 6"), want[2]);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 5"), want[3]);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 10"), want[4]);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason IN (5, 10) AND addr IS NULL"
+			      " AND size IS NULL AND dir IS NULL AND data IS NULL"), want[3] + want[4]);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM event"), 51);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT seq FROM events LIMIT 1"), -1);
+	TEST_ASSERT_STR_EQ(tt_text(db, "SELECT kind_name FROM events LIMIT 1", buf, sizeof(buf)), "irq_window");
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM events WHERE kind_name = 'irq' AND value = 32"), 50);
+	/* Each irq event carries the seq of the exit it followed. */
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM event WHERE kind = 1 AND seq % 100 = 0"), 50);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 1);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'exits'"), 5000);
+	TEST_ASSERT_STR_EQ(tt_text(db, "SELECT value FROM meta WHERE key = 'end'", buf, sizeof(buf)), "guest-exit");
+	TEST_ASSERT_STR_EQ(tt_text(db, "SELECT value FROM meta WHERE key = 'format'", buf, sizeof(buf)),
+			   "kvmrr-recording");
+	TEST_ASSERT_STR_EQ(tt_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "delete");
+	sqlite3_close(db);
+	tt_cleanup(dir);
+}
+
+/* Times: absolute TSCs come back exactly from the deltas; the view is monotonic, in ns. */
+TEST(tsc_deltas_and_timeline)
+{
+	char dir[64], path[160];
+	static uint64_t entries[20000], exits_[20000];
+	struct synth s;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long prev_ts = -1;
+	int n = 0;
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	synth_open(&s, path, NULL);
+	for (int i = 0; i < 20000; i++) {
+		struct vcpu_exit e = synth_io(&s, 0x3f8, 1, 1, false);
+
+		TEST_ASSERT_OK(synth_feed(&s, &e, 0x1000, 1 + tt_rand(&s.rng) % 100000,
+					  1 + tt_rand(&s.rng) % 1000000));
+		exits_[i] = s.tsc;
+	}
+	synth_finish(&s, "halt");
+	set_khz(path, 2000000);   /* 2 GHz: 1 tick = 0.5 ns */
+	db = tt_open(path);
+	/* tsc_entry(n) = tsc_base + sum(vmm+guest, seq < n) + vmm(n) */
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, guest_ticks, SUM(vmm_ticks + guest_ticks)"
+		" OVER (ORDER BY seq) - guest_ticks FROM exit ORDER BY seq", -1, &st, NULL) == SQLITE_OK, "prep");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uint64_t entry = TSC_BASE + (uint64_t)sqlite3_column_int64(st, 2);
+
+		entries[n] = entry;
+		TEST_ASSERT_EQ(entry + (uint64_t)sqlite3_column_int64(st, 1), exits_[n]);
+		n++;
+	}
+	sqlite3_finalize(st);
+	TEST_ASSERT_EQ(n, 20000);
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, ts_ns, guest_ns, vmm_ns, dur_ns, port, gpa"
+		" FROM exit_timeline ORDER BY seq", -1, &st, NULL) == SQLITE_OK, "prep");
+	n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		long long ts = sqlite3_column_int64(st, 1);
+		long long want_ts = (long long)((entries[n] - TSC_BASE) / 2);
+
+		TEST_ASSERT(ts > prev_ts, "ts_ns not increasing at seq %d: %lld after %lld", n, ts, prev_ts);
+		TEST_ASSERT(llabs(ts - want_ts) <= 1, "seq %d: ts_ns %lld, wanted %lld", n, ts, want_ts);
+		TEST_ASSERT(llabs(sqlite3_column_int64(st, 4) - sqlite3_column_int64(st, 2) -
+				  sqlite3_column_int64(st, 3)) <= 1, "dur = guest + vmm at seq %d", n);
+		if (n + 1 < 20000)  /* vmm_ns: time after this exit until the next entry */
+			TEST_ASSERT(llabs(sqlite3_column_int64(st, 3) -
+					  (long long)(entries[n + 1] - exits_[n]) / 2) <= 1, "vmm_ns at %d", n);
+		TEST_ASSERT_EQ(sqlite3_column_int64(st, 5), 0x3f8);
+		TEST_ASSERT(sqlite3_column_type(st, 6) == SQLITE_NULL, "gpa NULL for IO");
+		prev_ts = ts;
+		n++;
+	}
+	sqlite3_finalize(st);
+	TEST_ASSERT_EQ(n, 20000);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count FROM exit_stats WHERE reason_name = 'IO'"), 20000);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count FROM pio_stats WHERE port = 1016 AND dir = 1"), 20000);
+	sqlite3_close(db);
+	tt_cleanup(dir);
+}
+
+/* Check exit row seq against what was fed: addr, size, dir and the data bytes. */
+static void check_row(sqlite3_stmt *st, uint64_t seq, uint64_t addr, uint32_t size, int dir,
+		      const uint8_t *data, uint32_t len)
+{
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	TEST_ASSERT(sqlite3_step(st) == SQLITE_ROW, "no exit row for seq %llu", (unsigned long long)seq);
+	TEST_ASSERT_EQ(sqlite3_column_int64(st, 0), addr);
+	TEST_ASSERT_EQ(sqlite3_column_int64(st, 1), size);
+	TEST_ASSERT_EQ(sqlite3_column_int64(st, 2), dir);
+	TEST_ASSERT_EQ(sqlite3_column_bytes(st, 3), len);
+	TEST_ASSERT(memcmp(sqlite3_column_blob(st, 3), data, len) == 0,
+		    "seq %llu: data bytes differ", (unsigned long long)seq);
+	sqlite3_reset(st);
+}
+
+/* Feed IO of every size and count (up to a 4 KiB REP) and MMIO of every length; read all back. */
+static void roundtrip(const struct tracer_options *opt, int rounds)
+{
+	char dir[64], path[160];
+	struct synth s;
+	static uint8_t copy[200000][16];
+	static uint8_t big[200000 / 97 + 1][4096];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint64_t seq = 0, rng = 42;
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	synth_open(&s, path, opt);
+	for (int i = 0; i < rounds; i++, seq++) {
+		struct vcpu_exit e = { 0 };
+		uint8_t mmio[8];
+
+		if (i % 97 == 0) {              /* REP string IO: a whole page */
+			e = synth_io(&s, 0x3f8, i % 2 ? 4 : 1, i % 2 ? 1024 : 4096, i % 3 == 0);
+			memcpy(big[i / 97], s.buf, 4096);
+		} else if (i % 2) {
+			static const uint8_t sizes[3] = { 1, 2, 4 };
+
+			e = synth_io(&s, (uint16_t)(0x60 + i % 7), sizes[i % 3], 1 + (i % 5 == 0), i % 4 == 1);
+			memcpy(copy[i], s.buf, (size_t)e.io.size * e.io.count);
+		} else {
+			for (int j = 0; j < 8; j++)
+				mmio[j] = (uint8_t)tt_rand(&rng);
+			e.reason = KVM_EXIT_MMIO;
+			e.mmio = (struct vcpu_exit_mmio){ .gpa = 0xd0000000 + (uint64_t)i * 8,
+							  .len = 1 + i % 8, .write = i % 3 == 0, .data = mmio };
+			memcpy(copy[i], mmio, 8);
+		}
+		TEST_ASSERT_OK(synth_feed(&s, &e, 0x200000, 100, 1000));
+	}
+	synth_finish(&s, "halt");
+	db = tt_open(path);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit"), rounds);
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT addr, size, dir, data FROM exit WHERE seq = ?", -1,
+				       &st, NULL) == SQLITE_OK, "prep");
+	for (int i = 0; i < rounds; i++) {
+		if (i % 97 == 0)
+			check_row(st, (uint64_t)i, 0x3f8, i % 2 ? 4 : 1, i % 3 != 0, big[i / 97], 4096);
+		else if (i % 2)
+			check_row(st, (uint64_t)i, 0x60 + i % 7, (uint32_t[]){ 1, 2, 4 }[i % 3], i % 4 != 1,
+				  copy[i], (uint32_t[]){ 1, 2, 4 }[i % 3] * (1 + (i % 5 == 0)));
+		else
+			check_row(st, (uint64_t)i, 0xd0000000 + (uint64_t)i * 8, 1 + i % 8, i % 3 == 0,
+				  copy[i], 1 + i % 8);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	tt_cleanup(dir);
+}
+
+TEST(data_round_trip)
+{
+	roundtrip(NULL, 200000);
+}
+
+/* A 2-slot ring wraps on every record; a 4 KiB REP needs 64 continuation slots through it. */
+TEST(ring_wrap_tiny_capacity)
+{
+	struct tracer_options opt = { .ring_records = 2, .batch_rows = 7 };
+
+	roundtrip(&opt, 6000);
+}
+
+TEST(internal_error_data)
+{
+	char dir[64], path[160];
+	struct synth s;
+	struct vcpu_exit e = { .reason = KVM_EXIT_INTERNAL_ERROR };
+	uint8_t want[4 + 3 * 8];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	synth_open(&s, path, NULL);
+	e.internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	e.internal.ndata = 3;
+	e.internal.data[0] = 0x1122334455667788ULL;
+	e.internal.data[1] = 2;
+	e.internal.data[2] = 0xdeadbeef;
+	memcpy(want, &e.internal.suberror, 4);
+	memcpy(want + 4, e.internal.data, 24);
+	TEST_ASSERT_OK(synth_feed(&s, &e, 0xfff0, 1, 1));
+	synth_finish(&s, "internal-error");
+	db = tt_open(path);
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT data, addr FROM exit WHERE seq = 0", -1, &st, NULL) ==
+		    SQLITE_OK, "prep");
+	TEST_ASSERT(sqlite3_step(st) == SQLITE_ROW, "row");
+	TEST_ASSERT_EQ(sqlite3_column_bytes(st, 0), sizeof(want));
+	TEST_ASSERT(memcmp(sqlite3_column_blob(st, 0), want, sizeof(want)) == 0, "suberror + words");
+	TEST_ASSERT(sqlite3_column_type(st, 1) == SQLITE_NULL, "no addr");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	tt_cleanup(dir);
+}
+
+/* 100k OUTs to the UART with realistic times: at most 32 bytes of file per exit. */
+TEST(bytes_per_port_io_exit)
+{
+	char dir[64], path[160];
+	struct synth s;
+	sqlite3 *db;
+	double per;
+	long long pages, psize;
+	const int rows = 100000;
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	synth_open(&s, path, NULL);
+	for (int i = 0; i < rows; i++) {
+		struct vcpu_exit e = synth_io(&s, 0x3f8, 1, 1, false);
+
+		/* ~2 us VMM, ~10-30 us guest at 2.5 GHz; RIP in a 64 KiB loop of a kernel at 1 MiB */
+		TEST_ASSERT_OK(synth_feed(&s, &e, 0x100000 + tt_rand(&s.rng) % 0x10000,
+					  4000 + tt_rand(&s.rng) % 2000, 25000 + tt_rand(&s.rng) % 50000));
+	}
+	synth_finish(&s, "guest-exit");
+	db = tt_open(path);
+	pages = tt_int(db, "PRAGMA page_count");
+	psize = tt_int(db, "PRAGMA page_size");
+	per = (double)(pages * psize) / rows;
+	printf("# %d port-IO exits: %lld pages of %lld bytes = %.2f bytes per exit\n", rows, pages,
+	       psize, per);
+	TEST_ASSERT(per <= 32.0, "%.2f bytes per port-IO exit, wanted <= 32", per);
+	sqlite3_close(db);
+	tt_cleanup(dir);
+}
+
+/* Feed 4 KiB REP exits until the writer fails; the error must reach the producer and tracer_end. */
+static void fill_until_error(const char *path)
+{
+	struct synth s;
+	char err[1024] = "";
+	int r = 0, i;
+
+	synth_open(&s, path, NULL);
+	for (i = 0; i < 400000 && r == 0; i++) {
+		struct vcpu_exit e = synth_io(&s, 0x3f8, 1, 4096, false);
+
+		r = synth_feed(&s, &e, 0x1000, 10, 10);
+	}
+	TEST_ASSERT(r == -ENOSPC || r == -EIO || r == -EFBIG,
+		    "capture after a full disk: wanted -ENOSPC/-EIO, got %d after %d exits", r, i);
+	TEST_ASSERT(tracer_error(s.t, err, sizeof(err)) == r, "tracer_error agrees");
+	printf("# writer error after %d exits: %s\n", i, err);
+	TEST_ASSERT(strstr(err, path) && strstr(err, "incomplete"), "message names the file: %s", err);
+	/* Further captures keep failing; ending never reports success. */
+	TEST_ASSERT(synth_feed(&s, &(struct vcpu_exit){ .reason = KVM_EXIT_HLT }, 0, 1, 1) == r, "sticky");
+	err[0] = 0;
+	TEST_ASSERT(tracer_end(s.t, &(struct tracer_end){ .end = "halt", .detail = "" }, err,
+			       sizeof(err)) == r, "tracer_end must fail");
+	TEST_ASSERT(err[0], "tracer_end gave a message");
+	tracer_close(s.t);
+}
+
+static void check_incomplete(const char *path)
+{
+	sqlite3 *db = tt_open(path);
+	char buf[64];
+
+	TEST_ASSERT_STR_EQ(tt_text(db, "PRAGMA integrity_check", buf, sizeof(buf)), "ok");
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 0);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit"),
+		       tt_int(db, "SELECT coalesce(max(seq) + 1, 0) FROM exit"));
+	sqlite3_close(db);
+}
+
+TEST(disk_full_rlimit_fsize)
+{
+	char dir[64], path[160];
+	struct rlimit rl = { 512 * 1024, RLIM_INFINITY };
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	signal(SIGXFSZ, SIG_IGN);   /* write() then fails with EFBIG instead of killing us */
+	TEST_ASSERT(setrlimit(RLIMIT_FSIZE, &rl) == 0, "setrlimit");
+	fill_until_error(path);
+	rl.rlim_cur = RLIM_INFINITY;
+	TEST_ASSERT(setrlimit(RLIMIT_FSIZE, &rl) == 0, "setrlimit back");
+	check_incomplete(path);
+	tt_cleanup(dir);
+}
+
+TEST(disk_full_tmpfs)
+{
+	char dir[64], path[160];
+
+	tt_tmpdir(dir, sizeof(dir));
+	/* A private mount namespace: the tmpfs vanishes with this test process. */
+	if (unshare(CLONE_NEWNS) < 0)
+		TEST_SKIP("unshare(CLONE_NEWNS): %s (needs CAP_SYS_ADMIN)", strerror(errno));
+	TEST_ASSERT(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "make / private");
+	TEST_ASSERT(mount("tmpfs", dir, "tmpfs", 0, "size=768k") == 0, "mount tmpfs on %s", dir);
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	fill_until_error(path);
+	check_incomplete(path);
+	TEST_ASSERT(umount2(dir, MNT_DETACH) == 0, "umount %s", dir);
+	tt_cleanup(dir);
+}
+
+TEST(refuses_to_overwrite)
+{
+	char dir[64], path[160], err[512] = "";
+	struct synth s;
+	struct tracer *t = NULL;
+	struct tracer_options force = { .force = true };
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	synth_open(&s, path, NULL);
+	synth_finish(&s, "halt");
+	TEST_ASSERT_EQ(tracer_open(&t, path, NULL, err, sizeof(err)), -EEXIST);
+	TEST_ASSERT(strstr(err, "already exists") && strstr(err, path), "message: %s", err);
+	TEST_ASSERT_EQ(tt_int(tt_open(path), "SELECT value FROM meta WHERE key = 'complete'"), 1);
+	TEST_ASSERT_OK(tracer_open(&t, path, &force, err, sizeof(err)));
+	tracer_close(t);
+	TEST_ASSERT_EQ(tt_int(tt_open(path), "SELECT value FROM meta WHERE key = 'complete'"), 0);
+	tt_cleanup(dir);
+}
+
+TEST(schema_version_refusal)
+{
+	char dir[64], path[160], other[160], err[512] = "";
+	struct synth s;
+	sqlite3 *db = NULL;
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	synth_open(&s, path, NULL);
+	synth_finish(&s, "halt");
+	TEST_ASSERT_OK(tracer_recording_open(path, &db, err, sizeof(err)));
+	sqlite3_close(db);
+	db = tt_open(path);
+	sqlite3_exec(db, "UPDATE meta SET value = 7 WHERE key = 'format_version'", NULL, NULL, NULL);
+	sqlite3_close(db);
+	db = NULL;
+	TEST_ASSERT_EQ(tracer_recording_open(path, &db, err, sizeof(err)), -EPROTONOSUPPORT);
+	TEST_ASSERT(db == NULL, "no handle on failure");
+	TEST_ASSERT(strstr(err, "version 7") && strstr(err, "version 1") && strstr(err, path),
+		    "the message names both versions and the file: %s", err);
+	snprintf(other, sizeof(other), "%s/other.db", dir);
+	TEST_ASSERT(sqlite3_open(other, &db) == SQLITE_OK, "create %s", other);
+	sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
+	sqlite3_close(db);
+	db = NULL;
+	TEST_ASSERT_EQ(tracer_recording_open(other, &db, err, sizeof(err)), -EINVAL);
+	TEST_ASSERT(strstr(err, "not a kvmrr recording"), "message: %s", err);
+	tt_cleanup(dir);
+}
+
+/* kill -9 while recording: the file opens, holds a gap-free prefix, and says incomplete. */
+TEST(kill9_leaves_consistent_prefix)
+{
+	char dir[64], path[160];
+	pid_t pid;
+	int status;
+	sqlite3 *db;
+	long long rows;
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (pid == 0) {
+		struct synth s;
+
+		synth_open(&s, path, NULL);
+		for (uint64_t i = 0;; i++) {
+			struct vcpu_exit e = synth_io(&s, 0x3f8, 1, 1 + (i % 50 == 0) * 511, false);
+
+			synth_feed(&s, &e, 0x1000, 10, 10);
+			if (i % 1000 == 0) {
+				tracer_capture_event(s.t, 0, TRACER_EVENT_IRQ, 0x20);
+				usleep(100);
+			}
+		}
+	}
+	usleep(700000);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	TEST_ASSERT(WIFSIGNALED(status), "child killed");
+	check_incomplete(path);
+	db = tt_open(path);
+	rows = tt_int(db, "SELECT count(*) FROM exit");
+	printf("# %lld exits committed before kill -9\n", rows);
+	TEST_ASSERT(rows > 0, "some batches were committed in 700 ms");
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE seq % 50 = 0 AND length(data) != 512"), 0);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM event WHERE seq > (SELECT max(seq) FROM exit)"), 0);
+	sqlite3_close(db);
+	tt_cleanup(dir);
+}
+
+TEST_MAIN()

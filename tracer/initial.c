@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+#include "tracer/initial.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "machine/sha256.h"
+#include "tracer/format.h"
+#include "vcpu/kvm.h"
+
+static void cpu_model(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char line[512];
+
+	snprintf(buf, len, "unknown");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) == 0 && colon) {
+			colon += 1 + (colon[1] == ' ');
+			colon[strcspn(colon, "\n")] = 0;
+			snprintf(buf, len, "%s", colon);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+/* argv joined by spaces; arguments with spaces or quotes in single quotes. */
+static char *join_argv(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s, *p;
+
+	for (int i = 0; i < argc; i++)
+		len += 4 * strlen(argv[i]) + 3;
+	s = p = malloc(len);
+	if (!s)
+		return NULL;
+	*p = 0;
+	for (int i = 0; i < argc; i++) {
+		bool quote = argv[i][0] == 0 || strpbrk(argv[i], " \t\n'\"\\$") != NULL;
+
+		if (i)
+			*p++ = ' ';
+		if (quote)
+			*p++ = '\'';
+		for (const char *c = argv[i]; *c; c++) {
+			if (*c == '\'') {   /* ' -> '\'' */
+				memcpy(p, "'\\''", 4);
+				p += 4;
+			} else {
+				*p++ = *c;
+			}
+		}
+		if (quote)
+			*p++ = '\'';
+		*p = 0;
+	}
+	return s;
+}
+
+const char *tracer_loader_name(const char *path)
+{
+	uint8_t head[8192];
+	size_t n = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (f) {
+		n = fread(head, 1, sizeof(head), f);
+		fclose(f);
+	}
+	if (n >= 0x206 && memcmp(head + 0x202, "HdrS", 4) == 0)
+		return "bzimage";
+	if (n < 4 || memcmp(head, "\x7f" "ELF", 4) != 0)
+		return "unknown";
+	/* A multiboot header (magic 0x1BADB002, 4-byte aligned) in the first 8 KiB. */
+	for (size_t off = 0; off + 4 <= n; off += 4)
+		if (head[off] == 0x02 && head[off + 1] == 0xb0 && head[off + 2] == 0xad &&
+		    head[off + 3] == 0x1b)
+			return "multiboot";
+	return "pvh";
+}
+
+int tracer_initial_meta(sqlite3 *db, struct machine *m, int argc, char **argv, char *err, size_t errlen)
+{
+	struct utsname u;
+	char host[2 * sizeof(u.release) + 2] = "unknown", model[256];
+	char *cmd = join_argv(argc, argv);
+	int api = kvm_get_api_version(m->kvm_fd);
+	int khz = m->tsc_khz > 0 ? m->tsc_khz : vcpu_get_tsc_khz(&m->vcpu);
+	int r;
+
+	if (!cmd) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (uname(&u) == 0)
+		snprintf(host, sizeof(host), "%s %s", u.sysname, u.release);
+	cpu_model(model, sizeof(model));
+	if (khz <= 0) {
+		snprintf(err, errlen, "KVM_GET_TSC_KHZ: %s", strerror(khz < 0 ? -khz : EINVAL));
+		free(cmd);
+		return khz < 0 ? khz : -EINVAL;
+	}
+	r = tracer_meta_set_text(db, "kvmrr_version", KVMRR_VERSION, err, errlen);
+	if (!r) r = tracer_meta_set_text(db, "host_kernel", host, err, errlen);
+	if (!r) r = tracer_meta_set_text(db, "cpu_model", model, err, errlen);
+	if (!r) r = tracer_meta_set_int(db, "kvm_api_version", api, err, errlen);
+	if (!r) r = tracer_meta_set_int(db, "tsc_khz", khz, err, errlen);
+	if (!r) r = tracer_meta_set_text(db, "command_line", cmd, err, errlen);
+	if (!r) r = tracer_meta_set_int(db, "mem_size", (long long)m->mem.ram_size, err, errlen);
+	if (!r) r = tracer_meta_set_text(db, "loader", tracer_loader_name(m->cfg.guest_path), err, errlen);
+	if (!r) r = tracer_meta_set_text(db, "guest_cmdline", m->cfg.cmdline ? m->cfg.cmdline : "", err, errlen);
+	if (!r) r = tracer_meta_set_int(db, "started_at", (long long)time(NULL), err, errlen);
+	free(cmd);
+	return r;
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	long size = 0;
+	int r = 0;
+
+	*data = NULL;
+	if (!f || fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "reading guest image %s: %s", path, strerror(errno));
+	} else if (!(*data = malloc(size ? (size_t)size : 1))) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "reading guest image %s: %ld bytes: out of memory", path, size);
+	} else if (fread(*data, 1, (size_t)size, f) != (size_t)size) {
+		r = -EIO;
+		snprintf(err, errlen, "reading guest image %s: short read", path);
+	}
+	if (f)
+		fclose(f);
+	if (r < 0) {
+		free(*data);
+		*data = NULL;
+	}
+	*len = r < 0 ? 0 : (size_t)size;
+	return r;
+}
+
+static int add_image(sqlite3_stmt *st, const char *path, const char *role, char *err, size_t errlen)
+{
+	uint8_t *data, digest[SHA256_DIGEST_SIZE];
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
+	size_t len;
+	int r = read_file(path, &data, &len, err, errlen);
+
+	if (r < 0)
+		return r;
+	sha256(data, len, digest);
+	sha256_hex(digest, hex);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
+	sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 5, data, len, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(data);
+	if (r != SQLITE_DONE) {
+		snprintf(err, errlen, "INSERT INTO image %s: %s", path, sqlite3_errstr(r));
+		return tracer_sqlite_errno(r);
+	}
+	return 0;
+}
+
+int tracer_initial_images(sqlite3 *db, struct machine *m, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO image(name, role, size, sha256, data)"
+			       " VALUES(?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "preparing INSERT INTO image: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	r = m->cfg.guest_path ? add_image(st, m->cfg.guest_path, "kernel", err, errlen) : 0;
+	if (!r && m->cfg.initrd_path)
+		r = add_image(st, m->cfg.initrd_path, "initrd", err, errlen);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int tracer_initial_cpuid(sqlite3 *db, struct machine *m, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "INSERT INTO cpuid(function, idx, flags, eax, ebx, ecx, edx)"
+				    " VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL);
+
+	for (uint32_t i = 0; rc == SQLITE_OK && m->cpuid && i < m->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &m->cpuid->entries[i];
+
+		sqlite3_bind_int64(st, 1, e->function);
+		sqlite3_bind_int64(st, 2, e->index);
+		sqlite3_bind_int64(st, 3, e->flags);
+		sqlite3_bind_int64(st, 4, e->eax);
+		sqlite3_bind_int64(st, 5, e->ebx);
+		sqlite3_bind_int64(st, 6, e->ecx);
+		sqlite3_bind_int64(st, 7, e->edx);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? sqlite3_reset(st) : rc;
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "INSERT INTO cpuid: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : tracer_sqlite_errno(rc);
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+
+	for (size_t i = 0; i < GUEST_PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+int tracer_initial_pages(sqlite3 *db, const struct guest_mem *mem, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "INSERT INTO mem_page(gpa, data) VALUES(?, ?)", -1, &st, NULL);
+
+	for (unsigned int i = 0; rc == SQLITE_OK && i < mem->nregions; i++) {
+		const struct guest_mem_region *reg = &mem->regions[i];
+
+		for (uint64_t off = 0; rc == SQLITE_OK && off < reg->size; off += GUEST_PAGE_SIZE) {
+			if (page_is_zero(reg->host + off))
+				continue;
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)(reg->gpa + off));
+			sqlite3_bind_blob(st, 2, reg->host + off, GUEST_PAGE_SIZE, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			rc = rc == SQLITE_DONE ? sqlite3_reset(st) : rc;
+		}
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "INSERT INTO mem_page: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : tracer_sqlite_errno(rc);
+}

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: MIT */
+#include "tracer/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tracer/format.h"
+#include "tracer/ring.h"
+
+#define LOG_MAX_VCPUS 64
+#define DIR_NONE 0xff
+
+enum { REC_EXIT = 1, REC_EVENT = 2 };
+
+/* One ring slot. Data over 8 bytes follows in ceil(len / 64) raw slots. */
+struct log_rec {
+	uint8_t type;
+	uint8_t dir;             /* DIR_NONE: no access (addr/size/dir NULL) */
+	uint16_t vcpu;
+	uint32_t reason;         /* exit: KVM_EXIT_*; event: kind */
+	uint32_t size;
+	uint32_t len;
+	uint64_t seq;            /* events: int64 seq (-1 before the first entry) */
+	uint64_t tsc_entry;
+	uint64_t tsc_exit;
+	uint64_t rip;            /* events: value */
+	uint64_t addr;
+	uint8_t data[8];
+};
+_Static_assert(sizeof(struct log_rec) == TRACER_REC_SIZE, "a record is one ring slot");
+
+struct tracer_log {
+	char path[PATH_MAX];
+	sqlite3 *db;
+	sqlite3_stmt *ins_exit, *ins_event;
+	pthread_mutex_t db_lock;
+	pthread_t writer;
+	bool writer_started;
+	struct tracer_ring ring;
+	uint32_t batch_rows;
+	uint64_t batch_ns;
+
+	/* writer-thread state */
+	bool in_txn;
+	uint64_t txn_start_ns;
+	uint32_t txn_rows;
+	struct log_rec cur;      /* record being assembled from continuation slots */
+	uint32_t cur_slots_left, cur_off;
+	uint8_t *buf;            /* TRACER_MAX_DATA */
+	uint64_t prev_tsc_exit[LOG_MAX_VCPUS];
+	uint64_t tsc_base;
+
+	_Atomic uint64_t exit_rows;
+	_Atomic uint32_t committed;   /* ring index up to which rows are committed */
+	_Atomic int flush;
+	_Atomic int stop;
+	_Atomic int error;            /* -errno once the writer failed */
+	pthread_mutex_t err_lock;
+	char err_msg[PATH_MAX + 1024];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Writer side: remember the first failure; from then on rows are discarded. */
+static void writer_fail(struct tracer_log *l, int rc, const char *what, uint64_t seq)
+{
+	if (atomic_load(&l->error))
+		return;
+	int os = sqlite3_system_errno(l->db);
+
+	pthread_mutex_lock(&l->err_lock);
+	snprintf(l->err_msg, sizeof(l->err_msg),
+		 "recording %s: %s failed at seq %llu: %s (SQLite %d%s%s); the log is incomplete",
+		 l->path, what, (unsigned long long)seq, sqlite3_errmsg(l->db), rc,
+		 os ? ", " : "", os ? strerror(os) : "");
+	pthread_mutex_unlock(&l->err_lock);
+	atomic_store(&l->error, tracer_sqlite_errno(rc));
+}
+
+static void bind_access(sqlite3_stmt *st, const struct log_rec *r, const uint8_t *data)
+{
+	if (r->dir == DIR_NONE) {
+		sqlite3_bind_null(st, 7);
+		sqlite3_bind_null(st, 8);
+		sqlite3_bind_null(st, 9);
+	} else {
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)r->addr);
+		sqlite3_bind_int64(st, 8, r->size);
+		sqlite3_bind_int(st, 9, r->dir);
+	}
+	if (r->len)
+		sqlite3_bind_blob(st, 10, data, (int)r->len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 10);
+}
+
+static void write_rec(struct tracer_log *l, const struct log_rec *r, const uint8_t *data)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (atomic_load_explicit(&l->error, memory_order_relaxed))
+		return;
+	if (r->type == REC_EXIT) {
+		uint64_t *prev = &l->prev_tsc_exit[r->vcpu % LOG_MAX_VCPUS];
+
+		st = l->ins_exit;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
+		sqlite3_bind_int(st, 2, r->vcpu);
+		sqlite3_bind_int64(st, 3, r->reason);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)(r->tsc_entry - (*prev ? *prev : l->tsc_base)));
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)(r->tsc_exit - r->tsc_entry));
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)r->rip);
+		bind_access(st, r, data);
+		*prev = r->tsc_exit;
+	} else {
+		st = l->ins_event;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
+		sqlite3_bind_int(st, 2, r->vcpu);
+		sqlite3_bind_int64(st, 3, r->reason);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)r->rip);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		writer_fail(l, rc, r->type == REC_EXIT ? "INSERT INTO exit" : "INSERT INTO event", r->seq);
+		return;
+	}
+	if (r->type == REC_EXIT)
+		atomic_fetch_add_explicit(&l->exit_rows, 1, memory_order_relaxed);
+	l->txn_rows++;
+}
+
+/* Consume one slot: a record header, or the next 64 data bytes of the current record. */
+static void take_slot(struct tracer_log *l, const struct tracer_slot *s)
+{
+	if (l->cur_slots_left == 0) {
+		memcpy(&l->cur, s, sizeof(l->cur));
+		if (l->cur.len <= sizeof(l->cur.data)) {
+			write_rec(l, &l->cur, l->cur.data);
+			return;
+		}
+		l->cur_slots_left = (l->cur.len + TRACER_REC_SIZE - 1) / TRACER_REC_SIZE;
+		l->cur_off = 0;
+		return;
+	}
+	memcpy(l->buf + l->cur_off, s->bytes, TRACER_REC_SIZE);
+	l->cur_off += TRACER_REC_SIZE;
+	if (--l->cur_slots_left == 0)
+		write_rec(l, &l->cur, l->buf);
+}
+
+static void txn_begin(struct tracer_log *l)
+{
+	int rc;
+
+	pthread_mutex_lock(&l->db_lock);
+	l->in_txn = true;
+	l->txn_rows = 0;
+	l->txn_start_ns = now_ns();
+	if (atomic_load(&l->error))
+		return;
+	rc = sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		writer_fail(l, rc, "BEGIN", l->cur.seq);
+}
+
+static void txn_commit(struct tracer_log *l, uint32_t tail)
+{
+	int rc;
+
+	if (!atomic_load(&l->error)) {
+		rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			writer_fail(l, rc, "COMMIT", l->cur.seq);
+	}
+	if (atomic_load(&l->error) && !sqlite3_get_autocommit(l->db))
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	l->in_txn = false;
+	pthread_mutex_unlock(&l->db_lock);
+	atomic_store(&l->committed, tail);
+}
+
+static void *writer_main(void *arg)
+{
+	struct tracer_log *l = arg;
+
+	for (;;) {
+		uint32_t n = tracer_ring_ready(&l->ring);
+		uint32_t tail = atomic_load(&l->ring.tail);
+		bool stop = atomic_load(&l->stop), flush = atomic_load(&l->flush);
+
+		if (n) {
+			if (!l->in_txn)
+				txn_begin(l);
+			for (uint32_t i = 0; i < n; i++)
+				take_slot(l, tracer_ring_peek(&l->ring, i));
+			tracer_ring_pop(&l->ring, n);
+			tail += n;
+		}
+		if (l->in_txn && (l->txn_rows >= l->batch_rows ||
+				  now_ns() - l->txn_start_ns >= l->batch_ns ||
+				  (!n && (stop || flush))))
+			txn_commit(l, tail);
+		if (!l->in_txn)
+			atomic_store(&l->committed, tail);
+		if (n)
+			continue;
+		if (stop)
+			break;
+		tracer_ring_wait(&l->ring, 1000000ULL);
+	}
+	return NULL;
+}
+
+static int prepare(struct tracer_log *l, char *err, size_t errlen)
+{
+	int rc = sqlite3_prepare_v3(l->db,
+		"INSERT INTO exit(seq, vcpu, reason, vmm_ticks, guest_ticks, rip, addr, size, dir, data)"
+		" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, SQLITE_PREPARE_PERSISTENT, &l->ins_exit, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(l->db, "INSERT INTO event(seq, vcpu, kind, value, data)"
+					" VALUES(?, ?, ?, ?, NULL)", -1, SQLITE_PREPARE_PERSISTENT,
+					&l->ins_event, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "recording %s: preparing inserts: %s", l->path, sqlite3_errmsg(l->db));
+		return tracer_sqlite_errno(rc);
+	}
+	return 0;
+}
+
+/* Create the file exclusively (O_EXCL) so an existing recording is never clobbered by accident. */
+static int create_file(const char *path, bool force, char *err, size_t errlen)
+{
+	int fd;
+
+	if (force) {
+		char side[PATH_MAX + 8];
+
+		snprintf(side, sizeof(side), "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", path);
+		unlink(side);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			int e = errno;
+
+			snprintf(err, errlen, "recording %s: cannot replace it: %s", path, strerror(e));
+			return -e;
+		}
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == EEXIST)
+			snprintf(err, errlen, "recording %s already exists; refusing to overwrite it "
+				 "(remove it or use --force)", path);
+		else
+			snprintf(err, errlen, "recording %s: cannot create it: %s", path, strerror(e));
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+static int open_db(struct tracer_log *l, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(l->path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	char what[64];
+	int r;
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "recording %s: sqlite3_open: %s", l->path,
+			 l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
+		return tracer_sqlite_errno(rc);
+	}
+	snprintf(what, sizeof(what), "recording: setting WAL mode");
+	r = tracer_sql_exec(l->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			    " PRAGMA cache_size=-16384;", what, err, errlen);
+	if (!r)
+		r = tracer_schema_create(l->db, err, errlen);
+	if (!r)
+		r = prepare(l, err, errlen);
+	return r;
+}
+
+int tracer_log_open(struct tracer_log **out, const char *path, const struct tracer_log_options *opt,
+		    char *err, size_t errlen)
+{
+	struct tracer_log_options o = opt ? *opt : (struct tracer_log_options){ 0 };
+	struct tracer_log *l;
+	int r;
+
+	if (strlen(path) >= PATH_MAX) {
+		snprintf(err, errlen, "recording path too long (%zu bytes)", strlen(path));
+		return -ENAMETOOLONG;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l || !(l->buf = malloc(TRACER_MAX_DATA + TRACER_REC_SIZE))) {
+		free(l);
+		snprintf(err, errlen, "recording %s: out of memory", path);
+		return -ENOMEM;
+	}
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	pthread_mutex_init(&l->db_lock, NULL);
+	pthread_mutex_init(&l->err_lock, NULL);
+	l->batch_rows = o.batch_rows ? o.batch_rows : 50000;
+	l->batch_ns = (uint64_t)(o.batch_ms ? o.batch_ms : 50) * 1000000ULL;
+	r = tracer_ring_init(&l->ring, o.ring_records ? o.ring_records : 65536);
+	if (r < 0) {
+		snprintf(err, errlen, "recording %s: ring of %u slots: %s", path, o.ring_records,
+			 strerror(-r));
+		goto fail;
+	}
+	r = create_file(path, o.force, err, errlen);
+	if (!r)
+		r = open_db(l, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = -pthread_create(&l->writer, NULL, writer_main, l);
+	if (r < 0) {
+		snprintf(err, errlen, "recording %s: starting the writer thread: %s", path, strerror(-r));
+		goto fail;
+	}
+	l->writer_started = true;
+	*out = l;
+	return 0;
+fail:
+	tracer_log_close(l);
+	return r;
+}
+
+void tracer_log_close(struct tracer_log *l)
+{
+	if (!l)
+		return;
+	if (l->writer_started) {
+		atomic_store(&l->stop, 1);
+		tracer_ring_kick(&l->ring);
+		pthread_join(l->writer, NULL);
+	}
+	sqlite3_finalize(l->ins_exit);
+	sqlite3_finalize(l->ins_event);
+	if (l->db)
+		sqlite3_close(l->db);
+	tracer_ring_free(&l->ring);
+	pthread_mutex_destroy(&l->db_lock);
+	pthread_mutex_destroy(&l->err_lock);
+	free(l->buf);
+	free(l);
+}
+
+void tracer_log_set_tsc_base(struct tracer_log *l, uint64_t tsc)
+{
+	l->tsc_base = tsc;  /* published to the writer by the first push (release) */
+}
+
+static int push_rec(struct tracer_log *l, const struct log_rec *r, const void *data)
+{
+	int e = tracer_ring_push(&l->ring, (const struct tracer_slot *)r);
+
+	if (!e && r->len > sizeof(r->data)) {
+		const uint8_t *p = data;
+
+		for (uint32_t off = 0; !e && off < r->len; off += TRACER_REC_SIZE) {
+			struct tracer_slot s;
+			uint32_t n = r->len - off < TRACER_REC_SIZE ? r->len - off : TRACER_REC_SIZE;
+
+			memcpy(s.bytes, p + off, n);
+			e = tracer_ring_push(&l->ring, &s);
+		}
+	}
+	if (e < 0)
+		return atomic_load(&l->error) ? atomic_load(&l->error) : e;
+	return 0;
+}
+
+int tracer_log_exit(struct tracer_log *l, const struct tracer_exit_info *x)
+{
+	struct log_rec r;
+	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
+
+	if (e)
+		return e;
+	if (x->len > TRACER_MAX_DATA)
+		return -E2BIG;
+	r = (struct log_rec){
+		.type = REC_EXIT, .dir = x->has_access ? x->dir : DIR_NONE, .vcpu = (uint16_t)x->vcpu,
+		.reason = x->reason, .size = x->size, .len = x->data ? x->len : 0, .seq = x->seq,
+		.tsc_entry = x->tsc_entry, .tsc_exit = x->tsc_exit, .rip = x->rip, .addr = x->addr,
+	};
+	if (r.len && r.len <= sizeof(r.data))
+		memcpy(r.data, x->data, r.len);
+	return push_rec(l, &r, x->data);
+}
+
+int tracer_log_event(struct tracer_log *l, uint64_t seq, uint32_t vcpu, uint32_t kind, int64_t value)
+{
+	struct log_rec r = { .type = REC_EVENT, .dir = DIR_NONE, .vcpu = (uint16_t)vcpu,
+			     .reason = kind, .seq = seq, .rip = (uint64_t)value };
+	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
+
+	return e ? e : push_rec(l, &r, NULL);
+}
+
+int tracer_log_error(struct tracer_log *l, char *err, size_t errlen)
+{
+	int e = atomic_load(&l->error);
+
+	if (e && err) {
+		pthread_mutex_lock(&l->err_lock);
+		snprintf(err, errlen, "%s", l->err_msg);
+		pthread_mutex_unlock(&l->err_lock);
+	}
+	return e;
+}
+
+int tracer_log_drain(struct tracer_log *l, char *err, size_t errlen)
+{
+	uint32_t target = atomic_load(&l->ring.head);
+	struct timespec ts = { 0, 200000 };
+
+	atomic_store(&l->flush, 1);
+	while (atomic_load(&l->committed) != target && !atomic_load(&l->error)) {
+		tracer_ring_kick(&l->ring);
+		nanosleep(&ts, NULL);
+	}
+	atomic_store(&l->flush, 0);
+	return tracer_log_error(l, err, errlen);
+}
+
+uint64_t tracer_log_exit_rows(struct tracer_log *l)
+{
+	return atomic_load(&l->exit_rows);
+}
+
+sqlite3 *tracer_log_lock(struct tracer_log *l)
+{
+	pthread_mutex_lock(&l->db_lock);
+	return l->db;
+}
+
+void tracer_log_unlock(struct tracer_log *l)
+{
+	pthread_mutex_unlock(&l->db_lock);
+}
+
+const char *tracer_log_path(const struct tracer_log *l)
+{
+	return l->path;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The record side of the machine hook, and the initial and final state.
+ * The initial state is written in one transaction before the first KVM_RUN,
+ * the final one after the writer has drained.
+ */
+#include "tracer/tracer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "machine/sha256.h"
+#include "tracer/initial.h"
+#include "tracer/snapshot.h"
+#include "tracer/tracer_int.h"
+#include "vcpu/kvm.h"
+
+static int record_before_entry(void *ctx, struct machine *m)
+{
+	struct tracer *t = ctx;
+	struct machine_irq_action act;
+	int r = machine_deliver_irqs(m, &act);
+
+	if (r < 0)
+		return r;
+	if (act.injected_vector >= 0) {
+		r = tracer_capture_event(t, m->vcpu.id, TRACER_EVENT_IRQ, act.injected_vector);
+		if (r < 0)
+			return r;
+	}
+	if (act.window_requested != t->window) {
+		t->window = act.window_requested;
+		r = tracer_capture_event(t, m->vcpu.id, TRACER_EVENT_IRQ_WINDOW, t->window);
+	}
+	return r;
+}
+
+static int record_on_exit(void *ctx, struct machine *m, struct vcpu_exit *exit,
+			  uint64_t tsc_entry, uint64_t tsc_exit)
+{
+	struct tracer *t = ctx;
+	/* Handle first, so an IN or MMIO read is logged with the data the device returned. */
+	int r = machine_handle_exit(m, exit);
+	/* RIP from the sync-regs area: KVM filled it at this exit (KVM_SYNC_X86_REGS valid). */
+	uint64_t rip = vcpu_sync_regs_read(&m->vcpu)->regs.rip;
+	int c = tracer_capture_exit(t, m->vcpu.id, exit, rip, tsc_entry, tsc_exit);
+
+	return r < 0 ? r : c;
+}
+
+const struct machine_hook *tracer_hook(struct tracer *t)
+{
+	t->hook = (struct machine_hook){ .before_entry = record_before_entry,
+					 .on_exit = record_on_exit, .ctx = t };
+	return &t->hook;
+}
+
+int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **argv,
+			  char *err, size_t errlen)
+{
+	int cap = kvm_check_extension(m->kvm_fd, KVM_CAP_SYNC_REGS);
+	sqlite3 *db;
+	int r;
+
+	if (cap < 0 || !(cap & KVM_SYNC_X86_REGS)) {
+		snprintf(err, errlen, "recording needs KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS to "
+			 "read RIP at every exit; this host reports 0x%x", cap < 0 ? 0 : cap);
+		return -EOPNOTSUPP;
+	}
+	vcpu_sync_regs_set_valid(&m->vcpu, KVM_SYNC_X86_REGS);
+	db = tracer_log_lock(t->log);
+	r = tracer_sql_exec(db, "BEGIN", "initial state: BEGIN", err, errlen);
+	if (!r)
+		r = tracer_initial_meta(db, m, argc, argv, err, errlen);
+	if (!r)
+		r = tracer_initial_images(db, m, err, errlen);
+	if (!r)
+		r = tracer_initial_cpuid(db, m, err, errlen);
+	if (!r)
+		r = tracer_initial_pages(db, &m->mem, err, errlen);
+	if (!r) {
+		struct tracer_snapshot s;
+
+		r = tracer_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
+		if (!r)
+			r = tracer_snapshot_save(db, m->vcpu.id, "initial", &s, err, errlen);
+		tracer_snapshot_free(&s);
+	}
+	if (!r) {
+		/* The time base: right before the first entry, after the slow writes above. */
+		tracer_set_tsc_base(t, tracer_rdtsc());
+		r = tracer_meta_set_int(db, "tsc_base", (long long)t->tsc_base, err, errlen);
+	}
+	if (!r)
+		r = tracer_sql_exec(db, "COMMIT", "initial state: COMMIT", err, errlen);
+	else
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	tracer_log_unlock(t->log);
+	if (r < 0) {
+		char why[400];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "recording %s: initial state: %s", tracer_log_path(t->log), why);
+	}
+	return r;
+}
+
+int tracer_finish(struct tracer *t, struct machine *m, char *err, size_t errlen)
+{
+	struct tracer_snapshot s;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
+	sqlite3 *db;
+	int r = tracer_log_drain(t->log, err, errlen);
+
+	if (r < 0)
+		return r;
+	r = tracer_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
+	if (!r) {
+		db = tracer_log_lock(t->log);
+		r = tracer_snapshot_save(db, m->vcpu.id, "final", &s, err, errlen);
+		tracer_log_unlock(t->log);
+	}
+	tracer_snapshot_free(&s);
+	if (r < 0)
+		return r;
+	tracer_mem_digest(&m->mem, digest, hex);
+	return tracer_end(t, &(struct tracer_end){ .end = machine_end_name(m->end),
+						   .code = machine_exit_status(m),
+						   .detail = m->end_detail, .mem_digest = hex },
+			  err, errlen);
+}

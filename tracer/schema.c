@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/* The recording schema, version 1: tables, views and the version check (docs/log-format.md). */
+#include "tracer/format.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpu/exit.h"
+
+static const char *const event_kind_names[TRACER_EVENT_COUNT] = {
+	[TRACER_EVENT_NONE] = NULL,
+	[TRACER_EVENT_IRQ] = "irq",
+	[TRACER_EVENT_NMI] = "nmi",
+	[TRACER_EVENT_IRQ_WINDOW] = "irq_window",
+};
+_Static_assert(sizeof(event_kind_names) / sizeof(event_kind_names[0]) == TRACER_EVENT_COUNT,
+	       "one name per event kind");
+/* The views test reason numbers in SQL text. */
+_Static_assert(KVM_EXIT_IO == 2 && KVM_EXIT_MMIO == 6, "exit_timeline hard-codes IO=2, MMIO=6");
+
+const char *tracer_event_kind_name(unsigned int kind)
+{
+	return kind < TRACER_EVENT_COUNT ? event_kind_names[kind] : NULL;
+}
+
+static const char schema_sql[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value);\n"
+	"CREATE TABLE image(name TEXT PRIMARY KEY, role TEXT, size INTEGER, sha256 TEXT, data BLOB);\n"
+	"CREATE TABLE cpuid(function INTEGER, idx INTEGER, flags INTEGER, eax INTEGER,"
+	" ebx INTEGER, ecx INTEGER, edx INTEGER, PRIMARY KEY(function, idx));\n"
+	"CREATE TABLE vcpu_state(vcpu INTEGER, phase TEXT, kind TEXT, data BLOB,"
+	" PRIMARY KEY(vcpu, phase, kind));\n"
+	"CREATE TABLE mem_page(gpa INTEGER PRIMARY KEY, data BLOB);\n"
+	"CREATE TABLE exit(seq INTEGER PRIMARY KEY, vcpu INTEGER, reason INTEGER,"
+	" vmm_ticks INTEGER, guest_ticks INTEGER, rip INTEGER, addr INTEGER, size INTEGER,"
+	" dir INTEGER, data BLOB);\n"
+	"CREATE TABLE event(seq INTEGER, vcpu INTEGER, kind INTEGER, value INTEGER, data BLOB);\n"
+	"CREATE INDEX event_by_seq ON event(seq);\n"
+	"CREATE TABLE exit_reason(reason INTEGER PRIMARY KEY, name TEXT);\n"
+	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT);\n"
+	/* Entry time = running sum of (vmm + guest) up to this exit minus its guest time. */
+	"CREATE VIEW exit_timeline AS\n"
+	"SELECT w.seq, w.vcpu, w.reason,"
+	" COALESCE(r.name, 'UNKNOWN(' || w.reason || ')') AS reason_name,\n"
+	" CAST(w.entry_ticks * k.ns AS INTEGER) AS ts_ns,\n"
+	" CAST((w.guest_ticks + w.next_vmm) * k.ns AS INTEGER) AS dur_ns,\n"
+	" CAST(w.guest_ticks * k.ns AS INTEGER) AS guest_ns,\n"
+	" CAST(w.next_vmm * k.ns AS INTEGER) AS vmm_ns,\n"
+	" w.rip, CASE WHEN w.reason = 2 THEN w.addr END AS port,\n"
+	" CASE WHEN w.reason = 6 THEN w.addr END AS gpa, w.size, w.dir, w.data\n"
+	"FROM (SELECT e.*, SUM(e.vmm_ticks + e.guest_ticks) OVER win - e.guest_ticks AS entry_ticks,\n"
+	"             COALESCE(LEAD(e.vmm_ticks) OVER win, 0) AS next_vmm\n"
+	"      FROM exit e WINDOW win AS (PARTITION BY e.vcpu ORDER BY e.seq)) w\n"
+	"CROSS JOIN (SELECT 1000000.0 / value AS ns FROM meta WHERE key = 'tsc_khz') k\n"
+	"LEFT JOIN exit_reason r ON r.reason = w.reason;\n"
+	"CREATE VIEW exit_stats AS\n"
+	"SELECT reason_name, COUNT(*) AS count,"
+	" ROUND(COUNT(*) * 1.0 / (SELECT COUNT(*) FROM exit), 6) AS share,\n"
+	" SUM(dur_ns) AS total_ns, SUM(guest_ns) AS guest_ns, SUM(vmm_ns) AS vmm_ns,\n"
+	" MIN(dur_ns) AS min_ns, CAST(AVG(dur_ns) AS INTEGER) AS avg_ns, MAX(dur_ns) AS max_ns\n"
+	"FROM exit_timeline GROUP BY reason ORDER BY total_ns DESC;\n"
+	"CREATE VIEW pio_stats AS\n"
+	"SELECT port, dir, COUNT(*) AS count, SUM(dur_ns) AS total_ns, SUM(vmm_ns) AS vmm_ns,\n"
+	" CAST(AVG(dur_ns) AS INTEGER) AS avg_ns\n"
+	"FROM exit_timeline WHERE reason = 2 GROUP BY port, dir ORDER BY total_ns DESC;\n"
+	"CREATE VIEW mmio_stats AS\n"
+	"SELECT gpa, dir, COUNT(*) AS count, SUM(dur_ns) AS total_ns, SUM(vmm_ns) AS vmm_ns,\n"
+	" CAST(AVG(dur_ns) AS INTEGER) AS avg_ns\n"
+	"FROM exit_timeline WHERE reason = 6 GROUP BY gpa, dir ORDER BY total_ns DESC;\n"
+	"CREATE VIEW events AS\n"
+	"SELECT ev.seq, ev.vcpu, COALESCE(k.name, 'UNKNOWN(' || ev.kind || ')') AS kind_name,"
+	" ev.value\n"
+	"FROM event ev LEFT JOIN event_kind k ON k.kind = ev.kind ORDER BY ev.rowid;\n";
+
+int tracer_sqlite_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_BUSY: case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_PERM: case SQLITE_AUTH: return -EACCES;
+	case SQLITE_CANTOPEN: return -ENOENT;
+	case SQLITE_TOOBIG: return -E2BIG;
+	case SQLITE_NOTADB: case SQLITE_CORRUPT: return -EINVAL;
+	default: return -EIO;
+	}
+}
+
+int tracer_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s: %s (SQLite %d)", what, msg ? msg : sqlite3_errstr(rc), rc);
+	sqlite3_free(msg);
+	return tracer_sqlite_errno(rc);
+}
+
+static int meta_set(sqlite3 *db, const char *key, const char *text, long long num, bool is_num,
+		    char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1,
+				    &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (is_num)
+			sqlite3_bind_int64(st, 2, num);
+		else
+			sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+		snprintf(err, errlen, "writing meta '%s': %s (SQLite %d)", key, sqlite3_errmsg(db), rc);
+		sqlite3_finalize(st);
+		return tracer_sqlite_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int tracer_meta_set_text(sqlite3 *db, const char *key, const char *value, char *err, size_t errlen)
+{
+	return meta_set(db, key, value ? value : "", 0, false, err, errlen);
+}
+
+int tracer_meta_set_int(sqlite3 *db, const char *key, long long value, char *err, size_t errlen)
+{
+	return meta_set(db, key, NULL, value, true, err, errlen);
+}
+
+int tracer_meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r = -ENOENT;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return -EINVAL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+
+		snprintf(buf, len, "%s", v ? (const char *)v : "");
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int fill_names(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "INSERT INTO exit_reason(reason, name) VALUES(?, ?)", -1,
+				    &st, NULL);
+
+	for (unsigned int i = 0; rc == SQLITE_OK && i < VCPU_EXIT_REASON_COUNT; i++) {
+		sqlite3_bind_int(st, 1, (int)i);
+		sqlite3_bind_text(st, 2, vcpu_exit_reason_name(i), -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_reset(st) : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "INSERT INTO event_kind(kind, name) VALUES(?, ?)", -1,
+					&st, NULL);
+	for (unsigned int k = 1; rc == SQLITE_OK && k < TRACER_EVENT_COUNT; k++) {
+		sqlite3_bind_int(st, 1, (int)k);
+		sqlite3_bind_text(st, 2, event_kind_names[k], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_reset(st) : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "filling exit_reason/event_kind: %s", sqlite3_errmsg(db));
+		return tracer_sqlite_errno(rc);
+	}
+	return 0;
+}
+
+int tracer_schema_create(sqlite3 *db, char *err, size_t errlen)
+{
+	int r = tracer_sql_exec(db, "BEGIN", "schema: BEGIN", err, errlen);
+
+	if (!r)
+		r = tracer_sql_exec(db, schema_sql, "schema: CREATE", err, errlen);
+	if (!r)
+		r = fill_names(db, err, errlen);
+	if (!r)
+		r = tracer_meta_set_text(db, "format", TRACER_FORMAT_NAME, err, errlen);
+	if (!r)
+		r = tracer_meta_set_int(db, "format_version", TRACER_FORMAT_VERSION, err, errlen);
+	if (!r)
+		r = tracer_meta_set_int(db, "complete", 0, err, errlen);
+	if (!r)
+		r = tracer_sql_exec(db, "COMMIT", "schema: COMMIT", err, errlen);
+	else
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+int tracer_schema_check(sqlite3 *db, char *err, size_t errlen)
+{
+	char format[64], version[32];
+	char *end = NULL;
+	long v;
+
+	if (tracer_meta_get(db, "format", format, sizeof(format)) < 0 ||
+	    strcmp(format, TRACER_FORMAT_NAME) != 0) {
+		snprintf(err, errlen, "not a kvmrr recording: meta.format is %s, wanted '%s'",
+			 tracer_meta_get(db, "format", format, sizeof(format)) < 0 ? "missing" : format,
+			 TRACER_FORMAT_NAME);
+		return -EINVAL;
+	}
+	if (tracer_meta_get(db, "format_version", version, sizeof(version)) < 0) {
+		snprintf(err, errlen, "kvmrr recording without meta.format_version");
+		return -EINVAL;
+	}
+	v = strtol(version, &end, 10);
+	if (end == version || *end || v != TRACER_FORMAT_VERSION) {
+		snprintf(err, errlen, "recording format version %s is not supported: this kvmrr "
+			 "(%s) reads version %d only", version, KVMRR_VERSION, TRACER_FORMAT_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+int tracer_recording_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	char why[400];
+	int r;
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "opening recording %s: %s", path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return tracer_sqlite_errno(rc);
+	}
+	r = tracer_schema_check(db, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		sqlite3_close(db);
+		return r;
+	}
+	*out = db;
+	return 0;
+}

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+#include "tracer/snapshot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine/sha256.h"
+#include "tracer/format.h"
+#include "vcpu/kvm.h"
+
+static const char *const kind_names[TRACER_STATE_COUNT] = {
+	[TRACER_STATE_SREGS] = "sregs",     [TRACER_STATE_REGS] = "regs",
+	[TRACER_STATE_FPU] = "fpu",         [TRACER_STATE_XCRS] = "xcrs",
+	[TRACER_STATE_XSAVE] = "xsave",     [TRACER_STATE_MSRS] = "msrs",
+	[TRACER_STATE_DEBUGREGS] = "debugregs", [TRACER_STATE_MP_STATE] = "mp_state",
+	[TRACER_STATE_EVENTS] = "events",
+};
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == TRACER_STATE_COUNT,
+	       "one name per state kind");
+
+const char *tracer_state_kind_name(unsigned int kind)
+{
+	return kind < TRACER_STATE_COUNT ? kind_names[kind] : NULL;
+}
+
+static size_t msrs_size(uint32_t n)
+{
+	return sizeof(struct kvm_msrs) + (size_t)n * sizeof(struct kvm_msr_entry);
+}
+
+/*
+ * KVM_GET_MSRS stops at the first MSR it cannot read and returns how many it
+ * did (api.rst 4.18): skip that one and go on with the rest.
+ */
+static int take_msrs(struct tracer_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
+		     char *err, size_t errlen)
+{
+	struct kvm_msr_list *list = NULL;
+	struct kvm_msrs *out, *batch = NULL;
+	uint32_t done = 0;
+	int r = kvm_get_msr_index_list(kvm_fd, &list);
+
+	if (r < 0) {
+		snprintf(err, errlen, "snapshot: KVM_GET_MSR_INDEX_LIST: %s", strerror(-r));
+		return r;
+	}
+	out = calloc(1, msrs_size(list->nmsrs));
+	batch = calloc(1, msrs_size(list->nmsrs));
+	if (!out || !batch) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "snapshot: %u MSRs: out of memory", list->nmsrs);
+		goto out;
+	}
+	for (uint32_t i = 0; i < list->nmsrs;) {
+		batch->nmsrs = list->nmsrs - i;
+		for (uint32_t j = 0; j < batch->nmsrs; j++)
+			batch->entries[j] = (struct kvm_msr_entry){ .index = list->indices[i + j] };
+		r = vcpu_get_msrs(vcpu, batch);
+		if (r < 0) {
+			snprintf(err, errlen, "snapshot: KVM_GET_MSRS from 0x%x: %s",
+				 list->indices[i], strerror(-r));
+			goto out;
+		}
+		memcpy(&out->entries[done], batch->entries, (size_t)r * sizeof(batch->entries[0]));
+		done += (uint32_t)r;
+		i += (uint32_t)r + 1;   /* +1: skip the one KVM refused */
+	}
+	out->nmsrs = done;
+	s->msrs = out;
+	out = NULL;
+	r = 0;
+out:
+	free(out);
+	free(batch);
+	free(list);
+	return r;
+}
+
+int tracer_snapshot_take(struct tracer_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
+			 char *err, size_t errlen)
+{
+	const char *what = NULL;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if ((r = vcpu_get_sregs(vcpu, &s->sregs)) < 0)
+		what = "KVM_GET_SREGS";
+	else if ((r = vcpu_get_regs(vcpu, &s->regs)) < 0)
+		what = "KVM_GET_REGS";
+	else if ((r = vcpu_get_fpu(vcpu, &s->fpu)) < 0)
+		what = "KVM_GET_FPU";
+	else if ((r = vcpu_get_debug_regs(vcpu, &s->debugregs)) < 0)
+		what = "KVM_GET_DEBUGREGS";
+	else if ((r = vcpu_get_mp_state(vcpu, &s->mp_state)) < 0)
+		what = "KVM_GET_MP_STATE";
+	else if ((r = vcpu_get_vcpu_events(vcpu, &s->events)) < 0)
+		what = "KVM_GET_VCPU_EVENTS";
+	if (what) {
+		snprintf(err, errlen, "snapshot of vcpu %u: %s: %s", vcpu->id, what, strerror(-r));
+		return r;
+	}
+	s->have = 1U << TRACER_STATE_SREGS | 1U << TRACER_STATE_REGS | 1U << TRACER_STATE_FPU |
+		  1U << TRACER_STATE_DEBUGREGS | 1U << TRACER_STATE_MP_STATE |
+		  1U << TRACER_STATE_EVENTS;
+	/* XCRS/XSAVE need KVM_CAP_XCRS/KVM_CAP_XSAVE; a host without them has no such state. */
+	if (vcpu_get_xcrs(vcpu, &s->xcrs) == 0)
+		s->have |= 1U << TRACER_STATE_XCRS;
+	if (vcpu_get_xsave(vcpu, &s->xsave) == 0)
+		s->have |= 1U << TRACER_STATE_XSAVE;
+	r = take_msrs(s, vcpu, kvm_fd, err, errlen);
+	if (r < 0)
+		return r;
+	s->have |= 1U << TRACER_STATE_MSRS;
+	return 0;
+}
+
+static int restore_msrs(const struct kvm_msrs *msrs, const struct vcpu *vcpu, char *err,
+			size_t errlen)
+{
+	int r = vcpu_set_msrs(vcpu, msrs);
+
+	if (r >= 0 && (uint32_t)r < msrs->nmsrs) {
+		const struct kvm_msr_entry *e = &msrs->entries[r];
+
+		snprintf(err, errlen, "restore: KVM_SET_MSRS refused MSR 0x%x = 0x%llx (%d of %u set)",
+			 e->index, (unsigned long long)e->data, r, msrs->nmsrs);
+		return -EINVAL;
+	}
+	if (r < 0)
+		snprintf(err, errlen, "restore: KVM_SET_MSRS (%u MSRs): %s", msrs->nmsrs, strerror(-r));
+	return r < 0 ? r : 0;
+}
+
+int tracer_snapshot_restore(const struct tracer_snapshot *s, const struct vcpu *vcpu,
+			    char *err, size_t errlen)
+{
+	for (unsigned int k = 0; k < TRACER_STATE_COUNT; k++) {
+		struct kvm_vcpu_events ev;
+		int r = 0;
+
+		if (!(s->have & (1U << k)))
+			continue;
+		switch (k) {
+		case TRACER_STATE_SREGS: r = vcpu_set_sregs(vcpu, &s->sregs); break;
+		case TRACER_STATE_REGS: r = vcpu_set_regs(vcpu, &s->regs); break;
+		case TRACER_STATE_FPU: r = vcpu_set_fpu(vcpu, &s->fpu); break;
+		case TRACER_STATE_XCRS: r = vcpu_set_xcrs(vcpu, &s->xcrs); break;
+		case TRACER_STATE_XSAVE: r = vcpu_set_xsave(vcpu, &s->xsave); break;
+		case TRACER_STATE_MSRS:
+			r = restore_msrs(s->msrs, vcpu, err, errlen);
+			if (r < 0)
+				return r;
+			break;
+		case TRACER_STATE_DEBUGREGS: r = vcpu_set_debug_regs(vcpu, &s->debugregs); break;
+		case TRACER_STATE_MP_STATE: r = vcpu_set_mp_state(vcpu, &s->mp_state); break;
+		case TRACER_STATE_EVENTS:
+			/* GET leaves these flags clear; set them so NMI and SIPI state are restored too. */
+			ev = s->events;
+			ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+			r = vcpu_set_vcpu_events(vcpu, &ev);
+			break;
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "restore of vcpu %u: setting %s: %s", vcpu->id,
+				 kind_names[k], strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+void tracer_snapshot_free(struct tracer_snapshot *s)
+{
+	free(s->msrs);
+	s->msrs = NULL;
+	s->have = 0;
+}
+
+const void *tracer_snapshot_blob(const struct tracer_snapshot *s, unsigned int kind, size_t *len)
+{
+	switch (kind) {
+	case TRACER_STATE_SREGS: *len = sizeof(s->sregs); return &s->sregs;
+	case TRACER_STATE_REGS: *len = sizeof(s->regs); return &s->regs;
+	case TRACER_STATE_FPU: *len = sizeof(s->fpu); return &s->fpu;
+	case TRACER_STATE_XCRS: *len = sizeof(s->xcrs); return &s->xcrs;
+	case TRACER_STATE_XSAVE: *len = sizeof(s->xsave); return &s->xsave;
+	case TRACER_STATE_MSRS:
+		*len = s->msrs ? msrs_size(s->msrs->nmsrs) : 0;
+		return s->msrs;
+	case TRACER_STATE_DEBUGREGS: *len = sizeof(s->debugregs); return &s->debugregs;
+	case TRACER_STATE_MP_STATE: *len = sizeof(s->mp_state); return &s->mp_state;
+	case TRACER_STATE_EVENTS: *len = sizeof(s->events); return &s->events;
+	default: *len = 0; return NULL;
+	}
+}
+
+int tracer_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
+			 const struct tracer_snapshot *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO vcpu_state(vcpu, phase, kind, data)"
+				    " VALUES(?, ?, ?, ?)", -1, &st, NULL);
+
+	for (unsigned int k = 0; rc == SQLITE_OK && k < TRACER_STATE_COUNT; k++) {
+		size_t len;
+		const void *blob = tracer_snapshot_blob(s, k, &len);
+
+		if (!(s->have & (1U << k)) || !blob)
+			continue;
+		sqlite3_bind_int64(st, 1, vcpu);
+		sqlite3_bind_text(st, 2, phase, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, kind_names[k], -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, blob, (int)len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? sqlite3_reset(st) : rc;
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "writing the %s vCPU %u state: %s", phase, vcpu, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : tracer_sqlite_errno(rc);
+}
+
+static int load_kind(struct tracer_snapshot *s, unsigned int k, const void *blob, size_t len,
+		     char *err, size_t errlen)
+{
+	size_t want;
+	void *dst;
+
+	if (k == TRACER_STATE_MSRS) {
+		const struct kvm_msrs *m = blob;
+
+		if (len < sizeof(*m) || len != msrs_size(m->nmsrs)) {
+			snprintf(err, errlen, "vcpu_state msrs: %zu bytes does not hold a kvm_msrs "
+				 "header and its entries (%zu bytes for nmsrs %u)", len,
+				 len >= sizeof(*m) ? msrs_size(m->nmsrs) : sizeof(*m),
+				 len >= sizeof(*m) ? m->nmsrs : 0);
+			return -EINVAL;
+		}
+		free(s->msrs);
+		s->msrs = malloc(len);
+		if (!s->msrs)
+			return -ENOMEM;
+		memcpy(s->msrs, blob, len);
+		return 0;
+	}
+	dst = (void *)tracer_snapshot_blob(s, k, &want);
+	if (len != want) {
+		snprintf(err, errlen, "vcpu_state %s: %zu bytes, wanted %zu (sizeof the KVM struct)",
+			 kind_names[k], len, want);
+		return -EINVAL;
+	}
+	memcpy(dst, blob, len);
+	return 0;
+}
+
+int tracer_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
+			 struct tracer_snapshot *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0, rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = sqlite3_prepare_v2(db, "SELECT kind, data FROM vcpu_state WHERE vcpu = ? AND phase = ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "reading vcpu_state: %s", sqlite3_errmsg(db));
+		return tracer_sqlite_errno(rc);
+	}
+	sqlite3_bind_int64(st, 1, vcpu);
+	sqlite3_bind_text(st, 2, phase, -1, SQLITE_STATIC);
+	while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+		unsigned int k;
+
+		for (k = 0; k < TRACER_STATE_COUNT && strcmp(kind ? kind : "", kind_names[k]); k++)
+			;
+		if (k == TRACER_STATE_COUNT) {
+			snprintf(err, errlen, "vcpu_state: unknown kind '%s' for vcpu %u %s",
+				 kind ? kind : "(null)", vcpu, phase);
+			r = -EINVAL;
+			break;
+		}
+		r = load_kind(s, k, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+			      err, errlen);
+		if (!r)
+			s->have |= 1U << k;
+	}
+	sqlite3_finalize(st);
+	if (!r && !s->have) {
+		snprintf(err, errlen, "vcpu_state has no %s state for vcpu %u", phase, vcpu);
+		r = -ENOENT;
+	}
+	if (r < 0)
+		tracer_snapshot_free(s);
+	return r;
+}
+
+void tracer_mem_digest(const struct guest_mem *mem, uint8_t digest[32], char hex[65])
+{
+	const struct guest_mem_region *order[GUEST_MEM_MAX_REGIONS];
+	unsigned int n = mem->nregions;
+	struct sha256 ctx;
+
+	/* Regions in gpa order, whatever order they were created in. */
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int j = i;
+
+		while (j > 0 && order[j - 1]->gpa > mem->regions[i].gpa) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = &mem->regions[i];
+	}
+	sha256_init(&ctx);
+	for (unsigned int i = 0; i < n; i++)
+		sha256_update(&ctx, order[i]->host, order[i]->size);
+	sha256_final(&ctx, digest);
+	if (hex)
+		sha256_hex(digest, hex);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Recording: `kvmrr record`. One capture point sees every exit and fans the
+ * same record out to the SQLite log (tracer/log.h, lossless, batched by a
+ * writer thread) and to the LTTng-UST provider (tracer/tp.h). The format is
+ * docs/log-format.md.
+ *
+ * Use, on the vCPU thread:
+ *   tracer_open(&t, "rec.db", &opt, err, sizeof(err));       create file, schema, writer
+ *   machine_create + machine_load ...
+ *   tracer_record_initial(t, m, argc, argv, err, ...);        meta, images, cpuid, state, pages
+ *   machine_run(m, tracer_hook(t));                           every exit captured
+ *   tracer_finish(t, m, err, ...);                            drain, final state, complete=1
+ *   tracer_close(t);
+ * If machine_run fails because the log could not be written (disk full),
+ * tracer_finish returns that error and its message; the file keeps
+ * complete=0. Never report success without tracer_finish returning 0.
+ */
+#ifndef KVMRR_TRACER_TRACER_H
+#define KVMRR_TRACER_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracer/format.h"
+#include "vcpu/exit.h"
+
+struct machine;
+struct machine_hook;
+struct tracer;
+struct tracer_log;
+
+struct tracer_options {
+	bool force;              /* overwrite an existing file */
+	uint32_t ring_records;   /* 0: default (65536 slots of 64 bytes) */
+	uint32_t batch_rows;     /* 0: default (commit every 50000 rows ...) */
+	uint32_t batch_ms;       /* 0: default (... or every 50 ms) */
+};
+
+/* Create the recording (refuses an existing file unless opt->force). 0 or -errno + message. */
+int tracer_open(struct tracer **t, const char *path, const struct tracer_options *opt,
+		char *err, size_t errlen);
+
+/*
+ * The initial state, right before the first KVM_RUN (after machine_load):
+ * meta, the guest images with SHA-256, the CPUID table, the vCPU snapshot,
+ * the non-zero pages. Also asks KVM for RIP in the sync-regs area at every
+ * exit (KVM_CAP_SYNC_REGS, required). argv is the kvmrr command line.
+ */
+int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **argv,
+			  char *err, size_t errlen);
+
+/*
+ * The record hook for machine_run. before_entry: machine_deliver_irqs, and
+ * each injection / window change becomes an event row. on_exit:
+ * machine_handle_exit, then the exit is captured (IN and MMIO-read data as
+ * the devices returned it). A log write failure ends the run (-errno).
+ */
+const struct machine_hook *tracer_hook(struct tracer *t);
+
+/*
+ * Drain the log, write the final vCPU snapshot, final_mem_digest, the end
+ * (m->end, exit status, detail) and complete=1, and switch the file out of
+ * WAL mode. Returns 0, or the first error (e.g. the writer's -ENOSPC) with
+ * its message; then complete stays 0.
+ */
+int tracer_finish(struct tracer *t, struct machine *m, char *err, size_t errlen);
+/* Stop the writer and close the file (after tracer_finish, or to abandon it). NULL is fine. */
+void tracer_close(struct tracer *t);
+
+/* ---- The capture point, usable without a machine (tests, replay tools) ---- */
+
+/*
+ * Capture one exit: assigns the next seq, fires kvmrr:exit (+ kvmrr:pio /
+ * kvmrr:mmio) and queues the row. IO: port, size, dir, size*count data bytes;
+ * MMIO: gpa, len, dir, data; INTERNAL_ERROR: data = u32 suberror then ndata
+ * u64 words (little-endian). 0 or the log's error.
+ */
+int tracer_capture_exit(struct tracer *t, uint32_t vcpu, const struct vcpu_exit *exit,
+			uint64_t rip, uint64_t tsc_entry, uint64_t tsc_exit);
+/* Capture a VMM action after the last captured exit (seq -1 before the first). */
+int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum tracer_event_kind kind,
+			 int64_t value);
+
+struct tracer_end {
+	const char *end;         /* meta.end: "guest-exit", "signal", ... */
+	int code;                /* meta.end_code */
+	const char *detail;      /* meta.end_detail */
+	const char *mem_digest;  /* meta.final_mem_digest (hex), or NULL */
+};
+/* Drain, write the end meta and complete=1, leave WAL mode. What tracer_finish ends with. */
+int tracer_end(struct tracer *t, const struct tracer_end *e, char *err, size_t errlen);
+
+/* The log writer's error (0 if none) and its message. */
+int tracer_error(struct tracer *t, char *err, size_t errlen);
+/* Exits captured so far (the next seq). */
+uint64_t tracer_exits(const struct tracer *t);
+/* Set the TSC the first exit's vmm_ticks counts from (default: when tracer_open ran). */
+void tracer_set_tsc_base(struct tracer *t, uint64_t tsc);
+struct tracer_log *tracer_get_log(struct tracer *t);
+
+#endif

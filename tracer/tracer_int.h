@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to tracer/: the state shared by capture.c (sinks) and record.c (machine glue). */
+#ifndef KVMRR_TRACER_TRACER_INT_H
+#define KVMRR_TRACER_TRACER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "machine/machine.h"
+#include "tracer/log.h"
+#include "tracer/tracer.h"
+
+struct tracer {
+	struct tracer_log *log;
+	uint64_t seq;                /* next exit seq */
+	uint64_t tsc_base;
+	bool window;                 /* request_interrupt_window as last logged */
+	bool ended;
+	struct machine_hook hook;
+};
+
+static inline uint64_t tracer_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+#endif
