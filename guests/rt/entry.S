@@ -60,7 +60,11 @@ start64:
 	movl %eax, %gs
 	leaq rt_kstack_top(%rip), %rsp
 	call rt_kernel_init
-	/* Drop to CPL3 with IOPL=3 and interrupts disabled. */
+	/*
+	 * Drop to CPL3 with IOPL=3 and interrupts disabled. This host's
+	 * PVM-based KVM keeps CPL3 at IOPL 0 whatever we ask (CLI/STI fault
+	 * there), so port access from CPL3 rests on the TSS IO bitmap.
+	 */
 	pushq $0x1b
 	leaq rt_ustack_top(%rip), %rax
 	pushq %rax

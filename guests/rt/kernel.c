@@ -8,6 +8,8 @@
 #include "rt/rt.h"
 #include "rt/internal.h"
 
+#include <stddef.h>
+
 struct tss64 {
 	uint32_t reserved0;
 	uint64_t rsp[3];
@@ -16,6 +18,7 @@ struct tss64 {
 	uint64_t reserved2;
 	uint16_t reserved3;
 	uint16_t iomap_base;
+	uint8_t iomap[8192 + 1];   /* all ports allowed, then the 0xff terminator */
 } __attribute__((packed));
 
 struct idt_gate {
@@ -65,7 +68,9 @@ static void tss_init(void)
 
 	tss.rsp[0] = (uint64_t)(uintptr_t)rt_kstack_top;
 	tss.ist[0] = (uint64_t)(uintptr_t)rt_dfstack_top;   /* IST1: #DF */
-	tss.iomap_base = sizeof(tss);                      /* no bitmap: IOPL=3 rules */
+	/* An all-zero IO bitmap lets CPL3 reach every port even where IOPL is not 3. */
+	tss.iomap_base = offsetof(struct tss64, iomap);
+	tss.iomap[8192] = 0xff;
 	/* 64-bit available TSS descriptor (type 9), present. */
 	rt_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
 		    ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
@@ -104,8 +109,8 @@ static __attribute__((noreturn)) void exception(struct rt_frame *f)
 
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 	rt_printf("kvmrr-guest: exception %lu (%s) error=0x%lx rip=0x%lx cr2=0x%lx cs=0x%lx "
-		  "rsp=0x%lx rflags=0x%lx\n", f->vector, name ? name : "?", f->error, f->rip,
-		  cr2, f->cs, f->rsp, f->rflags);
+		  "rsp=0x%lx rflags=0x%lx rax=0x%lx rbx=0x%lx\n", f->vector, name ? name : "?",
+		  f->error, f->rip, cr2, f->cs, f->rsp, f->rflags, f->rax, f->rbx);
 	rt_exit(ABI_EXIT_EXCEPTION);
 }
 
@@ -150,9 +155,24 @@ static void irq(struct rt_frame *f)
 	rt_outb(ABI_PIC1_CMD, ABI_PIC_EOI);
 }
 
+/*
+ * This host's PVM-based KVM raises #UD for INT n from CPL3 (and its SYSCALL
+ * leaves the handler at CPL3), so a #UD from CPL3 on an `int $0x80` is taken
+ * as that system call: step over it and serve it. Elsewhere the gate works.
+ */
+static bool is_user_int80(const struct rt_frame *f)
+{
+	const uint8_t *insn = (const uint8_t *)(uintptr_t)f->rip;
+
+	return f->vector == 6 && (f->cs & 3) == 3 && insn[0] == 0xcd && insn[1] == 0x80;
+}
+
 void rt_trap(struct rt_frame *f)
 {
-	if (f->vector < 32)
+	if (is_user_int80(f)) {
+		f->rip += 2;
+		syscall(f);
+	} else if (f->vector < 32)
 		exception(f);
 	else if (f->vector < 48)
 		irq(f);

@@ -49,8 +49,11 @@ void rt_exit(uint32_t code)
 	char line[80];
 	uint64_t pio, mmio, total;
 
-	/* IOPL=3 makes CLI legal at CPL3 too; no IRQ EOI may change the counts now. */
-	__asm__ volatile("cli" ::: "memory");
+	/* No IRQ EOI may change the counts from here on. */
+	if (rt_cpl() == 0)
+		__asm__ volatile("cli" ::: "memory");
+	else
+		rt_cli();
 	pio = rt_pio_count;
 	mmio = rt_mmio_count;
 	total = pio;

@@ -3,7 +3,10 @@
  * The kvmrr guest runtime: what a bundled guest's main() can use.
  *
  * main() runs at CPL3 with IOPL=3 and interrupts disabled. Port IO from CPL3
- * is direct; HLT, STI/CLI and "run this at CPL0" are system calls (int 0x80).
+ * is direct (IOPL=3, and an all-allowing TSS IO bitmap for hosts like this
+ * PVM-based one that keep CPL3 at IOPL 0); HLT, STI/CLI and "run this at
+ * CPL0" are system calls (int 0x80; where the host turns that into #UD,
+ * as this one does, the #UD handler serves it).
  * Every port-IO and MMIO access goes through the counting helpers below (one
  * IN/OUT or one load/store each, so one exit each), and rt_exit() prints the
  * final `kvmrr-guest: pio=N mmio=M` line with the totals of the whole run.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PIC and PIT helpers. They run at CPL3 (IOPL=3 makes the ports reachable),
+ * PIC and PIT helpers. They run at CPL3 (the TSS IO bitmap makes the ports reachable),
  * so only the interrupt handlers themselves pay for CPL0 emulation. The PIC
  * is programmed on first use so guests that take no interrupts make no
  * PIC accesses at all.
