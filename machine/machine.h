@@ -37,6 +37,9 @@ struct machine_config {
 	const char *cpu_features;     /* "-cx16,+foo" edits of the CPUID profile, or NULL */
 	bool host_cpuid;              /* --host-cpuid: skip the deterministic profile */
 	bool verbose;
+	bool dirty_log;                /* KVM_MEM_LOG_DIRTY_PAGES on RAM (asynchronous events) */
+	bool no_devices;              /* replay: no device models, the log answers */
+	const struct kvm_cpuid2 *cpuid;  /* replay: the recorded CPUID table, used as is */
 };
 
 /* How a run ended; stored in recordings, so values are stable. */
@@ -69,6 +72,9 @@ struct machine {
 	struct bus pio;
 	struct bus mmio;
 	struct devices dev;
+	bool devices_up;
+	int serial_in_fd;             /* ours to close; -1: none */
+	const char *loader;           /* "pvh", "multiboot", "bzimage" after machine_load */
 
 	uint64_t exits;               /* exits handled so far (== next seq) */
 	enum machine_end end;
@@ -124,6 +130,13 @@ int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act);
 
 /* Print the vCPU registers, for reports of triple faults, timeouts and errors. */
 void machine_dump_regs(struct machine *m, FILE *out);
+
+/* Fill end/end_detail for KVM_EXIT_INTERNAL_ERROR with RIP and the instruction bytes. */
+void machine_describe_internal_error(struct machine *m, const struct vcpu_exit *exit);
+/* Up to len bytes of code at CS:RIP through the guest page tables; returns how many. */
+int machine_read_code(struct machine *m, uint8_t *buf, int len);
+/* End the run (first end wins) with a one-line reason. */
+void machine_set_end(struct machine *m, enum machine_end end, const char *detail);
 
 /* Exit status of `kvmrr run` for an end (guest code for END_GUEST_EXIT). */
 int machine_exit_status(const struct machine *m);

@@ -2,6 +2,7 @@
 #include "tracer/snapshot.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,17 @@ static size_t msrs_size(uint32_t n)
  * KVM_GET_MSRS stops at the first MSR it cannot read and returns how many it
  * did (api.rst 4.18): skip that one and go on with the rest.
  */
+/*
+ * Paravirtual MSRs (kvmclock 0x11/0x12, KVM's 0x4b564dxx, Hyper-V's
+ * 0x400000xx) belong to the hypervisor CPUID leaves the deterministic
+ * profile hides; KVM then refuses to set some of them on restore.
+ */
+static bool msr_is_paravirt(uint32_t index)
+{
+	return index == 0x11 || index == 0x12 || (index >= 0x4b564d00 && index <= 0x4b564dff) ||
+	       (index >= 0x40000000 && index <= 0x400000ff);
+}
+
 static int take_msrs(struct tracer_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
 		     char *err, size_t errlen)
 {
@@ -63,8 +75,9 @@ static int take_msrs(struct tracer_snapshot *s, const struct vcpu *vcpu, int kvm
 				 list->indices[i], strerror(-r));
 			goto out;
 		}
-		memcpy(&out->entries[done], batch->entries, (size_t)r * sizeof(batch->entries[0]));
-		done += (uint32_t)r;
+		for (int j = 0; j < r; j++)
+			if (!msr_is_paravirt(batch->entries[j].index))
+				out->entries[done++] = batch->entries[j];
 		i += (uint32_t)r + 1;   /* +1: skip the one KVM refused */
 	}
 	out->nmsrs = done;

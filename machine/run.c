@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The run loop, after kvmtool's kvm-cpu.c: KVM_RUN, one hook call, and one
+ * switch on the exit reason in machine_handle_exit().
+ */
+#include "machine/machine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "machine/kick.h"
+
+static void set_end(struct machine *m, enum machine_end end, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_end(struct machine *m, enum machine_end end, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->end != END_NONE)
+		return;
+	m->end = end;
+	va_start(ap, fmt);
+	vsnprintf(m->end_detail, sizeof(m->end_detail), fmt, ap);
+	va_end(ap);
+}
+
+void machine_set_end(struct machine *m, enum machine_end end, const char *detail)
+{
+	set_end(m, end, "%s", detail);
+}
+
+int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act)
+{
+	struct kvm_run *run = m->vcpu.run;
+	bool want_window = false;
+	int r = 0;
+
+	act->injected_vector = -1;
+	if (m->devices_up) {
+		devices_update(&m->dev, machine_now_ns());
+		if (dev_pic_has_pending(&m->dev.pic)) {
+			/* KVM_INTERRUPT is only valid when the vCPU can take it (api.rst 4.16). */
+			if (run->ready_for_interrupt_injection && run->if_flag) {
+				int vector = dev_pic_ack(&m->dev.pic);
+
+				r = vcpu_interrupt(&m->vcpu, (uint32_t)vector);
+				if (r < 0) {
+					set_end(m, END_ERROR, "KVM_INTERRUPT vector 0x%x: %s", vector, strerror(-r));
+					return r;
+				}
+				act->injected_vector = vector;
+				want_window = dev_pic_has_pending(&m->dev.pic);
+			} else {
+				want_window = true;
+			}
+		}
+	}
+	act->window_requested = want_window;
+	vcpu_set_request_interrupt_window(&m->vcpu, want_window);
+	return 0;
+}
+
+/* ppoll until the next device deadline, serial input, or a signal. */
+static void wait_for_interrupt(struct machine *m, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = dev_uart_wants_input(&m->dev.uart) ? m->dev.uart.in_fd : -1,
+			      .events = POLLIN };
+	uint64_t now = machine_now_ns();
+	struct timespec ts;
+
+	if (m->deadline_ns && m->deadline_ns < deadline)
+		deadline = m->deadline_ns;
+	if (deadline <= now)
+		return;
+	ts.tv_sec = (time_t)((deadline - now) / 1000000000ULL);
+	ts.tv_nsec = (long)((deadline - now) % 1000000000ULL);
+	ppoll(pfd.fd >= 0 ? &pfd : NULL, pfd.fd >= 0 ? 1 : 0,
+	      deadline == UINT64_MAX ? NULL : &ts, NULL);
+}
+
+static int handle_hlt(struct machine *m)
+{
+	struct kvm_run *run = m->vcpu.run;
+	uint64_t deadline;
+
+	if (!m->devices_up)
+		return 0;
+	devices_update(&m->dev, machine_now_ns());
+	if (dev_pic_has_pending(&m->dev.pic) && run->if_flag)
+		return 0;
+	deadline = devices_next_deadline_ns(&m->dev);
+	if (!run->if_flag || (deadline == UINT64_MAX && !dev_uart_wants_input(&m->dev.uart))) {
+		set_end(m, END_HALT, "guest halted with interrupts %s and no interrupt pending",
+			run->if_flag ? "enabled but no interrupt source" : "disabled");
+		return 0;
+	}
+	wait_for_interrupt(m, deadline);
+	return 0;
+}
+
+static void handle_debug_exit(struct machine *m, const struct vcpu_exit_io *io)
+{
+	uint32_t value = 0;
+
+	memcpy(&value, io->data, io->size < 4 ? io->size : 4);
+	m->guest_code = (int)((value << 1) | 1);
+	set_end(m, END_GUEST_EXIT, "guest wrote 0x%x to the debug-exit port: exit status %d",
+		value, m->guest_code & 0xff);
+}
+
+static int handle_io(struct machine *m, struct vcpu_exit_io *io)
+{
+	for (uint32_t i = 0; i < io->count; i++) {
+		uint8_t *data = io->data + (size_t)i * io->size;
+		int r;
+
+		if (!io->in && io->port == PORT_DEBUG_EXIT) {
+			handle_debug_exit(m, io);
+			return 0;
+		}
+		r = bus_access(&m->pio, io->port, io->size, !io->in, data);
+		if (r < 0) {
+			set_end(m, END_ERROR, "port 0x%x %s size %u: %s", io->port,
+				io->in ? "IN" : "OUT", io->size, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int handle_mmio(struct machine *m, struct vcpu_exit_mmio *mmio)
+{
+	int r = bus_access(&m->mmio, mmio->gpa, mmio->len, mmio->write, mmio->data);
+
+	if (r < 0)
+		set_end(m, END_ERROR, "MMIO 0x%" PRIx64 " %s len %u: %s", mmio->gpa,
+			mmio->write ? "write" : "read", mmio->len, strerror(-r));
+	return r < 0 ? r : 0;
+}
+
+int machine_handle_exit(struct machine *m, struct vcpu_exit *exit)
+{
+	switch (exit->reason) {
+	case KVM_EXIT_IO:
+		return handle_io(m, &exit->io);
+	case KVM_EXIT_MMIO:
+		return handle_mmio(m, &exit->mmio);
+	case KVM_EXIT_HLT:
+		return handle_hlt(m);
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+	case KVM_EXIT_INTR:
+		return 0;   /* before_entry injects; the loop checks stop and timeout */
+	case KVM_EXIT_SHUTDOWN:
+		set_end(m, END_SHUTDOWN, "triple fault (KVM_EXIT_SHUTDOWN)");
+		return 0;
+	case KVM_EXIT_INTERNAL_ERROR:
+		machine_describe_internal_error(m, exit);
+		return 0;
+	case KVM_EXIT_FAIL_ENTRY:
+		set_end(m, END_FAIL_ENTRY, "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x%" PRIx64
+			" on cpu %u", exit->fail_entry.hardware_entry_failure_reason, exit->fail_entry.cpu);
+		return 0;
+	case KVM_EXIT_SYSTEM_EVENT:
+		set_end(m, END_SHUTDOWN, "system event %u (shutdown/reset)", exit->system_event.type);
+		return 0;
+	default:
+		set_end(m, END_UNHANDLED_EXIT, "unhandled exit %s (%u)",
+			vcpu_exit_reason_name(exit->reason), exit->reason);
+		return 0;
+	}
+}
+
+/* Stop, timeout and exit-budget checks, once per loop turn. */
+static bool should_stop(struct machine *m)
+{
+	if (m->stop && *m->stop)
+		set_end(m, END_SIGNAL, "ended by signal");
+	else if (m->deadline_ns && machine_now_ns() >= m->deadline_ns)
+		set_end(m, END_TIMEOUT, "timeout after %.1f s", m->cfg.timeout_sec);
+	else if (m->cfg.max_exits && m->exits >= m->cfg.max_exits)
+		set_end(m, END_MAX_EXITS, "reached --max-exits %" PRIu64, m->cfg.max_exits);
+	return m->end != END_NONE;
+}
+
+int machine_run(struct machine *m, const struct machine_hook *hook)
+{
+	static const struct machine_hook none;
+	struct vcpu_exit exit;
+	int r = 0;
+
+	if (!hook)
+		hook = &none;
+	if (m->cfg.timeout_sec > 0)
+		m->deadline_ns = machine_now_ns() + (uint64_t)(m->cfg.timeout_sec * 1e9);
+	r = machine_kick_start(m);
+	if (r < 0) {
+		set_end(m, END_ERROR, "cannot arm the vCPU kick timer: %s", strerror(-r));
+		return r;
+	}
+	while (!should_stop(m)) {
+		struct machine_irq_action act;
+		uint64_t t0, t1;
+
+		r = hook->before_entry ? hook->before_entry(hook->ctx, m) : machine_deliver_irqs(m, &act);
+		if (r < 0 || m->end != END_NONE)
+			break;
+		t0 = machine_rdtsc();
+		r = vcpu_run(&m->vcpu, &exit);
+		t1 = machine_rdtsc();
+		if (r < 0) {
+			set_end(m, END_ERROR, "KVM_RUN: %s", strerror(-r));
+			break;
+		}
+		if (exit.reason == KVM_EXIT_INTR)
+			vcpu_set_immediate_exit(&m->vcpu, false);
+		r = hook->on_exit ? hook->on_exit(hook->ctx, m, &exit, t0, t1) : machine_handle_exit(m, &exit);
+		m->exits++;
+		if (r < 0)
+			break;
+	}
+	machine_kick_stop(m);
+	if (r < 0) {
+		m->error = r;
+		set_end(m, END_ERROR, "%s", strerror(-r));
+	}
+	return r < 0 ? r : 0;
+}

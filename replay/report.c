@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* The end of a replay: final-state comparison and the report (text or JSON). */
+#include "replay/replay.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "tracer/format.h"
+#include "tracer/snapshot.h"
+
+/* Compare the final vCPU state and memory digest with the recording's; fills r->final_diff. */
+static void compare_final(struct replay *r)
+{
+	struct tracer_snapshot want, got;
+	char msg[256] = "", hex[65], want_hex[80];
+	uint8_t digest[32];
+	size_t used = 0;
+
+	memset(&want, 0, sizeof(want));
+	memset(&got, 0, sizeof(got));
+	if (tracer_snapshot_load(r->db, 0, "final", &want, msg, sizeof(msg)) < 0 ||
+	    tracer_snapshot_take(&got, &r->m.vcpu, r->m.kvm_fd, msg, sizeof(msg)) < 0) {
+		snprintf(r->final_diff, sizeof(r->final_diff), "final state unavailable: %s", msg);
+		goto out;
+	}
+	static const unsigned int kinds[] = { TRACER_STATE_REGS, TRACER_STATE_SREGS,
+					      TRACER_STATE_XCRS, TRACER_STATE_XSAVE };
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t la, lb;
+		const void *a = tracer_snapshot_blob(&want, kinds[i], &la);
+		const void *b = tracer_snapshot_blob(&got, kinds[i], &lb);
+
+		if (a && b && (la != lb || memcmp(a, b, la) != 0))
+			used += snprintf(r->final_diff + used, sizeof(r->final_diff) - used, "%s%s",
+					 used ? ", " : "", tracer_state_kind_name(kinds[i]));
+	}
+	tracer_mem_digest(&r->m.mem, digest, hex);
+	if (tracer_meta_get(r->db, "final_mem_digest", want_hex, sizeof(want_hex)) == 0 &&
+	    strcmp(want_hex, hex) != 0)
+		snprintf(r->final_diff + used, sizeof(r->final_diff) - used, "%sguest memory (digest %.16s... "
+			 "recorded, %.16s... replayed)", used ? ", " : "", want_hex, hex);
+out:
+	tracer_snapshot_free(&want);
+	tracer_snapshot_free(&got);
+}
+
+static void describe(char *buf, size_t len, uint32_t reason, uint64_t addr, uint32_t size, int dir,
+		     const uint8_t *data, size_t n, uint64_t rip)
+{
+	size_t used = (size_t)snprintf(buf, len, "%s", vcpu_exit_reason_name(reason));
+
+	if (reason == KVM_EXIT_IO || reason == KVM_EXIT_MMIO) {
+		used += (size_t)snprintf(buf + used, len - used, " %s 0x%" PRIx64 " size %u",
+					 reason == KVM_EXIT_IO ? (dir ? "OUT" : "IN") : (dir ? "write" : "read"),
+					 addr, size);
+		if (n) {
+			used += (size_t)snprintf(buf + used, len - used, " data ");
+			for (size_t i = 0; i < n && i < 16 && used + 3 < len; i++)
+				used += (size_t)snprintf(buf + used, len - used, "%02x", data[i]);
+			if (n > 16 && used + 4 < len)
+				used += (size_t)snprintf(buf + used, len - used, "...");
+		}
+	}
+	snprintf(buf + used, len - used, " at rip 0x%" PRIx64, rip);
+}
+
+static void describe_rec(char *buf, size_t len, const struct replay_exit *e)
+{
+	describe(buf, len, e->reason, e->addr, e->size, e->dir, e->data, e->len, e->rip);
+}
+
+static void describe_act(char *buf, size_t len, const struct replay_seen *s)
+{
+	if (!s->have_actual) {
+		snprintf(buf, len, "(none)");
+		return;
+	}
+	describe(buf, len, s->reason, s->addr, s->size, s->dir, s->data, s->len > 64 ? 64 : s->len, s->rip);
+}
+
+static void report_text(struct replay *r, FILE *out)
+{
+	char a[256], b[256];
+
+	fprintf(out, "replay: divergence at seq %" PRIu64 " (%s differs)\n", r->first_div.seq, r->first_div_what);
+	if (r->first_div.rec.reason || r->first_div.rec.seq || r->have_next)
+		describe_rec(a, sizeof(a), &r->first_div.rec);
+	else
+		snprintf(a, sizeof(a), "(end of the recording)");
+	describe_act(b, sizeof(b), &r->first_div);
+	fprintf(out, "  expected: %s\n  actual:   %s\n", a, b);
+	fprintf(out, "vCPU registers:\n");
+	machine_dump_regs(&r->m, out);
+	fprintf(out, "last matching exits:\n");
+	unsigned int n = r->nhistory < REPLAY_HISTORY ? r->nhistory : REPLAY_HISTORY;
+	for (unsigned int i = r->nhistory - n; i < r->nhistory; i++) {
+		const struct replay_seen *s = &r->history[i % REPLAY_HISTORY];
+
+		if (s->seq == r->first_div.seq && r->first_div_what)
+			continue;
+		describe_rec(a, sizeof(a), &s->rec);
+		fprintf(out, "  seq %" PRIu64 ": %s\n", s->seq, a);
+	}
+}
+
+static void json_exit(FILE *out, const char *name, uint32_t reason, uint64_t addr, uint32_t size,
+		      int dir, const uint8_t *data, size_t n, uint64_t rip)
+{
+	fprintf(out, "\"%s\":{\"reason\":\"%s\",\"rip\":%" PRIu64, name, vcpu_exit_reason_name(reason), rip);
+	if (reason == KVM_EXIT_IO || reason == KVM_EXIT_MMIO) {
+		fprintf(out, ",\"%s\":%" PRIu64 ",\"size\":%u,\"dir\":\"%s\",\"data\":\"",
+			reason == KVM_EXIT_IO ? "port" : "gpa", addr, size, dir ? "out" : "in");
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, "%02x", data[i]);
+		fprintf(out, "\"");
+	}
+	fprintf(out, "}");
+}
+
+static void report_json(struct replay *r, FILE *out, const char *result)
+{
+	struct kvm_regs regs = { 0 };
+
+	fprintf(out, "{\"result\":\"%s\",\"exits\":%" PRIu64 ",\"matched\":%" PRIu64
+		",\"divergences\":%" PRIu64 ",\"complete\":%s,\"final_state\":\"%s\"",
+		result, r->m.exits, r->matched, r->divergences, r->complete ? "true" : "false",
+		r->final_diff[0] ? "differs" : "identical");
+	if (r->divergences) {
+		const struct replay_seen *s = &r->first_div;
+
+		fprintf(out, ",\"divergence\":{\"seq\":%" PRIu64 ",\"what\":\"%s\",", s->seq, r->first_div_what);
+		json_exit(out, "expected", s->rec.reason, s->rec.addr, s->rec.size, s->rec.dir,
+			  s->rec.data, s->rec.len > 64 ? 64 : s->rec.len, s->rec.rip);
+		fprintf(out, ",");
+		json_exit(out, "actual", s->reason, s->addr, s->size, s->dir, s->data,
+			  s->len > 64 ? 64 : s->len, s->rip);
+		fprintf(out, "}");
+	}
+	vcpu_get_regs(&r->m.vcpu, &regs);
+	fprintf(out, ",\"regs\":{\"rip\":%llu,\"rflags\":%llu,\"rax\":%llu,\"rbx\":%llu,\"rcx\":%llu,"
+		"\"rdx\":%llu,\"rsi\":%llu,\"rdi\":%llu,\"rsp\":%llu,\"rbp\":%llu}}\n",
+		regs.rip, regs.rflags, regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi,
+		regs.rsp, regs.rbp);
+}
+
+int replay_report(struct replay *r, FILE *out)
+{
+	const char *result;
+	int status;
+
+	if (r->m.end == END_TIMEOUT && !r->divergences) {
+		r->divergences = 1;
+		r->first_div.seq = r->have_next ? r->next.seq : (uint64_t)(r->last_seq + 1);
+		r->first_div.rec = r->next;
+		r->first_div_what = "no exit within the time budget (the guest never reached it)";
+	}
+	if (!r->divergences && !r->until_reached && r->complete)
+		compare_final(r);
+	if (r->divergences || r->final_diff[0]) {
+		result = "diverged";
+		status = REPLAY_DIVERGED;
+	} else {
+		result = "identical";
+		status = REPLAY_IDENTICAL;
+	}
+	if (r->opt.json) {
+		report_json(r, out, result);
+		return status;
+	}
+	if (r->divergences && !r->opt.continue_on_divergence) {
+		report_text(r, out);
+	} else if (r->until_reached) {
+		fprintf(out, "replay: stopped after seq %" PRId64 " (%" PRIu64 " exits, identical so far)\n",
+			r->last_seq, r->matched);
+		machine_dump_regs(&r->m, out);
+	} else if (r->divergences) {
+		fprintf(out, "replay: %" PRIu64 " exits, %" PRIu64 " divergences; the first:\n", r->m.exits,
+			r->divergences);
+		report_text(r, out);
+	} else if (r->final_diff[0]) {
+		fprintf(out, "replay: %" PRIu64 " exits matched, but the final state differs: %s\n",
+			r->matched, r->final_diff);
+	} else if (!r->complete) {
+		fprintf(out, "replay: %" PRIu64 " exits, identical (the recording is incomplete: "
+			"replayed its prefix; no final state to compare)\n", r->matched);
+	} else {
+		fprintf(out, "replay: %" PRIu64 " exits, identical\n", r->matched);
+	}
+	return status;
+}
