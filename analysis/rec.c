@@ -96,9 +96,15 @@ static int analysis_check_schema(const char *cmd, struct analysis_rec *rec)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		char why[256];
+
+		/* quick_check reports on several lines; keep the message on one. */
+		snprintf(why, sizeof(why), "%s", rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+								 : sqlite3_errmsg(rec->db));
+		for (char *p = why; *p; p++)
+			*p = *p == '\n' ? ' ' : *p;
 		fprintf(stderr, "kvmrr %s: %s: corrupt recording: SQLite integrity check failed: %s\n",
-			cmd, rec->path, rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
-							 : sqlite3_errmsg(rec->db));
+			cmd, rec->path, why);
 		sqlite3_finalize(st);
 		return rc == SQLITE_NOMEM ? -ENOMEM : -EINVAL;
 	}

@@ -19,6 +19,7 @@ int main(int argc, char **argv)
 		{ "query", analysis_cmd_query },
 		{ "export", analysis_cmd_export },
 		{ "diff", analysis_cmd_diff },
+		{ "report", analysis_cmd_report },
 	};
 
 	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
