@@ -43,12 +43,14 @@ int vcpu_get_regs(const struct vcpu *vcpu, struct kvm_regs *regs);
 int vcpu_set_regs(const struct vcpu *vcpu, const struct kvm_regs *regs);
 int vcpu_get_sregs(const struct vcpu *vcpu, struct kvm_sregs *sregs);
 int vcpu_set_sregs(const struct vcpu *vcpu, const struct kvm_sregs *sregs);
+/* KVM_GET_FPU leaves fpu->mxcsr 0 on this kernel; read MXCSR from XSAVE (offset 24). */
 int vcpu_get_fpu(const struct vcpu *vcpu, struct kvm_fpu *fpu);
 int vcpu_set_fpu(const struct vcpu *vcpu, const struct kvm_fpu *fpu);
 int vcpu_set_cpuid2(const struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
 /* KVM_GET_CPUID2: cpuid->nent is the capacity on entry, the count on return. */
 int vcpu_get_cpuid2(const struct vcpu *vcpu, struct kvm_cpuid2 *cpuid);
 int vcpu_enable_cap(const struct vcpu *vcpu, const struct kvm_enable_cap *cap);
+/* KVM_GET_LAPIC / KVM_SET_LAPIC: -EINVAL without an in-kernel irqchip. */
 int vcpu_get_lapic(const struct vcpu *vcpu, struct kvm_lapic_state *lapic);
 int vcpu_set_lapic(const struct vcpu *vcpu, const struct kvm_lapic_state *lapic);
 /* KVM_GET_MSRS / KVM_SET_MSRS: return the number of MSRs processed (may be < nmsrs). */

@@ -290,6 +290,42 @@ TEST(request_interrupt_window_exits_when_if_set)
 	test_vm_destroy(&t);
 }
 
+/*
+ * With an empty IDT, INT3 cannot be delivered. On hardware-assisted KVM this
+ * is #GP, #DF, a triple fault: KVM_EXIT_SHUTDOWN. This PVM host emulates CPL0
+ * and reports KVM_EXIT_INTERNAL_ERROR / EMULATION with the instruction bytes
+ * (api.rst "emulation_failure"). Either way the guest must not reach HLT.
+ */
+TEST(undeliverable_exception_stops_the_guest)
+{
+	static const uint8_t code[] = { 0xcc, 0xf4 };   /* int3; hlt */
+	struct test_vm t;
+	struct vcpu_exit ex;
+	struct kvm_sregs sregs;
+
+	test_vm_create(&t, 4 * MEM_1M, 0);
+	test_vm_long_mode(&t, 0x10000, code, sizeof(code));
+	TEST_ASSERT_OK(vcpu_get_sregs(&t.vcpu, &sregs));
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	TEST_ASSERT_OK(vcpu_set_sregs(&t.vcpu, &sregs));
+	TEST_ASSERT_OK(vcpu_run(&t.vcpu, &ex));
+	if (ex.reason == KVM_EXIT_INTERNAL_ERROR) {
+		uint8_t insn[16];
+
+		TEST_ASSERT_EQ(ex.internal.suberror, KVM_INTERNAL_ERROR_EMULATION);
+		TEST_ASSERT(ex.internal.ndata >= 3, "ndata %u: no instruction bytes", ex.internal.ndata);
+		TEST_ASSERT(ex.internal.data[0] & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES,
+			    "flags 0x%llx", (unsigned long long)ex.internal.data[0]);
+		memcpy(insn, &ex.internal.data[1], sizeof(insn));   /* insn_size, insn_bytes[15] */
+		TEST_ASSERT_EQ(insn[1], 0xcc);
+		printf("# this host: INTERNAL_ERROR/EMULATION on int3, not SHUTDOWN\n");
+	} else {
+		TEST_ASSERT_EXIT(&ex, KVM_EXIT_SHUTDOWN);
+	}
+	test_vm_destroy(&t);
+}
+
 TEST(run_page_is_the_mapped_kvm_run)
 {
 	struct test_vm t;
