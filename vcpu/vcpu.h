@@ -43,7 +43,7 @@ int vcpu_get_regs(const struct vcpu *vcpu, struct kvm_regs *regs);
 int vcpu_set_regs(const struct vcpu *vcpu, const struct kvm_regs *regs);
 int vcpu_get_sregs(const struct vcpu *vcpu, struct kvm_sregs *sregs);
 int vcpu_set_sregs(const struct vcpu *vcpu, const struct kvm_sregs *sregs);
-/* KVM_GET_FPU leaves fpu->mxcsr 0 on this kernel; read MXCSR from XSAVE (offset 24). */
+/* KVM_GET_FPU never fills fpu->mxcsr (the kernel copies every field but it); read MXCSR via XSAVE. */
 int vcpu_get_fpu(const struct vcpu *vcpu, struct kvm_fpu *fpu);
 int vcpu_set_fpu(const struct vcpu *vcpu, const struct kvm_fpu *fpu);
 int vcpu_set_cpuid2(const struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid);

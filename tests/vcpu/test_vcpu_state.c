@@ -45,7 +45,7 @@ TEST(sregs_cs_base_selector_round_trip)
 
 /*
  * FCW and an XMM register round-trip. MXCSR does not: KVM_GET_FPU leaves it 0
- * on this kernel (its fxsave copy skips the field); read MXCSR via XSAVE.
+ * (kvm_arch_vcpu_ioctl_get_fpu copies every fxsave field but it); use XSAVE.
  */
 TEST(fpu_control_word_round_trip)
 {
