@@ -179,6 +179,9 @@ TEST(no_fp_in_cpl0_code)
 {
 	char names[] = KVMRR_GUEST_NAMES, path[4096], rel[256], cmd[8192];
 
+	TEST_ASSERT(fp_insn("  1000f0:\tmovaps %xmm0,0x10(%rsp)") &&
+		    fp_insn("  1000f0:\tfldz") && !fp_insn("  1000f0:\tmov    %rax,%rbx"),
+		    "the SSE/x87 detector itself is wrong");
 	for (char *save, *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
 		char *out, *line, *lsave, func[256] = "?";
 		int rc;
