@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers for the end-to-end tracer tests: run the real kvmrr binary on the bundled guests. */
+#ifndef KVMRR_TESTS_TRACER_E2E_H
+#define KVMRR_TESTS_TRACER_E2E_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "tests/tracer/tracer_test_util.h"
+
+struct e2e_run {
+	char dir[64];
+	char rec[128], out[128], err[128];
+	pid_t pid;
+	int status;             /* exit status, or 128 + signal */
+	char *stdout_text;      /* the console (UART) output */
+	size_t stdout_len;
+	char *stderr_text;
+};
+
+static inline char *e2e_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+
+	TEST_ASSERT(f, "open %s", path);
+	do {
+		if (n + 65536 + 1 > cap) {
+			cap = cap ? 2 * cap : 65536 * 2;
+			buf = realloc(buf, cap);
+			TEST_ASSERT(buf, "realloc");
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+	} while (got);
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/* Path of build/guests/NAME.elf; fails the test when it was not built. */
+static inline const char *e2e_guest(const char *name, char *buf, size_t len)
+{
+	char rel[128];
+	struct stat st;
+
+	snprintf(rel, sizeof(rel), "guests/%s.elf", name);
+	test_build_path(rel, buf, len);
+	TEST_ASSERT(stat(buf, &st) == 0, "guest %s not built at %s", name, buf);
+	return buf;
+}
+
+/*
+ * Start `kvmrr record -o DIR/rec.db OPTS... GUEST` with stdout and stderr to
+ * files and stdin from /dev/null. opts is a NULL-terminated list.
+ */
+static inline void e2e_start(struct e2e_run *r, const char *guest, const char *const *opts)
+{
+	char bin[512], gpath[512];
+	const char *argv[64];
+	int n = 0;
+
+	memset(r, 0, sizeof(*r));
+	tt_tmpdir(r->dir, sizeof(r->dir));
+	snprintf(r->rec, sizeof(r->rec), "%s/rec.db", r->dir);
+	snprintf(r->out, sizeof(r->out), "%s/stdout", r->dir);
+	snprintf(r->err, sizeof(r->err), "%s/stderr", r->dir);
+	test_build_path("cli/kvmrr", bin, sizeof(bin));
+	e2e_guest(guest, gpath, sizeof(gpath));
+	argv[n++] = bin;
+	argv[n++] = "record";
+	argv[n++] = "-o";
+	argv[n++] = r->rec;
+	for (int i = 0; opts && opts[i] && n < 60; i++)
+		argv[n++] = opts[i];
+	argv[n++] = gpath;
+	argv[n] = NULL;
+	fflush(stdout);
+	r->pid = fork();
+	TEST_ASSERT(r->pid >= 0, "fork");
+	if (r->pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(r->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(r->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+}
+
+static inline void e2e_wait(struct e2e_run *r)
+{
+	int st;
+
+	TEST_ASSERT(waitpid(r->pid, &st, 0) == r->pid, "waitpid");
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->stdout_text = e2e_slurp(r->out, &r->stdout_len);
+	r->stderr_text = e2e_slurp(r->err, NULL);
+}
+
+static inline void e2e_record(struct e2e_run *r, const char *guest, const char *const *opts)
+{
+	e2e_start(r, guest, opts);
+	e2e_wait(r);
+}
+
+static inline void e2e_free(struct e2e_run *r)
+{
+	free(r->stdout_text);
+	free(r->stderr_text);
+	r->stdout_text = r->stderr_text = NULL;
+}
+
+#endif
