@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The LTTng-UST sink against a real session: a userspace lttng-sessiond,
+ * a blocking channel on kvmrr:*, `kvmrr record` of the hello guest, the
+ * trace read back with babeltrace2. Every exit event must match its log row
+ * (seq, reason, absolute TSCs, RIP); pio and inject counts match too.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+
+#include "tests/test.h"
+#include "tests/tracer/tracer_e2e.h"
+
+#define RUNDIR_PID "/var/run/lttng/lttng-sessiond.pid"
+
+struct lt {
+	char home[64];
+	char session[64];
+	pid_t sessiond;        /* the daemon this test started, 0 if it reused one */
+};
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048], *out = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = test_run_capture(cmd, &out);
+	if (r != 0)
+		printf("# `%s` -> %d: %s\n", cmd, r, out ? out : "");
+	free(out);
+	return r;
+}
+
+static pid_t sessiond_pid(void)
+{
+	FILE *f = fopen(RUNDIR_PID, "r");
+	int pid = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid > 0 && kill(pid, 0) == 0 ? pid : 0;
+}
+
+static void lt_start(struct lt *lt)
+{
+	pid_t running = sessiond_pid();
+
+	memset(lt, 0, sizeof(*lt));
+	tt_tmpdir(lt->home, sizeof(lt->home));
+	setenv("LTTNG_HOME", lt->home, 1);
+	snprintf(lt->session, sizeof(lt->session), "kvmrr-tracer-test-%d", getpid());
+	if (running) {
+		/* A root sessiond is global (/var/run/lttng): share it, leave it running. */
+		printf("# reusing the running lttng-sessiond (pid %d)\n", running);
+	} else {
+		TEST_ASSERT(sh("lttng-sessiond --no-kernel --daemonize") == 0, "lttng-sessiond");
+		for (int i = 0; i < 50 && !(lt->sessiond = sessiond_pid()); i++)
+			usleep(100000);
+		TEST_ASSERT(lt->sessiond, "no pid in %s after starting lttng-sessiond", RUNDIR_PID);
+	}
+	TEST_ASSERT(sh("lttng create %s --output=%s/trace", lt->session, lt->home) == 0, "create");
+	/* Blocking: the tracer waits for buffer space instead of discarding (with LTTNG_UST_ALLOW_BLOCKING). */
+	TEST_ASSERT(sh("lttng enable-channel -u -s %s --blocking-timeout=inf --subbuf-size=1M "
+		       "--num-subbuf=4 kvmrrch", lt->session) == 0, "enable-channel");
+	TEST_ASSERT(sh("lttng enable-event -u -s %s -c kvmrrch 'kvmrr:*'", lt->session) == 0, "enable-event");
+	TEST_ASSERT(sh("lttng start %s", lt->session) == 0, "start");
+}
+
+static void lt_stop(struct lt *lt)
+{
+	sh("lttng stop %s", lt->session);
+	sh("lttng destroy %s", lt->session);
+	if (lt->sessiond) {
+		kill(lt->sessiond, SIGTERM);
+		for (int i = 0; i < 50 && kill(lt->sessiond, 0) == 0; i++)
+			usleep(100000);
+	}
+}
+
+struct tp_exit {
+	unsigned long long seq, tsc_entry, tsc_exit, rip;
+	unsigned int vcpu, reason;
+};
+
+/* Parse babeltrace2's text: kvmrr:exit events into ev (up to max), other kinds counted. */
+static int read_trace(const char *dir, struct tp_exit *ev, int max, int *pio, int *inject,
+		      char **warnings)
+{
+	char cmd[512], line[4096];
+	FILE *p;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "babeltrace2 %s 2>%s/bt.err", dir, dir);
+	p = popen(cmd, "r");
+	TEST_ASSERT(p, "%s", cmd);
+	*pio = *inject = 0;
+	while (fgets(line, sizeof(line), p)) {
+		const char *f = strstr(line, "seq = ");
+
+		if (strstr(line, "kvmrr:pio:"))
+			(*pio)++;
+		else if (strstr(line, "kvmrr:inject:"))
+			(*inject)++;
+		if (!strstr(line, "kvmrr:exit:") || !f)
+			continue;
+		TEST_ASSERT(n < max, "more than %d exit events", max);
+		TEST_ASSERT(sscanf(f, "seq = %llu, vcpu = %u, reason = %u, tsc_entry = %llu, tsc_exit = "
+				   "%llu, rip = 0x%llx", &ev[n].seq, &ev[n].vcpu, &ev[n].reason,
+				   &ev[n].tsc_entry, &ev[n].tsc_exit, &ev[n].rip) == 6,
+			    "cannot parse: %s", line);
+		n++;
+	}
+	TEST_ASSERT(pclose(p) == 0, "babeltrace2 failed (see %s/bt.err)", dir);
+	snprintf(cmd, sizeof(cmd), "%s/bt.err", dir);
+	*warnings = e2e_slurp(cmd, NULL);
+	return n;
+}
+
+TEST(lttng_exit_events_match_the_log)
+{
+	static struct tp_exit ev[100000];
+	struct e2e_run r;
+	struct lt lt;
+	char tracedir[128], *warn = NULL;
+	int n, pio, inject, i = 0;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint64_t tsc;
+
+	if (access("/usr/bin/lttng-sessiond", X_OK) || access("/usr/bin/babeltrace2", X_OK))
+		TEST_SKIP("lttng-sessiond or babeltrace2 not installed");
+	lt_start(&lt);
+	setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
+	e2e_record(&r, "hello", (const char *const[]){ "--timeout", "60", NULL });
+	lt_stop(&lt);
+	snprintf(tracedir, sizeof(tracedir), "%s/trace", lt.home);
+	n = read_trace(tracedir, ev, 100000, &pio, &inject, &warn);
+	printf("# %d kvmrr:exit, %d kvmrr:pio, %d kvmrr:inject events; babeltrace2 said: %s\n", n, pio,
+	       inject, warn[0] ? warn : "(nothing: no discarded events)");
+	TEST_ASSERT(!strstr(warn, "discarded"), "events were discarded: %s", warn);
+	db = tt_open(r.rec);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 1);
+	TEST_ASSERT_EQ(n, tt_int(db, "SELECT count(*) FROM exit"));
+	TEST_ASSERT_EQ(pio, tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2"));
+	TEST_ASSERT_EQ(inject, tt_int(db, "SELECT count(*) FROM event"));
+	/* Absolute TSCs from the log's deltas must equal the tracepoint's raw values. */
+	tsc = (uint64_t)tt_int(db, "SELECT value FROM meta WHERE key = 'tsc_base'");
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, reason, vmm_ticks, guest_ticks, rip FROM exit"
+				       " ORDER BY seq", -1, &st, NULL) == SQLITE_OK, "prep");
+	for (; sqlite3_step(st) == SQLITE_ROW; i++) {
+		uint64_t entry = tsc + (uint64_t)sqlite3_column_int64(st, 2);
+		uint64_t texit = entry + (uint64_t)sqlite3_column_int64(st, 3);
+
+		TEST_ASSERT_EQ(ev[i].seq, sqlite3_column_int64(st, 0));
+		TEST_ASSERT_EQ(ev[i].reason, sqlite3_column_int64(st, 1));
+		TEST_ASSERT_EQ(ev[i].tsc_entry, entry);
+		TEST_ASSERT_EQ(ev[i].tsc_exit, texit);
+		TEST_ASSERT_EQ(ev[i].rip, (uint64_t)sqlite3_column_int64(st, 4));
+		tsc = texit;
+	}
+	sqlite3_finalize(st);
+	TEST_ASSERT_EQ(i, n);
+	sqlite3_close(db);
+	free(warn);
+	e2e_free(&r);
+	tt_cleanup(r.dir);
+	tt_cleanup(lt.home);
+}
+
+TEST_MAIN()
