@@ -72,6 +72,8 @@ static void lt_start(struct lt *lt)
 	TEST_ASSERT(sh("lttng enable-channel -u -s %s --blocking-timeout=inf --subbuf-size=1M "
 		       "--num-subbuf=4 kvmrrch", lt->session) == 0, "enable-channel");
 	TEST_ASSERT(sh("lttng enable-event -u -s %s -c kvmrrch 'kvmrr:*'", lt->session) == 0, "enable-event");
+	/* Other kvmrr processes may run meanwhile (parallel tests): tell ours by its pid. */
+	TEST_ASSERT(sh("lttng add-context -u -s %s -c kvmrrch -t vpid", lt->session) == 0, "add-context");
 	TEST_ASSERT(sh("lttng start %s", lt->session) == 0, "start");
 }
 
@@ -92,8 +94,8 @@ struct tp_exit {
 };
 
 /* Parse babeltrace2's text: kvmrr:exit events into ev (up to max), other kinds counted. */
-static int read_trace(const char *dir, struct tp_exit *ev, int max, int *pio, int *inject,
-		      char **warnings)
+static int read_trace(const char *dir, pid_t pid, struct tp_exit *ev, int max, int *pio,
+		      int *inject, char **warnings)
 {
 	char cmd[512], line[4096];
 	FILE *p;
@@ -104,8 +106,10 @@ static int read_trace(const char *dir, struct tp_exit *ev, int max, int *pio, in
 	TEST_ASSERT(p, "%s", cmd);
 	*pio = *inject = 0;
 	while (fgets(line, sizeof(line), p)) {
-		const char *f = strstr(line, "seq = ");
+		const char *f = strstr(line, "seq = "), *v = strstr(line, "vpid = ");
 
+		if (!v || atoi(v + 7) != pid)
+			continue;
 		if (strstr(line, "kvmrr:pio:"))
 			(*pio)++;
 		else if (strstr(line, "kvmrr:inject:"))
@@ -143,7 +147,7 @@ TEST(lttng_exit_events_match_the_log)
 	e2e_record(&r, "hello", (const char *const[]){ "--timeout", "60", NULL });
 	lt_stop(&lt);
 	snprintf(tracedir, sizeof(tracedir), "%s/trace", lt.home);
-	n = read_trace(tracedir, ev, 100000, &pio, &inject, &warn);
+	n = read_trace(tracedir, r.pid, ev, 100000, &pio, &inject, &warn);
 	printf("# %d kvmrr:exit, %d kvmrr:pio, %d kvmrr:inject events; babeltrace2 said: %s\n", n, pio,
 	       inject, warn[0] ? warn : "(nothing: no discarded events)");
 	TEST_ASSERT(!strstr(warn, "discarded"), "events were discarded: %s", warn);
