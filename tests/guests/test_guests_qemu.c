@@ -20,7 +20,7 @@ static void require_qemu(void)
 }
 
 /* Boot guests/<name>.elf; returns the QEMU exit status, output in *out. */
-static int qemu_boot(const char *name, const char *append, char **out)
+static int qemu_boot_accel(const char *accel, const char *name, const char *append, char **out)
 {
 	char rel[256], path[4096], cmd[8192];
 
@@ -29,11 +29,16 @@ static int qemu_boot(const char *name, const char *append, char **out)
 	test_build_path(rel, path, sizeof(path));
 	TEST_ASSERT(access(path, R_OK) == 0, "guest image %s", path);
 	snprintf(cmd, sizeof(cmd),
-		 "timeout 120 qemu-system-x86_64 -accel tcg -M pc -m 256 -nographic -no-reboot "
+		 "timeout 120 qemu-system-x86_64 -accel %s -M pc -m 256 -nographic -no-reboot "
 		 "-net none -monitor none -display none -serial stdio "
 		 "-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel '%s' -append '%s' "
-		 "</dev/null", path, append);
+		 "</dev/null", accel, path, append);
 	return test_run_capture(cmd, out);
+}
+
+static int qemu_boot(const char *name, const char *append, char **out)
+{
+	return qemu_boot_accel("tcg", name, append, out);
 }
 
 /* The guest's output: from its first line (which starts with first) to the end. */
@@ -73,7 +78,7 @@ TEST(hello_boots_with_exact_output_and_counts)
 	const char *text = guest_output(out, "Hello from kvmrr guest\n");
 	uint64_t mmio, pio;
 
-	TEST_ASSERT_EQ(status, 1);
+	TEST_ASSERT(status == 1, "QEMU exit status %d, wanted 1; output:\n%s", status, out);
 	pio = count_line(text, &mmio);
 	snprintf(want, sizeof(want), "Hello from kvmrr guest\nhello: cmdline=\"greeting=hi flag\"\n"
 		 "kvmrr-guest: pio=%" PRIu64 " mmio=0\n", pio);
@@ -97,7 +102,7 @@ TEST(exits_counts_every_access_at_cpl0_and_cpl3)
 		snprintf(first, sizeof(first), "exits: %" PRIu64 " port-IO exits at CPL%d: ok\n", n,
 			 i ? 3 : 0);
 		text = guest_output(out, first);
-		TEST_ASSERT_EQ(status, 1);
+		TEST_ASSERT(status == 1, "QEMU exit status %d, wanted 1; output:\n%s", status, out);
 		pio = count_line(text, &mmio);
 		TEST_ASSERT_EQ(pio, n + print_cost(text));
 		free(out);
@@ -111,7 +116,7 @@ TEST(timer_counts_ticks)
 	const char *text = guest_output(out, "timer: ");
 	uint64_t mmio, pio;
 
-	TEST_ASSERT_EQ(status, 1);
+	TEST_ASSERT(status == 1, "QEMU exit status %d, wanted 1; output:\n%s", status, out);
 	TEST_ASSERT(strncmp(text, "timer: 50 ticks at 2000 Hz (divisor 597)\n", 41) == 0,
 		    "got %s", text);
 	/* PIC init 10, unmask 1, PIT 3 + read-back 3, stop 2, and at least 50 EOIs. */
@@ -126,7 +131,7 @@ TEST(compute_digest_checks_itself)
 	int status = qemu_boot("compute", "", &out);
 	const char *text = guest_output(out, "compute: ");
 
-	TEST_ASSERT_EQ(status, 1);
+	TEST_ASSERT(status == 1, "QEMU exit status %d, wanted 1; output:\n%s", status, out);
 	TEST_ASSERT(strstr(text, "compute: sha256(64 MiB) = 422d9d650a18c97e1bfca0cf437e317804e4"
 			   "480c10376a5dd2c39d2fac1957e6\ncompute: digest ok\n") == text,
 		    "got %s", text);
@@ -140,7 +145,7 @@ TEST(rtc_reads_a_plausible_date)
 	const char *text = guest_output(out, "rtc: ");
 	unsigned y, mo, d, h, mi, s;
 
-	TEST_ASSERT_EQ(status, 1);
+	TEST_ASSERT(status == 1, "QEMU exit status %d, wanted 1; output:\n%s", status, out);
 	TEST_ASSERT(sscanf(text, "rtc: %u-%u-%u %u:%u:%u", &y, &mo, &d, &h, &mi, &s) == 6,
 		    "got %s", text);
 	TEST_ASSERT(y >= 2024 && y <= 2099, "year %u", y);
@@ -154,19 +159,19 @@ TEST(crash_modes_end_the_run)
 	const char *text = guest_output(out, "crash: mode=triple\n");
 
 	/* A triple fault resets; with -no-reboot QEMU then exits 0, with no count line. */
-	TEST_ASSERT_EQ(status, 0);
+	TEST_ASSERT(status == 0, "QEMU exit status %d, wanted 0; output:\n%s", status, out);
 	TEST_ASSERT(!strstr(text, "kvmrr-guest:"), "triple fault printed: %s", text);
 	free(out);
 
 	status = qemu_boot("crash", "mode=pf", &out);
 	text = guest_output(out, "crash: mode=pf\n");
-	TEST_ASSERT_EQ(status, 5);   /* ABI_EXIT_EXCEPTION */
+	TEST_ASSERT(status == 5, "QEMU exit status %d, wanted 5; output:\n%s", status, out);   /* ABI_EXIT_EXCEPTION */
 	TEST_ASSERT(strstr(text, "kvmrr-guest: exception 14 (#PF) error=0x4 ") &&
 		    strstr(text, " cr2=0x100000000 cs=0x23 "), "got %s", text);
 	free(out);
 
 	status = qemu_boot("crash", "mode=bogus", &out);
-	TEST_ASSERT_EQ(status, 7);   /* ABI_EXIT_BADARG */
+	TEST_ASSERT(status == 7, "QEMU exit status %d, wanted 7; output:\n%s", status, out);   /* ABI_EXIT_BADARG */
 	free(out);
 }
 
@@ -179,7 +184,7 @@ TEST(preempt_switches_tasks_round_robin)
 		int status = qemu_boot("preempt", modes[i], &out);
 		const char *text = guest_output(out, "preempt: ");
 
-		TEST_ASSERT_EQ(status, 1);
+		TEST_ASSERT(status == 1, "QEMU exit status %d, wanted 1; output:\n%s", status, out);
 		TEST_ASSERT(strstr(text, i ? "mode=constregs ticks=31 slices=10/10/10 "
 					   : "mode=work ticks=31 slices=10/10/10 "),
 			    "got %s", text);
@@ -192,8 +197,29 @@ TEST(bad_arguments_exit_badarg)
 	char *out;
 	int status = qemu_boot("exits", "n=12x", &out);
 
-	TEST_ASSERT_EQ(status, 7);
+	TEST_ASSERT(status == 7, "QEMU exit status %d, wanted 7; output:\n%s", status, out);
 	TEST_ASSERT(strstr(out, "kvmrr-guest: bad number in n=12x\n"), "got %s", out);
+	free(out);
+}
+
+/*
+ * The same images on this host's KVM through QEMU: the runtime's CPL0/CPL3
+ * split must hold where CPL0 is emulated and INT n from CPL3 becomes #UD
+ * (a system call that stayed at CPL3 fails the exits guest's CPL check).
+ */
+TEST(guests_run_on_this_hosts_kvm)
+{
+	char *out;
+	int status;
+
+	test_require_kvm();
+	status = qemu_boot_accel("kvm", "exits", "n=2000", &out);
+	TEST_ASSERT(status == 1, "QEMU exit status %d, wanted 1; output:\n%s", status, out);
+	guest_output(out, "exits: 2000 port-IO exits at CPL0: ok\n");
+	free(out);
+	status = qemu_boot_accel("kvm", "preempt", "ticks=31", &out);
+	TEST_ASSERT(status == 1, "QEMU exit status %d, wanted 1; output:\n%s", status, out);
+	guest_output(out, "preempt: mode=work ticks=31 slices=10/10/10 ");
 	free(out);
 }
 
