@@ -6,6 +6,12 @@
 
 #include "tests/test.h"
 
+#include <ftw.h>
+
+#include "vcpu/kvm.h"
+#include "vcpu/vcpu.h"
+#include "vcpu/vm.h"
+
 const char *timg_dir(void)
 {
 	static char dir[64];
@@ -115,4 +121,161 @@ void timg_write_elf(const char *path, const struct timg_elf *e)
 	}
 	timg_write_file(path, buf, e->truncate_to ? e->truncate_to : off);
 	free(buf);
+}
+
+/* 32-bit: OUT 0xf4 of [ebx] (start_info magic), [ebx+0x18] (cmdline_paddr), [0x8000]; HLT. */
+const uint8_t timg_code32[] = {
+	0x8b, 0x03, 0xe7, 0xf4, 0x8b, 0x43, 0x18, 0xe7, 0xf4,
+	0x8b, 0x05, 0x00, 0x80, 0x00, 0x00, 0xe7, 0xf4, 0xf4,
+};
+/* 64-bit: OUT 0xf4 of [rsi+0x228] (cmd_line_ptr), [0x8000] through the page tables; HLT. */
+const uint8_t timg_code64[] = {
+	0x8b, 0x86, 0x28, 0x02, 0x00, 0x00, 0xe7, 0xf4,
+	0x8b, 0x04, 0x25, 0x00, 0x80, 0x00, 0x00, 0xe7, 0xf4, 0xf4,
+};
+/* Multiboot: OUT 0xf4 of EAX, then of EBX; HLT. */
+const uint8_t timg_code_mb[] = { 0xe7, 0xf4, 0x89, 0xd8, 0xe7, 0xf4, 0xf4 };
+
+void ctx_init(struct ctx *c, uint64_t mem_size)
+{
+	memset(c, 0, sizeof(*c));
+	TEST_ASSERT_OK(guest_mem_alloc(&c->mem, mem_size));
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+void ctx_done(struct ctx *c)
+{
+	guest_mem_free(&c->mem);
+	nftw(timg_dir(), rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * Run the loaded image on a real vCPU with the loader's register state
+ * until HLT, collecting the 32-bit OUTs to port 0xf4.
+ */
+unsigned int run_on_kvm(struct ctx *c, uint32_t *outs, unsigned int max,
+			       struct kvm_sregs *final)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	struct kvm_sregs sregs;
+	struct vcpu_exit ex;
+	struct vcpu v;
+	unsigned int n = 0, exits;
+	int kvm, vm;
+
+	test_require_kvm();
+	kvm = kvm_open("/dev/kvm");
+	TEST_ASSERT(kvm >= 0, "kvm_open: %d", kvm);
+	vm = kvm_create_vm(kvm);
+	TEST_ASSERT(vm >= 0, "kvm_create_vm: %d", vm);
+	TEST_ASSERT_OK(vm_set_tss_addr(vm, 0xfffbd000));
+	TEST_ASSERT_OK(guest_mem_register(&c->mem, vm, 0));
+	TEST_ASSERT_OK(vcpu_open(&v, kvm, vm, 0));
+	TEST_ASSERT_OK(kvm_get_supported_cpuid(kvm, &cpuid));
+	TEST_ASSERT_OK(vcpu_set_cpuid2(&v, cpuid));
+	free(cpuid);
+	TEST_ASSERT_OK(vcpu_get_sregs(&v, &sregs));
+	loader_apply_sregs(&c->res, &sregs);
+	TEST_ASSERT_OK(vcpu_set_sregs(&v, &sregs));
+	TEST_ASSERT_OK(vcpu_set_regs(&v, &c->res.regs));
+	for (exits = 0; exits < 100; exits++) {
+		TEST_ASSERT_OK(vcpu_run(&v, &ex));
+		if (ex.reason == KVM_EXIT_HLT)
+			break;
+		TEST_ASSERT(ex.reason == KVM_EXIT_IO && !ex.io.in && ex.io.port == 0xf4 &&
+			    ex.io.size == 4 && n < max,
+			    "exit %s (%u), port 0x%x size %u after %u OUTs",
+			    vcpu_exit_reason_name(ex.reason), ex.reason, ex.io.port, ex.io.size, n);
+		memcpy(&outs[n++], ex.io.data, 4);
+	}
+	TEST_ASSERT_EXIT(&ex, KVM_EXIT_HLT);
+	TEST_ASSERT_OK(vcpu_get_sregs(&v, final));
+	vcpu_close(&v);
+	close(vm);
+	close(kvm);
+	return n;
+}
+
+int load(struct ctx *c, const char *kernel, const char *initrd, const char *cmdline)
+{
+	struct loader_args a = { .kernel_path = kernel, .initrd_path = initrd, .cmdline = cmdline };
+	int ret;
+
+	c->err[0] = 0;
+	ret = loader_load(&c->mem, &a, &c->res, c->err, sizeof(c->err));
+	printf("# load %s -> %d%s%s\n", kernel, ret, c->err[0] ? ": " : "", c->err);
+	return ret;
+}
+
+void write_pvh(const char *path, int cls, unsigned int descsz)
+{
+	uint8_t note[32];
+	struct timg_elf e = { .cls = cls, .entry = PVH_ENTRY, .nsegs = 1,
+			      .segs = { { PVH_ENTRY, timg_code32, sizeof(timg_code32), 0x3000 } } };
+
+	e.notelen = timg_pvh_note(note, PVH_ENTRY, descsz);
+	e.note = note;
+	timg_write_elf(path, &e);
+}
+
+uint32_t rd32(struct ctx *c, uint64_t gpa)
+{
+	uint32_t v = 0;
+
+	TEST_ASSERT_OK(guest_mem_read(&c->mem, gpa, &v, 4));
+	return v;
+}
+
+uint64_t rd64(struct ctx *c, uint64_t gpa)
+{
+	uint64_t v = 0;
+
+	TEST_ASSERT_OK(guest_mem_read(&c->mem, gpa, &v, 8));
+	return v;
+}
+
+void check_memmap_entry(struct ctx *c, unsigned int i, uint64_t addr, uint64_t size,
+			       uint32_t type)
+{
+	uint64_t e = c->res.boot_info_gpa ? rd64(c, 0x6000 + 0x28) + i * 24 : 0;
+
+	TEST_ASSERT(i < rd32(c, 0x6000 + 0x30), "memmap has entry %u", i);
+	TEST_ASSERT_EQ(rd64(c, e), addr);
+	TEST_ASSERT_EQ(rd64(c, e + 8), size);
+	TEST_ASSERT_EQ(rd32(c, e + 16), type);
+}
+
+void write_bzimage(const char *path, uint16_t version, uint32_t init_size)
+{
+	static uint8_t img[5 * 512 + 4096];
+	uint32_t v32;
+	uint64_t v64;
+
+	memset(img, 0, sizeof(img));
+	img[0x1f1] = 4;
+	v32 = 4096 / 16;
+	memcpy(img + 0x1f4, &v32, 4);
+	img[0x1fe] = 0x55; img[0x1ff] = 0xaa;
+	img[0x200] = 0xeb; img[0x201] = 0x6a;          /* header ends at 0x26c */
+	memcpy(img + 0x202, "HdrS", 4);
+	memcpy(img + 0x206, &version, 2);
+	img[0x211] = 0x01;
+	v32 = 0x7fffffff;
+	memcpy(img + 0x22c, &v32, 4);                  /* initrd_addr_max */
+	v32 = 0x200000;
+	memcpy(img + 0x230, &v32, 4);                  /* kernel_alignment */
+	img[0x234] = 1;                                /* relocatable */
+	img[0x236] = 0x03;                             /* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
+	v32 = 2047;
+	memcpy(img + 0x238, &v32, 4);                  /* cmdline_size */
+	v64 = 0x1000000;
+	memcpy(img + 0x258, &v64, 8);                  /* pref_address */
+	memcpy(img + 0x260, &init_size, 4);
+	memcpy(img + 5 * 512 + 0x200, timg_code64, sizeof(timg_code64));
+	timg_write_file(path, img, sizeof(img));
 }

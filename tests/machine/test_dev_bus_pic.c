@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The port/MMIO bus, the i8259 PIC pair, the entropy port and the MMIO test device, driven through the buses exactly as the run loop does for a guest's
+ * exits. No KVM needed: these are the register-level behaviours a guest
+ * driver relies on.
+ */
+#include "tests/test.h"
+
+#include "machine/machine.h"
+#include "tests/machine/rig.h"
+
+/* ------------------------------------------------------------------ bus */
+
+static int counting_handler(void *dev, uint64_t off, uint32_t size, bool write, uint8_t *data)
+{
+	uint64_t *last = dev;
+
+	*last = off << 8 | size << 1 | write;
+	if (!write)
+		memset(data, 0x5a, size);
+	return 0;
+}
+
+TEST(bus_overlap_and_dispatch)
+{
+	struct bus b;
+	uint64_t last = 0;
+	uint8_t data[8];
+	unsigned int i;
+
+	bus_init(&b, "pio");
+	TEST_ASSERT_EQ(bus_register(&b, 0x100, 0, "zero", counting_handler, &last), -EINVAL);
+	TEST_ASSERT_OK(bus_register(&b, 0x100, 0x10, "a", counting_handler, &last));
+	TEST_ASSERT_EQ(bus_register(&b, 0x10f, 1, "tail", counting_handler, &last), -EEXIST);
+	TEST_ASSERT_EQ(bus_register(&b, 0xf0, 0x11, "head", counting_handler, &last), -EEXIST);
+	TEST_ASSERT_EQ(bus_register(&b, 0x0, 0x1000, "cover", counting_handler, &last), -EEXIST);
+	TEST_ASSERT_OK(bus_register(&b, 0x110, 1, "adjacent", counting_handler, &last));
+	TEST_ASSERT_OK(bus_register(&b, 0xf0, 0x10, "below", counting_handler, &last));
+	TEST_ASSERT_STR_EQ(bus_find(&b, 0x10f)->name, "a");
+	TEST_ASSERT(bus_find(&b, 0x111) == NULL, "0x111 is unmapped");
+
+	TEST_ASSERT_EQ(bus_access(&b, 0x104, 2, false, data), 1);
+	TEST_ASSERT_EQ(last, 4 << 8 | 2 << 1 | 0);
+	TEST_ASSERT_EQ(data[0], 0x5a);
+	TEST_ASSERT_EQ(bus_access(&b, 0x10f, 1, true, data), 1);
+	TEST_ASSERT_EQ(last, 0xf << 8 | 1 << 1 | 1);
+
+	for (i = b.nranges; i < BUS_MAX_RANGES; i++)
+		TEST_ASSERT_OK(bus_register(&b, 0x1000 + i, 1, "fill", counting_handler, &last));
+	TEST_ASSERT_EQ(bus_register(&b, 0x9000, 1, "one too many", counting_handler, &last),
+		       -ENOSPC);
+}
+
+TEST(bus_unhandled_counting)
+{
+	struct rig r;
+	uint8_t data[4] = { 1, 2, 3, 4 };
+
+	rig_init(&r, -1, -1);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x80, 4, false, data), 0);
+	TEST_ASSERT_EQ(data[0] & data[1] & data[2] & data[3], 0xff);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x80, 1, true, data), 0);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x81, 1, true, data), 0);
+	TEST_ASSERT_EQ(r.pio.unhandled_reads, 1);
+	TEST_ASSERT_EQ(r.pio.unhandled_writes, 2);
+	TEST_ASSERT_EQ(r.pio.last_unhandled_addr, 0x81);
+	TEST_ASSERT_EQ(bus_access(&r.mmio, 0xfee00000, 4, false, data), 0);
+	TEST_ASSERT_EQ(r.mmio.unhandled_reads, 1);
+	TEST_ASSERT_EQ(r.mmio.last_unhandled_addr, 0xfee00000);
+	/* The devices claim their ports. */
+	TEST_ASSERT_STR_EQ(bus_find(&r.pio, 0x3fd)->name, "uart");
+	TEST_ASSERT_STR_EQ(bus_find(&r.pio, 0x43)->name, "pit");
+	TEST_ASSERT_STR_EQ(bus_find(&r.pio, 0x71)->name, "rtc");
+	TEST_ASSERT_STR_EQ(bus_find(&r.pio, 0x5e3)->name, "entropy");
+	TEST_ASSERT(bus_find(&r.pio, PORT_DEBUG_EXIT) == NULL, "0xf4 is the run loop's");
+	TEST_ASSERT_STR_EQ(bus_find(&r.mmio, MMIO_TEST_GPA + 0xfff)->name, "mmio-test");
+	devices_destroy(&r.d);
+}
+
+/* ------------------------------------------------------------------ pic */
+
+TEST(pic_init_mask_ack_eoi)
+{
+	struct rig r;
+
+	rig_init(&r, -1, -1);
+	/* Masked until the guest initialises it. */
+	dev_pic_set_irq(&r.d.pic, 0, 1);
+	dev_pic_set_irq(&r.d.pic, 0, 0);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 0);
+
+	pic_setup(&r, 0x01);
+	TEST_ASSERT_EQ(inb(&r, 0x21), 0x00);           /* ICW1 cleared IMR */
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x00);           /* ... and IRR: the old edge is gone */
+	outb(&r, 0x21, 0xfe);                          /* OCW1: only IRQ0 */
+	outb(&r, 0xa1, 0xff);
+	TEST_ASSERT_EQ(inb(&r, 0x21), 0xfe);
+
+	dev_pic_set_irq(&r.d.pic, 1, 1);               /* masked */
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 0);
+	outb(&r, 0x20, 0x0a);                          /* OCW3: read IRR */
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x02);
+
+	dev_pic_set_irq(&r.d.pic, 0, 1);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x20);
+	outb(&r, 0x20, 0x0b);                          /* OCW3: read ISR */
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x01);
+	/* A line held high does not request again. */
+	dev_pic_set_irq(&r.d.pic, 0, 1);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 0);
+	/* Unmasking IRQ1 while IRQ0 is in service: IRQ0 has priority, so nothing yet. */
+	outb(&r, 0x21, 0xfc);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 0);
+	outb(&r, 0x20, 0x20);                          /* non-specific EOI */
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x00);           /* ISR empty */
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x21);
+	outb(&r, 0x20, 0x61);                          /* specific EOI for IRQ1 */
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x00);
+	/* Low then high again: a new edge. */
+	dev_pic_set_irq(&r.d.pic, 0, 0);
+	dev_pic_set_irq(&r.d.pic, 0, 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x20);
+	devices_destroy(&r.d);
+}
+
+TEST(pic_priority_nesting_cascade_spurious)
+{
+	struct rig r;
+
+	rig_init(&r, -1, -1);
+	pic_setup(&r, 0x01);
+	dev_pic_set_irq(&r.d.pic, 4, 1);
+	dev_pic_set_irq(&r.d.pic, 3, 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x23);   /* IRQ3 beats IRQ4 */
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 0);
+	dev_pic_set_irq(&r.d.pic, 1, 1);               /* higher priority nests */
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x21);
+	outb(&r, 0x20, 0x0b);
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x0a);           /* IRQ1 and IRQ3 in service */
+	outb(&r, 0x20, 0x20);                          /* EOI goes to the highest: IRQ1 */
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x08);
+	outb(&r, 0x20, 0x20);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x24);
+	outb(&r, 0x20, 0x20);
+
+	/* IRQ8 through the cascade; IRQ2 on the master is the slave's output. */
+	dev_pic_set_irq(&r.d.pic, 8, 1);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x28);
+	outb(&r, 0x20, 0x0b);
+	outb(&r, 0xa0, 0x0b);
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x04);
+	TEST_ASSERT_EQ(inb(&r, 0xa0), 0x01);
+	outb(&r, 0xa0, 0x20);
+	outb(&r, 0x20, 0x20);
+	/* Masked on the slave: nothing reaches the master. */
+	outb(&r, 0xa1, 0x02);
+	dev_pic_set_irq(&r.d.pic, 9, 1);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 0);
+	outb(&r, 0xa1, 0x00);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x29);
+	outb(&r, 0xa0, 0x20);
+	outb(&r, 0x20, 0x20);
+
+	/* INTA with nothing requested: IRQ7's vector, ISR untouched. */
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x27);
+	outb(&r, 0x20, 0x0b);
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x00);
+	TEST_ASSERT_EQ(r.d.pic.spurious, 1);
+	devices_destroy(&r.d);
+}
+
+TEST(pic_auto_eoi_and_poll)
+{
+	struct rig r;
+
+	rig_init(&r, -1, -1);
+	pic_setup(&r, 0x03);                           /* 8086 mode + AEOI */
+	dev_pic_set_irq(&r.d.pic, 5, 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x25);
+	outb(&r, 0x20, 0x0b);
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x00);           /* no ISR bit in auto-EOI */
+	dev_pic_set_irq(&r.d.pic, 6, 1);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 1);
+	outb(&r, 0x20, 0x0c);                          /* OCW3 poll */
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x86);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 0);
+	outb(&r, 0x20, 0x0c);
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x00);           /* poll with nothing: bit 7 clear */
+	devices_destroy(&r.d);
+}
+
+/* ------------------------------------------------------------------ entropy, mmio */
+
+TEST(entropy_port_varies)
+{
+	struct rig r;
+	uint32_t v[16];
+	uint8_t b[4];
+	unsigned int i, j, dup = 0;
+
+	rig_init(&r, -1, -1);
+	for (i = 0; i < 16; i++)
+		TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0 + (i & 3), 4, false, (uint8_t *)&v[i]), 1);
+	for (i = 0; i < 16; i++)
+		for (j = i + 1; j < 16; j++)
+			dup += v[i] == v[j];
+	TEST_ASSERT(dup == 0, "16 random dwords with %u duplicates", dup);
+	memset(b, 0, sizeof(b));
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0, 2, false, b), 1);
+	TEST_ASSERT_EQ(b[2] | b[3], 0);                /* a 2-byte IN fills only 2 bytes */
+	TEST_ASSERT_EQ(r.d.entropy.bytes, 16 * 4 + 2);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0, 1, true, b), 1);
+	devices_destroy(&r.d);
+}
+
+static uint64_t mmio_read(struct rig *r, uint64_t off, uint32_t size)
+{
+	uint64_t v = 0;
+
+	TEST_ASSERT_EQ(bus_access(&r->mmio, MMIO_TEST_GPA + off, size, false, (uint8_t *)&v), 1);
+	return v;
+}
+
+static void mmio_write(struct rig *r, uint64_t off, uint32_t size, uint64_t v)
+{
+	TEST_ASSERT_EQ(bus_access(&r->mmio, MMIO_TEST_GPA + off, size, true, (uint8_t *)&v), 1);
+}
+
+TEST(mmio_test_device_registers)
+{
+	struct rig r;
+	uint64_t t0, t1, h0, h1;
+
+	rig_init(&r, -1, -1);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x18, 8), 0x5252564b);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x18, 4), 0x5252564b);
+	mmio_write(&r, 0x00, 8, 0x1122334455667788ULL);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x00, 8), 0x1122334455667788ULL);
+	mmio_write(&r, 0x04, 4, 0xdeadbeef);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x00, 8), 0xdeadbeef55667788ULL);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x00, 4), 0x55667788);
+
+	h0 = now_ns();
+	t0 = mmio_read(&r, 0x08, 8);
+	sleep_ns(1000000);
+	t1 = mmio_read(&r, 0x08, 8);
+	h1 = now_ns();
+	TEST_ASSERT(t0 >= h0 && t1 <= h1 && t1 - t0 >= 1000000,
+		    "time register %" PRIu64 " -> %" PRIu64 " within host %" PRIu64 "..%" PRIu64,
+		    t0, t1, h0, h1);
+
+	r.exits = 12345;
+	TEST_ASSERT_EQ(mmio_read(&r, 0x10, 8), 12345);
+	r.exits++;
+	TEST_ASSERT_EQ(mmio_read(&r, 0x10, 8), 12346);
+	mmio_write(&r, 0x10, 8, 7);                    /* read-only: ignored */
+	mmio_write(&r, 0x18, 4, 7);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x10, 8), 12346);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x18, 8), 0x5252564b);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x20, 8), 0);
+	TEST_ASSERT_EQ(mmio_read(&r, 0xff8, 8), 0);
+	mmio_write(&r, 0x100, 8, ~0ULL);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x100, 8), 0);
+	TEST_ASSERT_EQ(mmio_read(&r, 0x00, 8), 0xdeadbeef55667788ULL);
+	devices_destroy(&r.d);
+}
+
+TEST_MAIN()
