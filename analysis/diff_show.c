@@ -190,6 +190,11 @@ static int diff_meta_row(struct analysis_table *t, struct diff_side *a, struct d
 	bool same = va && vb ? strcmp(va, vb) == 0 : va == vb;
 	int rc = analysis_table_addf(t, "meta.%s", key);
 
+	/* Digests are long: 16 hex digits tell them apart on screen. */
+	if (va && strlen(va) > 20)
+		strcpy(va + 16, "...");
+	if (vb && strlen(vb) > 20)
+		strcpy(vb + 16, "...");
 	rc = rc ? rc : analysis_table_add(t, va ? va : "-");
 	rc = rc ? rc : analysis_table_add(t, vb ? vb : "-");
 	rc = rc ? rc : analysis_table_add(t, same ? "" : "differs");

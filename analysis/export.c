@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Perfetto/Chrome want positive pid/tid; vCPU n is thread n + 1. */
 #define EXPORT_PID 1
@@ -80,61 +81,64 @@ static void export_slice(FILE *f, const char *cat, sqlite3_stmt *st, double ts_n
 	free(vmm_name);
 }
 
-static int export_slices(FILE *f, struct analysis_rec *rec)
+#define EXPORT_EXITS "SELECT seq, vcpu, reason, reason_name, entry_vmm_ticks, guest_ticks," \
+	" vmm_ticks, rip, addr, size, dir, data FROM temp.analysis_exit ORDER BY seq"
+
+/* The injections after exit `seq`, at the next entry `ts_ns`. */
+static int export_instants(FILE *f, sqlite3_stmt *ev, int *ev_rc, int64_t seq, double ts_ns)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = analysis_prepare("export", rec,
-		"SELECT seq, vcpu, reason, reason_name, ts_ticks, guest_ticks, vmm_ticks, rip, addr,"
-		" size, dir, data FROM temp.analysis_exit ORDER BY seq", &st);
+	while (*ev_rc == SQLITE_ROW && (seq < 0 || sqlite3_column_int64(ev, 0) <= seq)) {
+		const char *kind = (const char *)sqlite3_column_text(ev, 2);
 
+		fputs(",\n{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"inject\",\"name\":", f);
+		analysis_put_json_str(f, kind, strlen(kind));
+		fprintf(f, ",\"pid\":%d,\"tid\":%d", EXPORT_PID, sqlite3_column_int(ev, 1) + 1);
+		export_ts(f, "ts", ts_ns);
+		fprintf(f, ",\"args\":{\"seq\":%lld,\"value\":", (long long)sqlite3_column_int64(ev, 0));
+		analysis_put_json_col(f, ev, 3);
+		fputs("}}", f);
+		*ev_rc = sqlite3_step(ev);
+	}
+	return *ev_rc == SQLITE_ROW || *ev_rc == SQLITE_DONE ? 0 : *ev_rc;
+}
+
+static int export_slices(FILE *f, struct analysis_rec *rec, struct analysis_clock *clk)
+{
+	sqlite3_stmt *st = NULL, *ev = NULL;
+	double entry = 0, end_ns = 0;
+	int rc = analysis_prepare("export", rec, EXPORT_EXITS, &st), ev_rc = SQLITE_DONE;
+
+	rc = rc ? rc : analysis_prepare("export", rec,
+		"SELECT v.seq, v.vcpu, COALESCE(k.name, 'kind_' || v.kind), v.value FROM main.event v"
+		" LEFT JOIN main.event_kind k ON k.kind = v.kind ORDER BY v.seq, v.rowid", &ev);
+	ev_rc = rc ? ev_rc : sqlite3_step(ev);
 	while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		double ts = analysis_ticks_ns(rec, sqlite3_column_double(st, 4));
 		double guest = analysis_ticks_ns(rec, sqlite3_column_double(st, 5));
-		double vmm = analysis_ticks_ns(rec, sqlite3_column_double(st, 6));
+		double vmm = analysis_ticks_ns(rec, sqlite3_column_double(st, 6)), ts;
 
+		rc = analysis_clock_entry(clk, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 4),
+					  sqlite3_column_int64(st, 5), &entry);
+		if (rc)
+			break;
+		ts = analysis_ticks_ns(rec, entry);
 		export_slice(f, "guest", st, ts, guest);
 		export_exit_args(f, st);
 		if (sqlite3_column_int64(st, 6) > 0) {
 			export_slice(f, "vmm", st, ts + guest, vmm);
 			fprintf(f, ",\"args\":{\"seq\":%lld}}", (long long)sqlite3_column_int64(st, 0));
 		}
-		rc = 0;
+		end_ns = ts + guest + vmm;
+		rc = export_instants(f, ev, &ev_rc, sqlite3_column_int64(st, 0), end_ns);
 	}
 	if (rc == SQLITE_DONE)
-		rc = 0;
+		rc = export_instants(f, ev, &ev_rc, -1, end_ns);
+	if (rc == -ERANGE)
+		fprintf(stderr, "kvmrr export: %s: a vCPU index is out of range (0..%d)\n", rec->path,
+			ANALYSIS_MAX_VCPUS - 1);
 	else if (rc > 0)
 		rc = analysis_step_error("export", rec, rc);
 	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Injections happen after exit seq, before the next entry: shown at that entry. */
-static int export_instants(FILE *f, struct analysis_rec *rec)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = analysis_prepare("export", rec,
-		"SELECT v.seq, v.vcpu, COALESCE(k.name, 'kind_' || v.kind), v.value,"
-		" x.ts_ticks + x.guest_ticks + x.vmm_ticks FROM main.event v"
-		" LEFT JOIN main.event_kind k ON k.kind = v.kind"
-		" LEFT JOIN temp.analysis_exit x ON x.seq = v.seq ORDER BY v.rowid", &st);
-
-	while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 2);
-
-		fputs(",\n{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"inject\",\"name\":", f);
-		analysis_put_json_str(f, kind, strlen(kind));
-		fprintf(f, ",\"pid\":%d,\"tid\":%d", EXPORT_PID, sqlite3_column_int(st, 1) + 1);
-		export_ts(f, "ts", analysis_ticks_ns(rec, sqlite3_column_double(st, 4)));
-		fprintf(f, ",\"args\":{\"seq\":%lld,\"value\":", (long long)sqlite3_column_int64(st, 0));
-		analysis_put_json_col(f, st, 3);
-		fputs("}}", f);
-		rc = 0;
-	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = analysis_step_error("export", rec, rc);
-	sqlite3_finalize(st);
+	sqlite3_finalize(ev);
 	return rc;
 }
 
@@ -171,13 +175,53 @@ static int export_metadata(FILE *f, struct analysis_rec *rec)
 	return rc;
 }
 
-static int export_csv(FILE *f, struct analysis_rec *rec)
+static void export_csv_row(FILE *f, struct analysis_rec *rec, sqlite3_stmt *st, double entry)
+{
+	int reason = sqlite3_column_int(st, 2);
+	const char *name = (const char *)sqlite3_column_text(st, 3);
+	int64_t guest = sqlite3_column_int64(st, 5), vmm = sqlite3_column_int64(st, 6);
+
+	fprintf(f, "%lld,%d,%d,", (long long)sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+		reason);
+	analysis_put_csv_str(f, name, strlen(name));
+	/* Truncated like the views' CAST(... AS INTEGER). */
+	fprintf(f, ",%lld,%lld,%lld,%lld,", (long long)analysis_ticks_ns(rec, entry),
+		(long long)analysis_ticks_ns(rec, (double)(guest + vmm)),
+		(long long)analysis_ticks_ns(rec, (double)guest), (long long)analysis_ticks_ns(rec, (double)vmm));
+	analysis_put_csv_col(f, st, 7);
+	fputc(',', f);
+	if (reason == ANALYSIS_EXIT_IO)
+		analysis_put_csv_col(f, st, 8);
+	fputc(',', f);
+	if (reason == ANALYSIS_EXIT_MMIO)
+		analysis_put_csv_col(f, st, 8);
+	for (int c = 9; c <= 11; c++) {
+		fputc(',', f);
+		analysis_put_csv_col(f, st, c);
+	}
+	fputc('\n', f);
+}
+
+/* The exit_timeline columns, computed in one pass (no window function). */
+static int export_csv(FILE *f, struct analysis_rec *rec, struct analysis_clock *clk)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = analysis_prepare("export", rec, "SELECT * FROM temp.analysis_timeline ORDER BY seq",
-				  &st);
+	double entry;
+	int rc = analysis_prepare("export", rec, EXPORT_EXITS, &st);
 
-	if (rc == 0 && (rc = analysis_put_csv_rows(f, st)) != 0)
+	fputs("seq,vcpu,reason,reason_name,ts_ns,dur_ns,guest_ns,vmm_ns,rip,port,gpa,size,dir,data\n", f);
+	while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = analysis_clock_entry(clk, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 4),
+					  sqlite3_column_int64(st, 5), &entry);
+		if (rc == 0)
+			export_csv_row(f, rec, st, entry);
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc == -ERANGE)
+		fprintf(stderr, "kvmrr export: %s: a vCPU index is out of range (0..%d)\n", rec->path,
+			ANALYSIS_MAX_VCPUS - 1);
+	else if (rc > 0)
 		rc = analysis_step_error("export", rec, rc);
 	sqlite3_finalize(st);
 	return rc;
@@ -191,6 +235,7 @@ int analysis_cmd_export(int argc, char **argv)
 	};
 	const char *out_path = NULL, *format = "perfetto";
 	struct analysis_rec rec;
+	struct analysis_clock *clk;
 	FILE *f;
 	int c, rc;
 
@@ -225,15 +270,22 @@ int analysis_cmd_export(int argc, char **argv)
 		analysis_rec_close(&rec);
 		return 1;
 	}
-	if (strcmp(format, "csv") == 0) {
-		rc = export_csv(f, &rec);
+	clk = malloc(sizeof(*clk));
+	if (!clk) {
+		rc = -ENOMEM;
+	} else if (strcmp(format, "csv") == 0) {
+		analysis_clock_reset(clk);
+		rc = export_csv(f, &rec, clk);
 	} else {
+		analysis_clock_reset(clk);
 		rc = export_metadata(f, &rec);
-		rc = rc ? rc : export_slices(f, &rec);
-		rc = rc ? rc : export_instants(f, &rec);
+		rc = rc ? rc : export_slices(f, &rec, clk);
 		fputs("\n]}\n", f);
 	}
+	free(clk);
 	c = analysis_out_close("export", out_path, f);
+	if ((rc || c) && out_path && strcmp(out_path, "-") != 0)
+		unlink(out_path);
 	analysis_rec_close(&rec);
 	return analysis_status_of(rc ? rc : c);
 }

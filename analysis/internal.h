@@ -29,7 +29,9 @@ struct analysis_rec {
  * Open PATH read-only and check that it is a kvmrr recording this build
  * reads: the file exists, is SQLite, passes quick_check, has meta.format =
  * 'kvmrr-recording', meta.format_version = 1, the tables and a tsc_khz.
- * Creates the temp view analysis_exit (see rec.c) and, when the file lacks
+ * Creates the temp view analysis_exit (seq, vcpu, reason, reason_name,
+ * entry_vmm_ticks, guest_ticks, vmm_ticks = VMM time after this exit, rip,
+ * addr, size, dir, data; see views.c), analysis_timeline and, when the file lacks
  * them, temp copies of the documented views. Prints one clear message on
  * stderr (prefixed by CMD) on failure, a warning for an incomplete recording.
  * Returns 0, -ENOENT/-EISDIR/-EACCES (cannot open), -EINVAL (not a recording
@@ -51,6 +53,19 @@ int analysis_step_error(const char *cmd, struct analysis_rec *rec, int rc);
 
 /* TSC ticks to nanoseconds with the recording's tsc_khz. */
 double analysis_ticks_ns(const struct analysis_rec *rec, double ticks);
+
+/*
+ * Entry times of exits read in seq order: the running sum of vmm + guest
+ * ticks per vCPU (docs/log-format.md, table exit).
+ */
+#define ANALYSIS_MAX_VCPUS 1024
+struct analysis_clock {
+	double elapsed[ANALYSIS_MAX_VCPUS];
+};
+void analysis_clock_reset(struct analysis_clock *c);
+/* Entry time of the next exit of VCPU, in ticks since tsc_base; -ERANGE for a bad vCPU. */
+int analysis_clock_entry(struct analysis_clock *c, int64_t vcpu, int64_t entry_vmm, int64_t guest,
+			 double *entry);
 
 /* Output formats shared by stats and query. */
 enum analysis_format { ANALYSIS_FMT_TABLE, ANALYSIS_FMT_CSV, ANALYSIS_FMT_JSON };

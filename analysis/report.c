@@ -26,18 +26,14 @@ static const char *const report_colors[REPORT_MAX_REASONS] = {
 
 typedef int (*report_row_fn)(struct report_data *d, sqlite3_stmt *st);
 
-/* Run SQL (with ?1 = nbins, ?2 = span ticks when used) and call fn per row. */
-static int report_rows(struct report_data *d, const char *sql, double span_ticks, report_row_fn fn)
+/* Run SQL and call fn per row. */
+static int report_rows(struct report_data *d, const char *sql, report_row_fn fn)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = analysis_prepare("report", d->rec, sql, &st);
 
 	if (rc)
 		return rc;
-	if (sqlite3_bind_parameter_count(st) >= 2) {
-		sqlite3_bind_int(st, 1, REPORT_BINS);
-		sqlite3_bind_double(st, 2, span_ticks);
-	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(d, st);
 	rc = rc == SQLITE_DONE ? 0 : analysis_step_error("report", d->rec, rc);
@@ -54,23 +50,12 @@ static int report_reason_row(struct report_data *d, sqlite3_stmt *st)
 		r->color = report_colors[d->nreasons++];
 		snprintf(r->name, sizeof(r->name), "%s",
 			 d->nreasons == REPORT_MAX_REASONS ? "other" : (const char *)sqlite3_column_text(st, 0));
+		r->code = d->nreasons == REPORT_MAX_REASONS ? -1 : sqlite3_column_int(st, 4);
 	}
 	r = &d->reasons[d->nreasons - 1];
 	r->count += sqlite3_column_int64(st, 1);
 	r->guest += sqlite3_column_int64(st, 2);
 	r->vmm += sqlite3_column_int64(st, 3);
-	return 0;
-}
-
-static int report_bin_row(struct report_data *d, sqlite3_stmt *st)
-{
-	int bin = sqlite3_column_int(st, 0), r;
-	const char *name = (const char *)sqlite3_column_text(st, 1);
-
-	for (r = 0; r < d->nreasons - 1 && strcmp(d->reasons[r].name, name); r++)
-		;
-	if (bin >= 0 && bin < REPORT_BINS && r >= 0)
-		d->bins[bin][r] += sqlite3_column_int64(st, 2);
 	return 0;
 }
 
@@ -101,35 +86,61 @@ static int report_mmio_row(struct report_data *d, sqlite3_stmt *st)
 	return report_bar_row(d, st, b);
 }
 
-int report_collect(struct report_data *d)
+/* Exits per time bin and reason, from the entry times (one pass, see analysis_clock). */
+static int report_bins(struct report_data *d, struct analysis_clock *clk)
 {
 	sqlite3_stmt *st = NULL;
-	double span = 0;
-	int rc;
+	double span = 0, entry;
+	int rc = analysis_prepare("report", d->rec, "SELECT MAX(t) FROM (SELECT SUM(vmm_ticks +"
+				  " guest_ticks) AS t FROM main.exit GROUP BY vcpu)", &st);
 
-	rc = report_rows(d, "SELECT reason_name, COUNT(*), SUM(guest_ticks), SUM(vmm_ticks) FROM"
-			 " temp.analysis_exit GROUP BY reason ORDER BY COUNT(*) DESC, MIN(seq)", 0,
-			 report_reason_row);
-	if (rc == 0 && (rc = analysis_prepare("report", d->rec, "SELECT MAX(ts_ticks + guest_ticks"
-					      " + vmm_ticks) FROM temp.analysis_exit", &st)) == 0) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			span = sqlite3_column_double(st, 0);
-		sqlite3_finalize(st);
-	}
+	if (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+		span = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
 	d->span_ns = analysis_ticks_ns(d->rec, span);
 	d->nbins = d->rec->exits && span > 0 ? REPORT_BINS : 0;
-	if (rc == 0 && d->nbins)
-		rc = report_rows(d, "SELECT MIN(?1 - 1, CAST(ts_ticks * ?1 / ?2 AS INTEGER)),"
-				 " reason_name, COUNT(*) FROM temp.analysis_exit GROUP BY 1, 2", span,
-				 report_bin_row);
+	if (rc || d->nbins == 0)
+		return rc;
+	rc = analysis_prepare("report", d->rec, "SELECT vcpu, vmm_ticks, guest_ticks, reason FROM"
+			      " main.exit ORDER BY seq", &st);
+	while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int code = sqlite3_column_int(st, 3), r, bin;
+
+		rc = analysis_clock_entry(clk, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+					  sqlite3_column_int64(st, 2), &entry);
+		for (r = 0; r < d->nreasons - 1 && d->reasons[r].code != code; r++)
+			;
+		bin = (int)(entry * REPORT_BINS / span);
+		d->bins[bin < REPORT_BINS ? bin : REPORT_BINS - 1][r]++;
+	}
+	if (rc == -ERANGE)
+		fprintf(stderr, "kvmrr report: %s: a vCPU index is out of range (0..%d)\n",
+			d->rec->path, ANALYSIS_MAX_VCPUS - 1);
+	rc = rc == SQLITE_DONE ? 0 : rc > 0 ? analysis_step_error("report", d->rec, rc) : rc;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int report_collect(struct report_data *d)
+{
+	struct analysis_clock *clk = malloc(sizeof(*clk));
+	int rc = clk ? 0 : -ENOMEM;
+
+	if (clk)
+		analysis_clock_reset(clk);
+	rc = rc ? rc : report_rows(d, "SELECT reason_name, COUNT(*), SUM(guest_ticks), SUM(vmm_ticks),"
+				   " reason FROM temp.analysis_exit GROUP BY reason ORDER BY COUNT(*) DESC,"
+				   " MIN(seq)", report_reason_row);
+	rc = rc ? rc : report_bins(d, clk);
 	if (rc == 0)
 		rc = report_rows(d, "SELECT addr, dir, COUNT(*), SUM(vmm_ticks), SUM(guest_ticks +"
 				 " vmm_ticks) FROM temp.analysis_exit WHERE reason = 2 GROUP BY addr, dir"
-				 " ORDER BY 3 DESC, 1 LIMIT 10", 0, report_port_row);
+				 " ORDER BY 3 DESC, 1 LIMIT 10", report_port_row);
 	if (rc == 0)
 		rc = report_rows(d, "SELECT (addr >> 12) << 12, SUM(dir = 1), COUNT(*), SUM(vmm_ticks),"
 				 " SUM(guest_ticks + vmm_ticks) FROM temp.analysis_exit WHERE reason = 6"
-				 " GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 10", 0, report_mmio_row);
+				 " GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 10", report_mmio_row);
+	free(clk);
 	return rc;
 }
 

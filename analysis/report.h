@@ -11,6 +11,7 @@
 
 struct report_reason {
 	char name[40];
+	int code;                    /* KVM_EXIT_*; -1 for "other" */
 	int64_t count, guest, vmm;   /* ticks */
 	const char *color;
 };
