@@ -21,6 +21,9 @@ struct cli_machine_opts {
  */
 int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli_machine_opts *o);
 
+/* machine_create + machine_load from the options; 0 or -errno with err. */
+int cli_machine_setup(struct machine *m, const struct cli_machine_opts *o, char *err, size_t errlen);
+
 /* SIGINT/SIGTERM set this and kick the vCPU. */
 extern volatile sig_atomic_t cli_stop;
 void cli_install_signal_handlers(void);

@@ -19,9 +19,7 @@ int cli_cmd_record(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? 0 : 2;
 	topt.force = o.force;
-	r = machine_create(&m, &o.cfg, err, sizeof(err));
-	if (r == 0)
-		r = machine_load(&m, err, sizeof(err));
+	r = cli_machine_setup(&m, &o, err, sizeof(err));
 	if (r == 0)
 		r = tracer_open(&t, o.output, &topt, err, sizeof(err));
 	if (r == 0)

@@ -38,6 +38,15 @@ int cli_report_end(struct machine *m, const char *cmd)
 	return status;
 }
 
+int cli_machine_setup(struct machine *m, const struct cli_machine_opts *o, char *err, size_t errlen)
+{
+	int r = machine_create(m, &o->cfg, err, errlen);
+
+	if (r == 0)
+		r = machine_load(m, err, errlen);
+	return r;
+}
+
 int cli_cmd_run(int argc, char **argv)
 {
 	struct cli_machine_opts o;
@@ -48,10 +57,7 @@ int cli_cmd_run(int argc, char **argv)
 	r = cli_parse_machine_options("run", argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? 0 : 2;
-	r = machine_create(&m, &o.cfg, err, sizeof(err));
-	if (r == 0)
-		r = machine_load(&m, err, sizeof(err));
-	if (r < 0) {
+	if (cli_machine_setup(&m, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kvmrr run: %s\n", err[0] ? err : "machine setup failed");
 		machine_destroy(&m);
 		return 2;
