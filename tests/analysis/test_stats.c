@@ -8,47 +8,6 @@
 
 #include <math.h>
 
-/* Time of the exits matching WHERE (on `e`), in ticks: guest time plus the VMM time after it. */
-static double raw_ticks(const char *db, const char *where)
-{
-	char sql[512];
-
-	snprintf(sql, sizeof(sql),
-		 "SELECT COALESCE(SUM(e.guest_ticks), 0) + COALESCE(SUM(n.vmm_ticks), 0) FROM exit e"
-		 " LEFT JOIN exit n ON n.vcpu = e.vcpu AND n.seq = e.seq + 1 WHERE %s", where);
-	return sql_double(db, sql);
-}
-
-/* Check one CSV row of `stats --format csv` against the raw table. */
-static void check_row(const char *db, const char *where, char *line, double total_ticks,
-		      int64_t total_count)
-{
-	double samples_share, time_share, total_ns, guest_ns, vmm_ns, min_ns, avg_ns, max_ns;
-	long long samples;
-	char sql[512], *comma = strchr(line, ',');
-	double khz = sql_double(db, "SELECT value FROM meta WHERE key = 'tsc_khz'");
-	double ticks = raw_ticks(db, where);
-
-	TEST_ASSERT(comma && sscanf(comma + 1, "%lld,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &samples,
-				    &samples_share, &time_share, &total_ns, &guest_ns, &vmm_ns,
-				    &min_ns, &avg_ns, &max_ns) == 9, "bad CSV row: %s", line);
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM exit e WHERE %s", where);
-	TEST_ASSERT_EQ(samples, sql_int(db, sql));
-	TEST_ASSERT(fabs(samples_share - (double)samples / total_count) < 1e-12,
-		    "%s: samples share %.17g, SQL %.17g", line, samples_share,
-		    (double)samples / total_count);
-	TEST_ASSERT(fabs(time_share - ticks / total_ticks) < 1e-12, "%s: time share %.17g, SQL %.17g",
-		    line, time_share, ticks / total_ticks);
-	TEST_ASSERT(fabs(total_ns - ticks * 1e6 / khz) <= 1, "%s: total_ns %.0f, SQL %.1f", line,
-		    total_ns, ticks * 1e6 / khz);
-	snprintf(sql, sizeof(sql), "SELECT SUM(guest_ticks) FROM exit e WHERE %s", where);
-	TEST_ASSERT(fabs(guest_ns - sql_double(db, sql) * 1e6 / khz) <= 1, "%s: guest_ns", line);
-	TEST_ASSERT(fabs(guest_ns + vmm_ns - total_ns) <= 2, "%s: guest + vmm != total", line);
-	snprintf(sql, sizeof(sql), "SELECT MAX(e.guest_ticks + COALESCE(n.vmm_ticks, 0)) FROM exit e"
-		 " LEFT JOIN exit n ON n.seq = e.seq + 1 WHERE %s", where);
-	TEST_ASSERT(fabs(max_ns - sql_double(db, sql) * 1e6 / khz) <= 1, "%s: max_ns", line);
-	TEST_ASSERT(min_ns <= avg_ns && avg_ns <= max_ns, "%s: min <= avg <= max", line);
-}
 
 TEST(stats_by_reason_equals_sql)
 {
@@ -71,7 +30,7 @@ TEST(stats_by_reason_equals_sql)
 		TEST_ASSERT(sscanf(line, "%63[^,]", name) == 1, "row: %s", line);
 		snprintf(where, sizeof(where),
 			 "e.reason = (SELECT reason FROM exit_reason WHERE name = '%s')", name);
-		check_row(db, where, line, total_ticks, total);
+		check_stats_row(db, where, line, total_ticks, total);
 		rows++;
 	}
 	TEST_ASSERT_EQ(rows, sql_int(db, "SELECT COUNT(DISTINCT reason) FROM exit"));
@@ -97,7 +56,7 @@ TEST(stats_by_port_equals_sql)
 		TEST_ASSERT(sscanf(line, "0x%x %7[a-z],", &port, dir) == 2, "row: %s", line);
 		snprintf(where, sizeof(where), "e.reason = 2 AND e.addr = %u AND e.dir = %d", port,
 			 strcmp(dir, "out") == 0);
-		check_row(db, where, line, io_ticks, io);
+		check_stats_row(db, where, line, io_ticks, io);
 		rows++;
 	}
 	TEST_ASSERT_EQ(rows, sql_int(db, "SELECT COUNT(*) FROM (SELECT DISTINCT addr, dir FROM exit"

@@ -2,6 +2,7 @@
 #include "tests/analysis/util.h"
 #include "tests/test.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -283,3 +284,46 @@ int count_str(const char *hay, const char *needle)
 		n++;
 	return n;
 }
+
+/* Time of the exits matching WHERE (on `e`), in ticks: guest time plus the VMM time after it. */
+double raw_ticks(const char *db, const char *where)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT COALESCE(SUM(e.guest_ticks), 0) + COALESCE(SUM(n.vmm_ticks), 0) FROM exit e"
+		 " LEFT JOIN exit n ON n.vcpu = e.vcpu AND n.seq = e.seq + 1 WHERE %s", where);
+	return sql_double(db, sql);
+}
+
+/* Check one CSV row of `stats --format csv` against the raw table. */
+void check_stats_row(const char *db, const char *where, char *line, double total_ticks,
+		      int64_t total_count)
+{
+	double samples_share, time_share, total_ns, guest_ns, vmm_ns, min_ns, avg_ns, max_ns;
+	long long samples;
+	char sql[512], *comma = strchr(line, ',');
+	double khz = sql_double(db, "SELECT value FROM meta WHERE key = 'tsc_khz'");
+	double ticks = raw_ticks(db, where);
+
+	TEST_ASSERT(comma && sscanf(comma + 1, "%lld,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &samples,
+				    &samples_share, &time_share, &total_ns, &guest_ns, &vmm_ns,
+				    &min_ns, &avg_ns, &max_ns) == 9, "bad CSV row: %s", line);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM exit e WHERE %s", where);
+	TEST_ASSERT_EQ(samples, sql_int(db, sql));
+	TEST_ASSERT(fabs(samples_share - (double)samples / total_count) < 1e-12,
+		    "%s: samples share %.17g, SQL %.17g", line, samples_share,
+		    (double)samples / total_count);
+	TEST_ASSERT(fabs(time_share - ticks / total_ticks) < 1e-12, "%s: time share %.17g, SQL %.17g",
+		    line, time_share, ticks / total_ticks);
+	TEST_ASSERT(fabs(total_ns - ticks * 1e6 / khz) <= 1, "%s: total_ns %.0f, SQL %.1f", line,
+		    total_ns, ticks * 1e6 / khz);
+	snprintf(sql, sizeof(sql), "SELECT SUM(guest_ticks) FROM exit e WHERE %s", where);
+	TEST_ASSERT(fabs(guest_ns - sql_double(db, sql) * 1e6 / khz) <= 1, "%s: guest_ns", line);
+	TEST_ASSERT(fabs(guest_ns + vmm_ns - total_ns) <= 2, "%s: guest + vmm != total", line);
+	snprintf(sql, sizeof(sql), "SELECT MAX(e.guest_ticks + COALESCE(n.vmm_ticks, 0)) FROM exit e"
+		 " LEFT JOIN exit n ON n.seq = e.seq + 1 WHERE %s", where);
+	TEST_ASSERT(fabs(max_ns - sql_double(db, sql) * 1e6 / khz) <= 1, "%s: max_ns", line);
+	TEST_ASSERT(min_ns <= avg_ns && avg_ns <= max_ns, "%s: min <= avg <= max", line);
+}
+

@@ -55,4 +55,14 @@ void copy_file(const char *from, const char *to);
 /* Count the occurrences of NEEDLE in HAY. */
 int count_str(const char *hay, const char *needle);
 
+/* Ticks of the exits matching WHERE (alias e): guest time + the VMM time after each. */
+double raw_ticks(const char *db, const char *where);
+/*
+ * Check one row of `stats --format csv` (after its key) against independent
+ * SQL over the exit table: WHERE selects the row's exits (alias e); totals
+ * are those of the grouped set.
+ */
+void check_stats_row(const char *db, const char *where, char *line, double total_ticks,
+		     int64_t total_count);
+
 #endif
