@@ -8,7 +8,7 @@
  * use SSE: none of it runs at CPL0.
  */
 #include "rt/rt.h"
-#include "rt/sha256.h"
+#include "machine/sha256.h"
 
 static const char *const known[][2] = {
 	{ "64", "422d9d650a18c97e1bfca0cf437e317804e4480c10376a5dd2c39d2fac1957e6" },
@@ -27,15 +27,15 @@ static void fill(uint64_t *w, uint64_t words)
 	}
 }
 
-static void sha256_hex(const void *p, uint64_t len, char hex[65])
+static void digest_hex(const void *p, uint64_t len, char hex[65])
 {
-	struct rt_sha256 c;
+	struct sha256 c;
 	uint8_t d[32];
 
-	rt_sha256_init(&c);
-	rt_sha256_update(&c, p, len);
-	rt_sha256_final(&c, d);
-	rt_sha256_hex(d, hex);
+	sha256_init(&c);
+	sha256_update(&c, p, len);
+	sha256_final(&c, d);
+	sha256_hex(d, hex);
 }
 
 int main(void)
@@ -44,7 +44,7 @@ int main(void)
 	const char *want = NULL;
 	char hex[65], mbs[24];
 
-	sha256_hex("abc", 3, hex);
+	digest_hex("abc", 3, hex);
 	if (strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") != 0)
 		rt_fail("compute: SHA-256(\"abc\") = %s, not the FIPS 180-2 value", hex);
 	rt_free_mem(&base, &size);
@@ -52,7 +52,7 @@ int main(void)
 	if (mb == 0 || len > size)
 		rt_fail("compute: mb=%lu does not fit the %lu MiB free at 0x%lx", mb, size >> 20, base);
 	fill((uint64_t *)(uintptr_t)base, len / 8);
-	sha256_hex((const void *)(uintptr_t)base, len, hex);
+	digest_hex((const void *)(uintptr_t)base, len, hex);
 	rt_printf("compute: sha256(%lu MiB) = %s\n", mb, hex);
 	rt_snprintf(mbs, sizeof(mbs), "%lu", mb);
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

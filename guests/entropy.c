@@ -6,7 +6,7 @@
  * reads all ones), and between 45% and 55% of the bits set.
  */
 #include "rt/rt.h"
-#include "rt/sha256.h"
+#include "machine/sha256.h"
 
 #define MAX_BYTES (1u << 20)
 
@@ -24,7 +24,7 @@ static unsigned popcount8(uint8_t b)
 int main(void)
 {
 	uint64_t n = rt_arg_u64("n", 4096), ones = 0;
-	struct rt_sha256 c;
+	struct sha256 c;
 	uint8_t d[32];
 	char hex[65];
 	bool all_same = true;
@@ -47,10 +47,10 @@ int main(void)
 		ones += popcount8(buf[i]);
 		all_same &= buf[i] == buf[0];
 	}
-	rt_sha256_init(&c);
-	rt_sha256_update(&c, buf, n);
-	rt_sha256_final(&c, d);
-	rt_sha256_hex(d, hex);
+	sha256_init(&c);
+	sha256_update(&c, buf, n);
+	sha256_final(&c, d);
+	sha256_hex(d, hex);
 	rt_printf("entropy: %lu bytes sha256=%s ones=%lu/%lu\n", n, hex, ones, n * 8);
 	if (all_same)
 		rt_fail("entropy: all %lu bytes are 0x%02x", n, buf[0]);
