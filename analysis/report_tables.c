@@ -34,7 +34,7 @@ static void report_reason_table(FILE *f, const struct report_data *d)
 	fputs("</table>\n", f);
 }
 
-/* Rows of SQL as an HTML table; column i right-aligned when numeric (mask bit i). */
+/* Rows of SQL as an HTML table; numbers right-aligned except in the meta table. */
 static int report_sql_table(FILE *f, struct report_data *d, const char *id, const char *sql,
 			    const char *const *heads, int ncols)
 {
@@ -53,8 +53,9 @@ static int report_sql_table(FILE *f, struct report_data *d, const char *id, cons
 			char *text = analysis_col_text(st, c);
 			int type = sqlite3_column_type(st, c);
 
-			fprintf(f, "<td class=\"%s\">", type == SQLITE_INTEGER || type == SQLITE_FLOAT ?
-				"n" : "v");
+			/* meta values are text that may look like numbers: keep them left. */
+			fprintf(f, "<td class=\"%s\">", (type == SQLITE_INTEGER || type == SQLITE_FLOAT) &&
+				strcmp(id, "meta") != 0 ? "n" : "v");
 			report_html_escape(f, text ? text : "?");
 			fputs("</td>", f);
 			free(text);
