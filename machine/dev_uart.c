@@ -14,6 +14,7 @@
 #define LCR_DLAB 0x80
 #define MCR_LOOP 0x10
 #define LSR_DR   0x01
+#define LSR_OE   0x02
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define IER_RDI  0x01
@@ -41,7 +42,7 @@ static uint8_t uart_iir(const struct dev_uart *u)
 
 	if ((u->ier & IER_RLSI) && u->lsr_errors)
 		return fifo | IIR_RLSI;
-	if ((u->ier & IER_RDI) && u->rx_count)
+	if ((u->ier & IER_RDI) && u->fifo_count)
 		return fifo | IIR_RDI;
 	if ((u->ier & IER_THRI) && u->thr_int)
 		return fifo | IIR_THRI;
@@ -100,14 +101,54 @@ static void uart_transmit(struct dev_uart *u, uint8_t byte)
 		dev_uart_flush(u);
 }
 
+/* The receiver takes bytes from the wire (see dev_uart.h for why it is gated). */
+static bool rx_listening(const struct dev_uart *u)
+{
+	if (u->mcr & MCR_LOOP)
+		return false;
+	return (u->ier & IER_RDI) || (u->fcr & FCR_ENABLE) || !u->configured;
+}
+
+static void rx_receive(struct dev_uart *u)
+{
+	uint32_t cap = (u->fcr & FCR_ENABLE) ? DEV_UART_FIFO_SIZE : 1;
+
+	if (!rx_listening(u))
+		return;
+	while (u->fifo_count < cap && u->rx_count) {
+		u->fifo[u->fifo_count++] = u->rx[u->rx_head];
+		u->rx_head = (u->rx_head + 1) % DEV_UART_RX_SIZE;
+		u->rx_count--;
+	}
+}
+
+/* FCR "clear receiver": unread wire bytes go back to the wire, in order. */
+static void rx_clear_fifo(struct dev_uart *u)
+{
+	uint32_t i;
+
+	if (u->mcr & MCR_LOOP) {                    /* loopback bytes are the guest's own */
+		u->fifo_count = 0;
+		return;
+	}
+	for (i = u->fifo_count; i > 0 && u->rx_count < DEV_UART_RX_SIZE; i--) {
+		u->rx_head = (u->rx_head + DEV_UART_RX_SIZE - 1) % DEV_UART_RX_SIZE;
+		u->rx[u->rx_head] = u->fifo[i - 1];
+		u->rx_count++;
+	}
+	u->fifo_count = 0;
+}
+
 uint32_t dev_uart_rx_push(struct dev_uart *u, const uint8_t *buf, uint32_t len)
 {
 	uint32_t i;
 
-	for (i = 0; i < len && u->rx_count < DEV_UART_RX_SIZE; i++) {
+	/* Keep room for a FIFO's worth coming back on a clear. */
+	for (i = 0; i < len && u->rx_count < DEV_UART_RX_SIZE - DEV_UART_FIFO_SIZE; i++) {
 		u->rx[(u->rx_head + u->rx_count) % DEV_UART_RX_SIZE] = buf[i];
 		u->rx_count++;
 	}
+	rx_receive(u);
 	uart_update_irq(u);
 	return i;
 }
@@ -116,13 +157,25 @@ static uint8_t uart_rx_pop(struct dev_uart *u)
 {
 	uint8_t b;
 
-	if (!u->rx_count)
+	rx_receive(u);
+	if (!u->fifo_count)
 		return 0;
-	b = u->rx[u->rx_head];
-	u->rx_head = (u->rx_head + 1) % DEV_UART_RX_SIZE;
-	u->rx_count--;
+	b = u->fifo[0];
+	memmove(u->fifo, u->fifo + 1, --u->fifo_count);
 	u->rx_bytes++;
+	rx_receive(u);
 	return b;
+}
+
+/* Loopback: the transmitter feeds the receiver; a full FIFO overruns. */
+static void uart_loopback(struct dev_uart *u, uint8_t byte)
+{
+	uint32_t cap = (u->fcr & FCR_ENABLE) ? DEV_UART_FIFO_SIZE : 1;
+
+	if (u->fifo_count < cap)
+		u->fifo[u->fifo_count++] = byte;
+	else
+		u->lsr_errors |= LSR_OE;
 }
 
 static void uart_write(struct dev_uart *u, uint64_t off, uint8_t val)
@@ -136,7 +189,7 @@ static void uart_write(struct dev_uart *u, uint64_t off, uint8_t val)
 			break;
 		}
 		if (u->mcr & MCR_LOOP)
-			dev_uart_rx_push(u, &val, 1);
+			uart_loopback(u, val);
 		else
 			uart_transmit(u, val);
 		/* The byte leaves at once: THR is empty again. */
@@ -147,19 +200,22 @@ static void uart_write(struct dev_uart *u, uint64_t off, uint8_t val)
 			u->divisor = (uint16_t)((u->divisor & 0x00ff) | val << 8);
 			break;
 		}
+		u->configured = true;
 		/* Enabling ETBEI while THR is empty raises the THRE interrupt. */
 		if ((val & IER_THRI) && !(u->ier & IER_THRI))
 			u->thr_int = true;
 		u->ier = val & 0x0f;
 		break;
 	case UART_IIR_FCR:
-		if (val & 0x02) {           /* clear RX FIFO */
-			u->rx_head = 0;
-			u->rx_count = 0;
-		}
+		u->configured = true;
+		if (val & 0x02)
+			rx_clear_fifo(u);
+		if ((val ^ u->fcr) & FCR_ENABLE)
+			rx_clear_fifo(u);   /* switching FIFO mode resets it */
 		u->fcr = val & 0xc9;        /* keep enable, DMA mode, trigger level */
 		break;
 	case UART_LCR:
+		u->configured = true;
 		u->lcr = val;
 		break;
 	case UART_MCR:
@@ -208,7 +264,8 @@ static uint8_t uart_read(struct dev_uart *u, uint64_t off)
 	case UART_MCR:
 		return u->mcr;
 	case UART_LSR:
-		v = (uint8_t)(LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0) | u->lsr_errors);
+		rx_receive(u);
+		v = (uint8_t)(LSR_THRE | LSR_TEMT | (u->fifo_count ? LSR_DR : 0) | u->lsr_errors);
 		u->lsr_errors = 0;
 		return v;
 	case UART_MSR:
@@ -236,11 +293,11 @@ int dev_uart_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *
 static void uart_read_input(struct dev_uart *u)
 {
 	uint8_t buf[512];
-	uint32_t room = DEV_UART_RX_SIZE - u->rx_count;
+	uint32_t room = DEV_UART_RX_SIZE - DEV_UART_FIFO_SIZE - u->rx_count;
 	struct pollfd p = { .fd = u->in_fd, .events = POLLIN };
 	ssize_t n;
 
-	if (u->in_fd < 0 || u->in_eof || room == 0)
+	if (u->in_fd < 0 || u->in_eof || u->rx_count >= DEV_UART_RX_SIZE - DEV_UART_FIFO_SIZE)
 		return;
 	/* poll first so a tty or pipe never blocks us; we leave O_NONBLOCK alone
 	 * because stdin's file status flags are shared with the shell. */
@@ -264,6 +321,7 @@ static void uart_read_input(struct dev_uart *u)
 void dev_uart_poll(struct dev_uart *u, uint64_t now_ns)
 {
 	uart_read_input(u);
+	rx_receive(u);
 	if (u->out_len && now_ns - u->out_first_ns >= DEV_UART_FLUSH_NS)
 		dev_uart_flush(u);
 	uart_update_irq(u);
@@ -271,13 +329,13 @@ void dev_uart_poll(struct dev_uart *u, uint64_t now_ns)
 
 bool dev_uart_input_done(const struct dev_uart *u)
 {
-	return (u->in_fd < 0 || u->in_eof) && u->rx_count == 0;
+	return (u->in_fd < 0 || u->in_eof) && u->rx_count == 0 && u->fifo_count == 0;
 }
 
 bool dev_uart_wants_input(const struct dev_uart *u)
 {
 	return (u->ier & IER_RDI) && u->in_fd >= 0 && !u->in_eof &&
-	       u->rx_count < DEV_UART_RX_SIZE;
+	       u->rx_count < DEV_UART_RX_SIZE - DEV_UART_FIFO_SIZE;
 }
 
 void dev_uart_init(struct dev_uart *u, struct dev_pic *pic, int out_fd, int in_fd)

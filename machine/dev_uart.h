@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * 16550A UART at 0x3f8 (COM1, IRQ4). Transmission is instant: THR writes go
- * straight to out_fd (line-buffered), so LSR always shows THRE|TEMT. Input
- * is read from in_fd without blocking into an RX buffer the guest drains
- * through RBR.
+ * straight to out_fd (line-buffered), so LSR always shows THRE|TEMT.
+ *
+ * Input is read from in_fd without blocking into a host-side "wire" buffer
+ * and moves into the receiver (a 16-byte FIFO, or a 1-byte holding register
+ * with the FIFO off) only while the guest listens: RX interrupts enabled,
+ * FIFO enabled, or the UART never configured (a polling guest on reset
+ * state); never in loopback. So a driver that resets the port (Linux clears
+ * the FIFOs and does dummy RBR reads in its startup with both off) loses no
+ * input; a FIFO clear puts unread wire bytes back, nothing read from in_fd
+ * is ever discarded.
  */
 #ifndef KVMRR_MACHINE_DEV_UART_H
 #define KVMRR_MACHINE_DEV_UART_H
@@ -16,7 +23,8 @@
 
 #define DEV_UART_PORT 0x3f8
 #define DEV_UART_IRQ  4
-#define DEV_UART_RX_SIZE  4096
+#define DEV_UART_RX_SIZE  4096          /* wire buffer */
+#define DEV_UART_FIFO_SIZE 16
 #define DEV_UART_OUT_SIZE 4096
 /* Partial lines are flushed by dev_uart_poll once they are this old. */
 #define DEV_UART_FLUSH_NS 20000000ULL
@@ -40,7 +48,10 @@ struct dev_uart {
 	bool thr_int;                    /* THRE interrupt pending (cleared by IIR read / THR write) */
 	int irq_level;
 
-	uint8_t rx[DEV_UART_RX_SIZE];    /* ring */
+	bool configured;                 /* the guest wrote IER, FCR or LCR */
+	uint8_t fifo[DEV_UART_FIFO_SIZE]; /* what the guest can read: LSR.DR = fifo_count > 0 */
+	uint32_t fifo_count;
+	uint8_t rx[DEV_UART_RX_SIZE];    /* wire: input not yet received, a ring */
 	uint32_t rx_head, rx_count;
 	int in_fd;                       /* -1: no input */
 	bool in_eof;                     /* in_fd returned end of file (or an error) */
@@ -68,7 +79,7 @@ void dev_uart_destroy(struct dev_uart *u);
 bool dev_uart_input_done(const struct dev_uart *u);
 /* The guest enabled RX interrupts and more input may come from in_fd. */
 bool dev_uart_wants_input(const struct dev_uart *u);
-/* Append bytes to the RX buffer as if they came from in_fd; returns how many fit. */
+/* Append bytes to the wire as if they came from in_fd; returns how many fit. */
 uint32_t dev_uart_rx_push(struct dev_uart *u, const uint8_t *buf, uint32_t len);
 
 int dev_uart_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);

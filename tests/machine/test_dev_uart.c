@@ -145,4 +145,79 @@ TEST(uart_input_from_file_to_eof)
 	close(fd);
 }
 
+static int input_file(const char *data)
+{
+	char path[] = "/tmp/kvmrr-uart-XXXXXX";
+	int fd = mkstemp(path);
+
+	TEST_ASSERT(fd >= 0, "mkstemp");
+	TEST_ASSERT_EQ(write(fd, data, strlen(data)), (long long)strlen(data));
+	TEST_ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0);
+	unlink(path);
+	return fd;
+}
+
+/* A guest that never configures the UART polls LSR and reads, byte by byte. */
+TEST(uart_polling_guest_on_reset_state)
+{
+	struct rig r;
+	int fd = input_file("hi\n");
+	char got[4] = { 0 };
+	unsigned int i;
+
+	rig_init(&r, -1, fd);
+	devices_update(&r.d, now_ns());
+	for (i = 0; i < 3; i++) {
+		TEST_ASSERT(inb(&r, 0x3fd) & 1, "DR for byte %u", i);
+		got[i] = (char)inb(&r, 0x3f8);
+	}
+	TEST_ASSERT_STR_EQ(got, "hi\n");
+	TEST_ASSERT_EQ(inb(&r, 0x3fd) & 1, 0);
+	devices_destroy(&r.d);
+	close(fd);
+}
+
+/*
+ * Linux's 8250 probe and startup: loopback test, FIFO probe, FIFO clears and
+ * dummy RBR reads with RX interrupts off, then IER.RDI. No input byte may be
+ * lost or seen in loopback.
+ */
+TEST(uart_linux_startup_keeps_input)
+{
+	struct rig r;
+	int fd = input_file("ls /\n");
+	char got[8] = { 0 };
+	unsigned int i;
+
+	rig_init(&r, -1, fd);
+	outb(&r, 0x3fb, 0x03);                         /* configured: 8N1 */
+	outb(&r, 0x3f9, 0x00);
+	devices_update(&r.d, now_ns());
+	TEST_ASSERT_EQ(inb(&r, 0x3fd) & 1, 0);         /* not listening: nothing received */
+	outb(&r, 0x3fc, 0x1a);                         /* loopback probe */
+	TEST_ASSERT_EQ(inb(&r, 0x3fe) & 0xf0, 0x90);
+	TEST_ASSERT_EQ(inb(&r, 0x3fd) & 1, 0);         /* the wire is disconnected in loopback */
+	outb(&r, 0x3fc, 0x0b);
+	outb(&r, 0x3fa, 0x01);                         /* FIFO probe: enable */
+	TEST_ASSERT_EQ(inb(&r, 0x3fa) & 0xc0, 0xc0);
+	TEST_ASSERT_EQ(inb(&r, 0x3fd) & 1, 1);         /* FIFO on: the receiver takes input */
+	outb(&r, 0x3fa, 0x07);                         /* clear FIFOs ... */
+	outb(&r, 0x3fa, 0x00);                         /* ... and disable them */
+	inb(&r, 0x3fd);                                /* "clear the interrupt registers" */
+	TEST_ASSERT_EQ(inb(&r, 0x3f8), 0);
+	inb(&r, 0x3fa);
+	inb(&r, 0x3fe);
+	devices_update(&r.d, now_ns());
+	TEST_ASSERT_EQ(inb(&r, 0x3f8), 0);
+	outb(&r, 0x3f9, 0x05);                         /* RLSI | RDI: the tty is open */
+	outb(&r, 0x3fa, 0xc1);                         /* FIFO on, trigger 14 */
+	for (i = 0; i < sizeof(got) - 1 && (inb(&r, 0x3fd) & 1); i++)
+		got[i] = (char)inb(&r, 0x3f8);
+	TEST_ASSERT_STR_EQ(got, "ls /\n");
+	devices_update(&r.d, now_ns());
+	TEST_ASSERT(dev_uart_input_done(&r.d.uart), "all input consumed, EOF seen");
+	devices_destroy(&r.d);
+	close(fd);
+}
+
 TEST_MAIN()
