@@ -38,6 +38,7 @@ struct machine_config {
 	bool host_cpuid;              /* --host-cpuid: skip the deterministic profile */
 	bool verbose;
 	bool dirty_log;                /* KVM_MEM_LOG_DIRTY_PAGES on RAM (asynchronous events) */
+	bool irq_at_exits;            /* inject only at exits: no kicks for interrupts (machine/async.h) */
 	bool no_devices;              /* replay: no device models, the log answers */
 	const struct kvm_cpuid2 *cpuid;  /* replay: the recorded CPUID table, used as is */
 };
@@ -84,6 +85,9 @@ struct machine {
 
 	volatile sig_atomic_t *stop;  /* set by a signal handler: end with END_SIGNAL */
 	uint64_t deadline_ns;         /* CLOCK_MONOTONIC; 0 none */
+	uint32_t last_reason;         /* reason of the last exit (KVM_EXIT_INTR: a kick) */
+	uint64_t kick_at_ns;          /* when the kick timer fires next (machine/async.h) */
+	uint64_t async_injections;    /* interrupts injected at kicks */
 };
 
 /*
@@ -125,6 +129,7 @@ int machine_handle_exit(struct machine *m, struct vcpu_exit *exit);
 struct machine_irq_action {
 	int injected_vector;          /* -1: none */
 	bool window_requested;        /* request_interrupt_window set for this entry */
+	bool async;                   /* injected at a kick (KVM_EXIT_INTR): an asynchronous event */
 };
 int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act);
 

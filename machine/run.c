@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "machine/async.h"
 #include "machine/kick.h"
 
 static void set_end(struct machine *m, enum machine_end end, const char *fmt, ...)
@@ -40,6 +41,15 @@ int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act)
 	int r = 0;
 
 	act->injected_vector = -1;
+	act->async = false;
+	if (m->devices_up && m->last_reason == KVM_EXIT_INTR) {
+		/* A kick: inject or do nothing, never touch the window (machine/async.h). */
+		act->window_requested = run->request_interrupt_window;
+		if (m->cfg.irq_at_exits)
+			return 0;
+		devices_update(&m->dev, machine_now_ns());
+		return machine_async_inject(m, act);
+	}
 	if (m->devices_up) {
 		devices_update(&m->dev, machine_now_ns());
 		if (dev_pic_has_pending(&m->dev.pic)) {
@@ -58,6 +68,8 @@ int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act)
 				want_window = true;
 			}
 		}
+		if (!m->cfg.irq_at_exits)
+			machine_async_arm(m, false);
 	}
 	act->window_requested = want_window;
 	vcpu_set_request_interrupt_window(&m->vcpu, want_window);
@@ -217,6 +229,7 @@ int machine_run(struct machine *m, const struct machine_hook *hook)
 		}
 		if (exit.reason == KVM_EXIT_INTR)
 			vcpu_set_immediate_exit(&m->vcpu, false);
+		m->last_reason = exit.reason;
 		r = hook->on_exit ? hook->on_exit(hook->ctx, m, &exit, t0, t1) : machine_handle_exit(m, &exit);
 		m->exits++;
 		if (r < 0)
