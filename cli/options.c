@@ -52,6 +52,8 @@ static void usage(const char *cmd, FILE *out)
 		"  --timeout SEC        stop after SEC seconds (kicks a spinning guest)\n"
 		"  --cpu-features LIST  edit the CPUID profile, e.g. -cx16,+avx2\n"
 		"  --host-cpuid         use KVM's supported CPUID as is (not deterministic)\n"
+		"  --irq-at-exits       inject interrupts only at exits, never kick the guest for\n"
+		"                       one (a guest spinning without exits then waits forever)\n"
 		"  -v, --verbose        report unhandled port and MMIO accesses at the end\n"
 		"  -q, --quiet          no end-of-run summary on success\n"
 		"  -h, --help           this text\n"
@@ -101,6 +103,7 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 		{ "timeout", required_argument, NULL, 't' },
 		{ "cpu-features", required_argument, NULL, 'F' },
 		{ "host-cpuid", no_argument, NULL, 'H' },
+		{ "irq-at-exits", no_argument, NULL, 'I' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -147,6 +150,7 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 			break;
 		case 'F': o->cfg.cpu_features = optarg; break;
 		case 'H': o->cfg.host_cpuid = true; break;
+		case 'I': o->cfg.irq_at_exits = true; break;
 		case 'o':
 			if (!record)
 				goto bad;
@@ -174,6 +178,8 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 		fprintf(stderr, "kvmrr %s: no guest image given; see 'kvmrr %s --help'\n", cmd, cmd);
 		return -1;
 	}
+	/* A recording identifies asynchronous injection points by the pages written (machine/async.h). */
+	o->cfg.dirty_log = record && !o->cfg.irq_at_exits;
 	if (record && !o->output) {
 		fprintf(stderr, "kvmrr record: -o REC.db is required\n");
 		return -1;
