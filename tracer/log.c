@@ -13,59 +13,7 @@
 #include <unistd.h>
 
 #include "tracer/format.h"
-#include "tracer/ring.h"
-
-#define LOG_MAX_VCPUS 64
-#define DIR_NONE 0xff
-
-enum { REC_EXIT = 1, REC_EVENT = 2 };
-
-/* One ring slot. Data over 8 bytes follows in ceil(len / 64) raw slots. */
-struct log_rec {
-	uint8_t type;
-	uint8_t dir;             /* DIR_NONE: no access (addr/size/dir NULL) */
-	uint16_t vcpu;
-	uint32_t reason;         /* exit: KVM_EXIT_*; event: kind */
-	uint32_t size;
-	uint32_t len;
-	uint64_t seq;            /* events: int64 seq (-1 before the first entry) */
-	uint64_t tsc_entry;
-	uint64_t tsc_exit;
-	uint64_t rip;            /* events: value */
-	uint64_t addr;
-	uint8_t data[8];
-};
-_Static_assert(sizeof(struct log_rec) == TRACER_REC_SIZE, "a record is one ring slot");
-
-struct tracer_log {
-	char path[PATH_MAX];
-	sqlite3 *db;
-	sqlite3_stmt *ins_exit, *ins_event;
-	pthread_mutex_t db_lock;
-	pthread_t writer;
-	bool writer_started;
-	struct tracer_ring ring;
-	uint32_t batch_rows;
-	uint64_t batch_ns;
-
-	/* writer-thread state */
-	bool in_txn;
-	uint64_t txn_start_ns;
-	uint32_t txn_rows;
-	struct log_rec cur;      /* record being assembled from continuation slots */
-	uint32_t cur_slots_left, cur_off;
-	uint8_t *buf;            /* TRACER_MAX_DATA */
-	uint64_t prev_tsc_exit[LOG_MAX_VCPUS];
-	uint64_t tsc_base;
-
-	_Atomic uint64_t exit_rows;
-	_Atomic uint32_t committed;   /* ring index up to which rows are committed */
-	_Atomic int flush;
-	_Atomic int stop;
-	_Atomic int error;            /* -errno once the writer failed */
-	pthread_mutex_t err_lock;
-	char err_msg[PATH_MAX + 1024];
-};
+#include "tracer/log_int.h"
 
 static uint64_t now_ns(void)
 {
@@ -75,83 +23,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Writer side: remember the first failure; from then on rows are discarded. */
-static void writer_fail(struct tracer_log *l, int rc, const char *what, uint64_t seq)
-{
-	if (atomic_load(&l->error))
-		return;
-	int os = sqlite3_system_errno(l->db);
-
-	pthread_mutex_lock(&l->err_lock);
-	snprintf(l->err_msg, sizeof(l->err_msg),
-		 "recording %s: %s failed at seq %llu: %s (SQLite %d%s%s); the log is incomplete",
-		 l->path, what, (unsigned long long)seq, sqlite3_errmsg(l->db), rc,
-		 os ? ", " : "", os ? strerror(os) : "");
-	pthread_mutex_unlock(&l->err_lock);
-	atomic_store(&l->error, tracer_sqlite_errno(rc));
-}
-
-static void bind_access(sqlite3_stmt *st, const struct log_rec *r, const uint8_t *data)
-{
-	if (r->dir == DIR_NONE) {
-		sqlite3_bind_null(st, 7);
-		sqlite3_bind_null(st, 8);
-		sqlite3_bind_null(st, 9);
-	} else {
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)r->addr);
-		sqlite3_bind_int64(st, 8, r->size);
-		sqlite3_bind_int(st, 9, r->dir);
-	}
-	if (r->len)
-		sqlite3_bind_blob(st, 10, data, (int)r->len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 10);
-}
-
-static void write_rec(struct tracer_log *l, const struct log_rec *r, const uint8_t *data)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (atomic_load_explicit(&l->error, memory_order_relaxed))
-		return;
-	if (r->type == REC_EXIT) {
-		uint64_t *prev = &l->prev_tsc_exit[r->vcpu % LOG_MAX_VCPUS];
-
-		st = l->ins_exit;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
-		sqlite3_bind_int(st, 2, r->vcpu);
-		sqlite3_bind_int64(st, 3, r->reason);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)(r->tsc_entry - (*prev ? *prev : l->tsc_base)));
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)(r->tsc_exit - r->tsc_entry));
-		sqlite3_bind_int64(st, 6, (sqlite3_int64)r->rip);
-		bind_access(st, r, data);
-		*prev = r->tsc_exit;
-	} else {
-		st = l->ins_event;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
-		sqlite3_bind_int(st, 2, r->vcpu);
-		sqlite3_bind_int64(st, 3, r->reason);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)r->rip);
-	}
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		writer_fail(l, rc, r->type == REC_EXIT ? "INSERT INTO exit" : "INSERT INTO event", r->seq);
-		return;
-	}
-	if (r->type == REC_EXIT)
-		atomic_fetch_add_explicit(&l->exit_rows, 1, memory_order_relaxed);
-	l->txn_rows++;
-}
-
 /* Consume one slot: a record header, or the next 64 data bytes of the current record. */
 static void take_slot(struct tracer_log *l, const struct tracer_slot *s)
 {
 	if (l->cur_slots_left == 0) {
 		memcpy(&l->cur, s, sizeof(l->cur));
 		if (l->cur.len <= sizeof(l->cur.data)) {
-			write_rec(l, &l->cur, l->cur.data);
+			log_write_rec(l, &l->cur, l->cur.data);
 			return;
 		}
 		l->cur_slots_left = (l->cur.len + TRACER_REC_SIZE - 1) / TRACER_REC_SIZE;
@@ -161,7 +39,7 @@ static void take_slot(struct tracer_log *l, const struct tracer_slot *s)
 	memcpy(l->buf + l->cur_off, s->bytes, TRACER_REC_SIZE);
 	l->cur_off += TRACER_REC_SIZE;
 	if (--l->cur_slots_left == 0)
-		write_rec(l, &l->cur, l->buf);
+		log_write_rec(l, &l->cur, l->buf);
 }
 
 static void txn_begin(struct tracer_log *l)
@@ -176,17 +54,18 @@ static void txn_begin(struct tracer_log *l)
 		return;
 	rc = sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		writer_fail(l, rc, "BEGIN", l->cur.seq);
+		log_writer_fail(l, rc, "BEGIN", l->cur.seq);
 }
 
 static void txn_commit(struct tracer_log *l, uint32_t tail)
 {
 	int rc;
 
+	log_flush_pending(l);
 	if (!atomic_load(&l->error)) {
 		rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			writer_fail(l, rc, "COMMIT", l->cur.seq);
+			log_writer_fail(l, rc, "COMMIT", l->cur.seq);
 	}
 	if (atomic_load(&l->error) && !sqlite3_get_autocommit(l->db))
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
@@ -225,23 +104,6 @@ static void *writer_main(void *arg)
 		tracer_ring_wait(&l->ring, 1000000ULL);
 	}
 	return NULL;
-}
-
-static int prepare(struct tracer_log *l, char *err, size_t errlen)
-{
-	int rc = sqlite3_prepare_v3(l->db,
-		"INSERT INTO exit(seq, vcpu, reason, vmm_ticks, guest_ticks, rip, addr, size, dir, data)"
-		" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, SQLITE_PREPARE_PERSISTENT, &l->ins_exit, NULL);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(l->db, "INSERT INTO event(seq, vcpu, kind, value, data)"
-					" VALUES(?, ?, ?, ?, NULL)", -1, SQLITE_PREPARE_PERSISTENT,
-					&l->ins_event, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "recording %s: preparing inserts: %s", l->path, sqlite3_errmsg(l->db));
-		return tracer_sqlite_errno(rc);
-	}
-	return 0;
 }
 
 /* Create the file exclusively (O_EXCL) so an existing recording is never clobbered by accident. */
@@ -295,7 +157,7 @@ static int open_db(struct tracer_log *l, char *err, size_t errlen)
 	if (!r)
 		r = tracer_schema_create(l->db, err, errlen);
 	if (!r)
-		r = prepare(l, err, errlen);
+		r = log_prepare(l, err, errlen);
 	return r;
 }
 
@@ -355,6 +217,7 @@ void tracer_log_close(struct tracer_log *l)
 		pthread_join(l->writer, NULL);
 	}
 	sqlite3_finalize(l->ins_exit);
+	sqlite3_finalize(l->ins_exit_multi);
 	sqlite3_finalize(l->ins_event);
 	if (l->db)
 		sqlite3_close(l->db);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Asynchronous injection points (docs/async.md): when the machine injects
+ * an interrupt at a kick (KVM_EXIT_INTR), the recording gets an
+ * `async_irq` event at that exit's seq and an `async_point` row with the
+ * vCPU state that identifies the instruction exactly: all general
+ * registers and RFLAGS (from the sync-regs area of the INTR exit), the CPL,
+ * a digest of XSAVE, and a digest of the guest pages written since the
+ * previous asynchronous event (machine/async.h).
+ *
+ * Rows are buffered on the vCPU thread and written under the log lock in
+ * batches and by tracer_finish; a recording cut short may lack the points
+ * of its last events (replay then says so).
+ */
+#ifndef KVMRR_TRACER_ASYNC_H
+#define KVMRR_TRACER_ASYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include <linux/kvm.h>
+
+struct tracer;
+struct machine;
+
+struct tracer_async_point {
+	uint64_t seq;              /* the KVM_EXIT_INTR row the interrupt was injected after */
+	uint32_t vcpu;
+	int vector;                /* from the async_irq event (filled by readers) */
+	struct kvm_regs regs;      /* regs.rip and regs.rflags included */
+	uint32_t cpl;
+	uint64_t xsave_digest;     /* machine_xsave_digest */
+	uint64_t mem_digest;       /* machine_dirty_digest of the pages written since the previous point */
+	uint32_t dirty_pages;
+};
+
+/*
+ * Capture the point of an interrupt (vector) just injected at a kick: the
+ * async_irq event and the async_point row. Call from the record hook's
+ * before_entry, before the next KVM_RUN. 0 or -errno (m->end_detail says why).
+ */
+int tracer_async_capture(struct tracer *t, struct machine *m, int vector);
+
+/*
+ * Write the buffered points and the meta counters async_events and
+ * async_capture_ns, then free the buffers. Safe when nothing was captured.
+ * 0 or -errno with a message.
+ */
+int tracer_async_finish(struct tracer *t, char *err, size_t errlen);
+
+/* Read the point recorded at seq: 1 found, 0 none, -errno with a message. */
+int tracer_async_point_load(sqlite3 *db, uint64_t seq, struct tracer_async_point *p,
+			    char *err, size_t errlen);
+
+#endif
