@@ -19,9 +19,10 @@ enum tracer_event_kind {
 	TRACER_EVENT_IRQ = 1,         /* value = vector, injected with KVM_INTERRUPT */
 	TRACER_EVENT_NMI = 2,         /* KVM_NMI */
 	TRACER_EVENT_IRQ_WINDOW = 3,  /* value = new request_interrupt_window (0/1), on change */
+	TRACER_EVENT_ASYNC_IRQ = 4,   /* value = vector, injected at a kick (KVM_EXIT_INTR); see async_point */
 	TRACER_EVENT_COUNT
 };
-/* "irq", "nmi", "irq_window"; NULL for a code this build does not know. */
+/* "irq", "nmi", "irq_window", "async_irq"; NULL for a code this build does not know. */
 const char *tracer_event_kind_name(unsigned int kind);
 
 /* vcpu_state.kind, in restore order (see tracer/snapshot.h). */

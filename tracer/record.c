@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "machine/sha256.h"
+#include "tracer/async.h"
 #include "tracer/initial.h"
 #include "tracer/snapshot.h"
 #include "tracer/tracer_int.h"
@@ -28,7 +29,8 @@ static int record_before_entry(void *ctx, struct machine *m)
 	if (r < 0)
 		return r;
 	if (act.injected_vector >= 0) {
-		r = tracer_capture_event(t, m->vcpu.id, TRACER_EVENT_IRQ, act.injected_vector);
+		r = act.async ? tracer_async_capture(t, m, act.injected_vector) :
+			tracer_capture_event(t, m->vcpu.id, TRACER_EVENT_IRQ, act.injected_vector);
 		if (r < 0)
 			return r;
 	}
@@ -116,8 +118,9 @@ int tracer_finish(struct tracer *t, struct machine *m, char *err, size_t errlen)
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	sqlite3 *db;
 	int r = tracer_log_drain(t->log, err, errlen);
+	int a = tracer_async_finish(t, r < 0 ? NULL : err, r < 0 ? 0 : errlen);
 
-	if (r < 0)
+	if (r < 0 || (r = a) < 0)
 		return r;
 	r = tracer_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
 	if (!r) {

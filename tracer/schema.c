@@ -16,6 +16,7 @@ static const char *const event_kind_names[TRACER_EVENT_COUNT] = {
 	[TRACER_EVENT_IRQ] = "irq",
 	[TRACER_EVENT_NMI] = "nmi",
 	[TRACER_EVENT_IRQ_WINDOW] = "irq_window",
+	[TRACER_EVENT_ASYNC_IRQ] = "async_irq",
 };
 _Static_assert(sizeof(event_kind_names) / sizeof(event_kind_names[0]) == TRACER_EVENT_COUNT,
 	       "one name per event kind");
@@ -40,6 +41,8 @@ static const char schema_sql[] =
 	" dir INTEGER, data BLOB);\n"
 	"CREATE TABLE event(seq INTEGER, vcpu INTEGER, kind INTEGER, value INTEGER, data BLOB);\n"
 	"CREATE INDEX event_by_seq ON event(seq);\n"
+	"CREATE TABLE async_point(seq INTEGER PRIMARY KEY, vcpu INTEGER, rip INTEGER, rflags INTEGER,"
+	" cpl INTEGER, regs BLOB, xsave_digest INTEGER, mem_digest INTEGER, dirty_pages INTEGER);\n"
 	"CREATE TABLE exit_reason(reason INTEGER PRIMARY KEY, name TEXT);\n"
 	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT);\n"
 	/* Entry time = running sum of (vmm + guest) up to this exit minus its guest time. */

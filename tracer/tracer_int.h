@@ -17,6 +17,7 @@ struct tracer {
 	bool window;                 /* request_interrupt_window as last logged */
 	bool ended;
 	struct machine_hook hook;
+	struct tracer_async *async;  /* asynchronous points (tracer/async.c); NULL until the first */
 };
 
 static inline uint64_t tracer_rdtsc(void)
