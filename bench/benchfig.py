@@ -1,0 +1,202 @@
+# SPDX-License-Identifier: MIT
+"""bench/benchfig: the figures of issue 7, each a function returning plain data."""
+import os
+import shutil
+
+from benchlib import BenchError, babeltrace_count, interleave, rec_stats
+
+SMALL_N = 1000      # the exits guest at this N measures each command's fixed cost
+
+
+def exits_expect(n):
+    return r"exits: %d port-IO exits at CPL0: ok" % n
+
+
+def replay_expect(console):
+    return r"(?s)%s.*replay: \d+ exits, identical" % console
+
+
+def _lttng_record(env, guest, rec, cmdline, expect, tag, count):
+    """kvmrr record while a session with kvmrr:* enabled listens; only the record is timed."""
+    sess = "kvmrr-bench-%d-%s" % (os.getpid(), tag)
+    tdir = env.path("trace-" + tag)
+    env.lttng("create", sess, "--output", tdir)
+    try:
+        env.lttng("enable-event", "-u", "kvmrr:*", "-s", sess)
+        env.lttng("start", sess)
+        r = env.kvmrr_record(guest, rec, cmdline, expect, env={"LTTNG_HOME": env.lttng_home})
+        env.lttng("stop", sess)
+    finally:
+        env.lttng("destroy", sess)
+    if count:
+        r.extra["trace"] = babeltrace_count(tdir)
+        r.extra["trace_bytes"] = _du(tdir)
+    shutil.rmtree(tdir, ignore_errors=True)
+    return r
+
+
+def _du(d):
+    return sum(os.path.getsize(os.path.join(p, f)) for p, _, fs in os.walk(d) for f in fs)
+
+
+def _exit_cases(env, n, reps, with_qemu):
+    exp = exits_expect(n)
+    arg = "n=%d" % n
+    rec = lambda r: env.path("exits-%d-%d.db" % (n, r))  # noqa: E731
+    lrec = lambda r: env.path("exits-lttng-%d-%d.db" % (n, r))  # noqa: E731
+
+    def replay(r):
+        res = env.kvmrr_replay(rec(r), replay_expect(exp))
+        if r < reps - 1:        # keep the last recordings for the log-size figures
+            for p in (rec(r), lrec(r)):
+                if os.path.exists(p):
+                    os.unlink(p)
+        return res
+
+    cases = [
+        ("floor", lambda r: env.floor_run(n)),
+        ("run", lambda r: env.kvmrr_run("exits", arg, exp)),
+        ("record", lambda r: env.kvmrr_record("exits", rec(r), arg, exp)),
+        ("record+lttng", lambda r: _lttng_record(env, "exits", lrec(r), arg, exp,
+                                                 "%d-%d" % (n, r), r == reps - 1)),
+        ("replay", replay),
+    ]
+    if with_qemu:
+        qf = lambda r: env.path("qemu-exits-%d-%d.rr" % (n, r))  # noqa: E731
+        cases += [("qemu record", lambda r: env.qemu("exits", arg, "record", qf(r), exp)),
+                  ("qemu replay", lambda r: env.qemu("exits", arg, "replay", qf(r), exp))]
+    return cases
+
+
+def fig_exit_cost(env, n, with_qemu):
+    """Figure 1: N port-IO exits; every command also at SMALL_N for its fixed cost."""
+    d = {"N": n, "N0": SMALL_N, "lttng_daemon": env.lttng_start()}
+    small_reps = max(env.reps + 2, 5)
+    print("figure 1: fixed cost, exits guest n=%d, %d rounds" % (SMALL_N, small_reps), flush=True)
+    d["small"] = interleave(small_reps, _exit_cases(env, SMALL_N, small_reps, False))
+    print("figure 1: exits guest n=%d, %d rounds" % (n, env.reps), flush=True)
+    d["big"] = interleave(env.reps, _exit_cases(env, n, env.reps, with_qemu))
+    d["rec_big"] = rec_stats(d["big"]["record"].last().extra["rec"])
+    d["rec_small"] = rec_stats(d["small"]["record"].last().extra["rec"])
+    d["rec_lttng"] = rec_stats(d["big"]["record+lttng"].last().extra["rec"])
+    d["trace"] = d["big"]["record+lttng"].last().extra.get("trace")
+    d["trace_bytes"] = d["big"]["record+lttng"].last().extra.get("trace_bytes")
+    d["exits"] = {"floor": (n, SMALL_N)}
+    for k in d["big"]:
+        if k != "floor":
+            d["exits"][k] = (d["rec_big"]["rows"], d["rec_small"]["rows"])
+    d["per_exit"] = {}
+    for k, (nb, ns) in d["exits"].items():
+        if k in d["small"]:
+            d["per_exit"][k] = (d["big"][k].wall - d["small"][k].wall) / (nb - ns)
+    if with_qemu:
+        d["qemu_rr_bytes"] = os.path.getsize(d["big"]["qemu record"].last().extra["rrfile"])
+    return d
+
+
+def fig_log_size(env):
+    """Figure 2: bytes per MMIO exit, and a recording of each bundled guest."""
+    d = {}
+    lo = rec_stats(_rec(env, "mmio", "rounds=16", "mmio-lo.db"))
+    hi = rec_stats(_rec(env, "mmio", "rounds=50000", "mmio-hi.db"))
+    dm = hi["by_reason"].get("MMIO", 0) - lo["by_reason"].get("MMIO", 0)
+    d["mmio"] = {"lo": lo, "hi": hi, "d_mmio": dm,
+                 "per_exit_table": (hi["tables"].get("exit", 0) - lo["tables"].get("exit", 0)) / dm,
+                 "per_exit_file": (hi["file"] - lo["file"]) / dm}
+    echo_in = env.path("echo-in.txt")
+    with open(echo_in, "w") as f:
+        f.write("hello\nrecord and replay\nEOF\n")
+    guests = [("hello", "", (1,), []), ("exits", "n=100000", (1,), []),
+              ("compute", "", (1,), []), ("timer", "", (1,), []), ("mmio", "", (1,), []),
+              ("entropy", "", (1,), []), ("rtc", "", (1,), []),
+              ("echo", "", (1,), ["--serial-in", echo_in]),
+              ("crash", "mode=triple", (4,), []), ("rdtsc", "", (1,), []),
+              ("preempt", "", (1, 8), ["--timeout", "10"])]
+    d["guests"] = []
+    for g, arg, ok, extra in guests:
+        print("figure 2: recording %s %s" % (g, arg), flush=True)
+        try:
+            st = rec_stats(_rec(env, g, arg, "size-%s.db" % g, ok, extra))
+            d["guests"].append((g, arg, st, None))
+        except BenchError as e:
+            d["guests"].append((g, arg, None, str(e).splitlines()[0]))
+    return d
+
+
+def _rec(env, guest, arg, name, ok=(1,), extra=()):
+    return env.kvmrr_record(guest, env.path(name), arg, ok=ok, extra=extra).extra["rec"]
+
+
+def _rrr_cases(env, guest, arg, expect, with_qemu, tag):
+    rec = lambda r: env.path("%s-%d.db" % (tag, r))  # noqa: E731
+    cases = [("run", lambda r: env.kvmrr_run(guest, arg, expect)),
+             ("record", lambda r: env.kvmrr_record(guest, rec(r), arg, expect)),
+             ("replay", lambda r: env.kvmrr_replay(rec(r), replay_expect(expect)))]
+    if with_qemu:
+        qf = lambda r: env.path("qemu-%s-%d.rr" % (tag, r))  # noqa: E731
+        cases += [("qemu record", lambda r: env.qemu(guest, arg, "record", qf(r), expect)),
+                  ("qemu replay", lambda r: env.qemu(guest, arg, "replay", qf(r), expect))]
+    return cases
+
+
+def _rrr(env, guest, arg, expect, with_qemu, tag):
+    d = {"series": interleave(env.reps, _rrr_cases(env, guest, arg, expect, with_qemu, tag))}
+    d["rec"] = rec_stats(d["series"]["record"].last().extra["rec"])
+    if with_qemu:
+        d["qemu_rr_bytes"] = os.path.getsize(d["series"]["qemu record"].last().extra["rrfile"])
+    return d
+
+
+def fig_compute(env, with_qemu):
+    """Figure 3: the compute guest (64 MiB of SHA-256 at CPL3, few exits)."""
+    print("figure 3: compute guest, %d rounds" % env.reps, flush=True)
+    return _rrr(env, "compute", "", r"compute: digest ok", with_qemu, "compute")
+
+
+def fig_qemu(env, f1, f3):
+    """Figure 4: QEMU -icount rr next to kvmrr; exits and compute come from figures 1 and 3."""
+    print("figure 4: timer guest, %d rounds" % env.reps, flush=True)
+    timer = _rrr(env, "timer", "", r"timer: 20 ticks at 1000 Hz", True, "timer")
+    b = f1["big"]
+    exits = {"series": {k: b[k] for k in ("run", "record", "replay", "qemu record", "qemu replay")},
+             "rec": f1["rec_big"], "qemu_rr_bytes": f1["qemu_rr_bytes"]}
+    return [("exits", "n=%d" % f1["N"], exits), ("timer", "", timer), ("compute", "", f3)]
+
+
+def fig_scaling(env, ns, f1):
+    """Figure 5: record time and size of the exits guest from 10^4 to 10^7 exits."""
+    rows = []
+    for n in ns:
+        if n == f1["N"]:
+            rows.append((n, f1["big"]["record"], f1["rec_big"], "figure 1"))
+            continue
+        reps = env.reps if n <= 10**6 else 1
+        print("figure 5: record n=%d, %d rounds" % (n, reps), flush=True)
+        path = env.path("scale-%d.db" % n)
+        s = interleave(reps, [("record", lambda r: env.kvmrr_record(
+            "exits", path, "n=%d" % n, exits_expect(n)))])["record"]
+        rows.append((n, s, rec_stats(path), "%d run%s" % (reps, "s" if reps > 1 else "")))
+        os.unlink(path)
+    return rows
+
+
+def fig_preempt(env):
+    """Issue 9: the preemptive guest (async PIT interrupts): run, record, replay."""
+    d = {}
+    try:
+        probe = env.run([env.kvmrr, "run", "-q", "--timeout", "20", env.guest("preempt")],
+                        ok=(0, 1, 2, 4, 6, 8, 10, 12, 14))
+    except BenchError as e:
+        return {"error": str(e).splitlines()[0]}
+    if probe.rc != 1:
+        return {"error": "`kvmrr run preempt.elf` ended with status %d: %s" % (
+            probe.rc, (probe.err.strip().splitlines() or ["(no message)"])[0])}
+    print("issue 9: preempt guest, %d rounds" % env.reps, flush=True)
+    try:
+        d = _rrr(env, "preempt", "", r"preempt", False, "preempt")
+    except BenchError as e:
+        return {"error": str(e)[:600]}
+    d["replay_out"] = [ln for ln in (d["series"]["replay"].last().out +
+                                     d["series"]["replay"].last().err).splitlines()
+                       if ln.startswith("replay")]
+    return d

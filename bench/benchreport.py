@@ -1,0 +1,264 @@
+# SPDX-License-Identifier: MIT
+"""bench/benchreport: BENCHMARKS.md from the figures' data; each section is also printed."""
+import datetime
+import os
+import platform
+import subprocess
+
+from benchlib import rec_stats
+
+
+def _read(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def _cpu_model():
+    for line in _read("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _cpu_flags():
+    for line in _read("/proc/cpuinfo").splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def _git(root, *args):
+    try:
+        return subprocess.run(["git", "-C", root] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def us(x):
+    return "%.2f" % (x * 1e6)
+
+
+def kb(b):
+    return "%.1f KiB" % (b / 1024) if b < 10 * 1024 * 1024 else "%.1f MiB" % (b / 1048576)
+
+
+def ratio(a, b):
+    return "%.3f" % (a / b) if b else "n/a"
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+class Report:
+    def __init__(self):
+        self.parts = []
+        self.verdicts = []
+
+    def add(self, text):
+        self.parts.append(text)
+        print(text, flush=True)
+
+    def text(self):
+        return "\n".join(self.parts)
+
+    # ---- sections ----
+    def machine(self, env, a):
+        hello = env.kvmrr_record("hello", env.path("machine-hello.db"))
+        meta = rec_stats(hello.extra["rec"])["meta"]
+        flags = _cpu_flags()
+        pvm = os.path.isdir("/sys/module/kvm_pvm")
+        qv = subprocess.run(["qemu-system-x86_64", "--version"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True).stdout.splitlines()
+        c0 = env.floor_run(100000)
+        c3 = env.floor_run(100000, cpl3=True)
+        dirty = _git(env.root, "status", "--porcelain", "--untracked-files=no")
+        self.add("# kvmrr benchmarks\n\nWritten by `bench/run%s` on %s (load average %s "
+                 "at the start). Every figure below comes from this one run on this one "
+                 "machine; timings are medians of interleaved rounds.\n" % (
+                     " --quick" if a.quick else "",
+                     datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+                     " ".join(_read("/proc/loadavg").split()[:3])))
+        rows = [
+            ("CPU", "%s, %d logical CPUs" % (_cpu_model(), os.cpu_count() or 0)),
+            ("kernel", "%s %s" % (platform.release(), platform.version())),
+            ("virtualisation", "%s%s" % (
+                "nested: this host is itself a guest (CPUID hypervisor bit); " if "hypervisor" in flags else "",
+                "KVM is PVM-based (kvm_pvm module): guest code at CPL0 runs in KVM's instruction "
+                "emulator, CPL3 code runs natively" if pvm else "KVM with hardware virtualisation")),
+            ("exit floor by CPL", "raw port-IO exit (bench/floor, 10^5 exits): CPL0 %s us, CPL3 %s us" % (
+                us(c0.extra["loop"] / 100000), us(c3.extra["loop"] / 100000))),
+            ("tsc_khz", meta.get("tsc_khz", "?")),
+            ("KVM API", meta.get("kvm_api_version", "?")),
+            ("kvmrr", "%s, commit %s%s, build `%s` (meson buildtype=release)" % (
+                meta.get("kvmrr_version", "?"), _git(env.root, "rev-parse", "--short", "HEAD"),
+                " + uncommitted changes" if dirty else "", os.path.relpath(env.build_dir, env.root))),
+            ("QEMU", qv[0] if qv else "not found"),
+        ]
+        self.add("## Machine\n\n" + table(["", ""], rows))
+
+    def exit_cost(self, env, f):
+        n, n0, b, s = f["N"], f["N0"], f["big"], f["small"]
+        rows = []
+        for k in ("floor", "run", "record", "record+lttng", "replay"):
+            nb = f["exits"][k][0]
+            pe = f["per_exit"][k]
+            lo, hi = b[k].spread
+            rows.append((k, nb, "%.3f" % b[k].wall, "%.3f-%.3f" % (lo, hi), "%.0f" % (nb / b[k].wall),
+                         "%.3f" % s[k].wall, us(pe), "%.0f" % (1 / pe),
+                         ratio(pe, f["per_exit"]["floor"]), ratio(pe, f["per_exit"]["run"]),
+                         "%.3f" % b[k].cpu))
+        for k in ("qemu record", "qemu replay"):
+            if k in b:
+                rows.append((k + " (TCG, no KVM)", f["exits"][k][0], "%.3f" % b[k].wall,
+                             "%.3f-%.3f" % b[k].spread, "%.0f" % (f["exits"][k][0] / b[k].wall),
+                             "", "", "", "", "", "%.3f" % b[k].cpu))
+        t = f["trace"]
+        lt = "none (no session ran)" if not t else \
+            "%s; %s discarded events%s; trace %s" % (
+                ", ".join("%d %s" % (v, k) for k, v in sorted(t[0].items())),
+                t[1] if t[1] else "no", (" (babeltrace2: %s)" % t[2][:300]) if t[1] else "",
+                kb(f["trace_bytes"] or 0))
+        self.add(
+            "## 1. Exit cost\n\nThe exits guest (`n=%d`, CPL0 loop alternating OUTB/INB on the UART "
+            "scratch register; the run makes %d exits in all, boot and console included) against "
+            "the floor: `bench/floor`, raw ioctls and no project code, running %d exits of an "
+            "equivalent 20-byte long-mode CPL0 loop. Wall time is the whole process. The fixed "
+            "cost of each command is its wall time at n=%d; the *per exit* cost is the marginal "
+            "one, (t(n=%d) - t(n=%d)) / (exits difference), which takes start-up and teardown "
+            "out. Ratios are of per-exit costs. cpu = user+sys of the process (median).\n\n" % (
+                n, f["exits"]["run"][0], n, n0, n, n0) +
+            table(["command", "exits", "wall s", "wall min-max", "exits/s (wall)",
+                   "fixed s (n=%d)" % n0, "us/exit", "exits/s (marginal)", "x floor", "x run",
+                   "cpu s"], rows) +
+            "\nLTTng (`record+lttng`, userspace session, default discard channel, `kvmrr:*`; "
+            "%s; last round): %s.\n" % (f["lttng_daemon"], lt))
+
+    def log_size(self, f):
+        m = f["mmio"]
+        rows = []
+        for g, arg, st, err in f["guests"]:
+            if st is None:
+                rows.append((g, arg, "failed: " + err, "", "", "", "", "", ""))
+                continue
+            tb = st["tables"]
+            rows.append((g, "`%s`" % arg if arg else "", st["rows"],
+                         ", ".join("%s %d" % kv for kv in sorted(st["by_reason"].items())),
+                         st["file"], tb.get("exit", 0), tb.get("mem_page", 0) + tb.get("image", 0),
+                         "%.1f" % (st["file"] / st["rows"]) if st["rows"] else "",
+                         st["meta"].get("end", "?")))
+        self.add(
+            "## 2. Log size\n\nPort IO: see figure 5 (bytes per exit at each N; marginal bytes "
+            "per exit between N values). MMIO: the mmio guest at `rounds=50000` (%d MMIO exits) "
+            "against `rounds=16`: **%.1f bytes per MMIO exit** in the `exit` table (dbstat), "
+            "%.1f bytes per MMIO exit of file.\n\nA recording of each bundled guest (default "
+            "arguments unless shown; `exit` = pages of the exit table, `state` = guest images "
+            "and non-zero memory pages):\n\n" % (m["d_mmio"], m["per_exit_table"], m["per_exit_file"]) +
+            table(["guest", "args", "exits", "by reason", "file bytes", "exit bytes",
+                   "state bytes", "file bytes/exit", "end"], rows))
+
+    def compute(self, f):
+        s = f["series"]
+        rows = [(k, "%.3f" % s[k].wall, "%.3f-%.3f" % s[k].spread, ratio(s[k].wall, s["run"].wall),
+                 "%.3f" % s[k].cpu) for k in s if not k.startswith("qemu")]
+        self.add("## 3. Compute guest\n\n`compute.elf`: 64 MiB xorshift stream hashed with "
+                 "SHA-256 at CPL3, %d exits. Wall time of the whole process.\n\n" % f["rec"]["rows"] +
+                 table(["command", "wall s", "min-max", "x run", "cpu s"], rows))
+
+    def qemu(self, rows_in):
+        rows = []
+        for g, arg, d in rows_in:
+            s = d["series"]
+            rows.append((g, "`%s`" % arg if arg else "", "%.3f" % s["record"].wall,
+                         "%.3f" % s["replay"].wall, d["rec"]["file"],
+                         "%.3f" % s["qemu record"].wall, "%.3f" % s["qemu replay"].wall,
+                         d["qemu_rr_bytes"], ratio(s["qemu record"].wall, s["record"].wall),
+                         ratio(s["qemu replay"].wall, s["replay"].wall)))
+        self.add("## 4. QEMU record/replay\n\n`qemu-system-x86_64 -M pc -m 256 -kernel GUEST.elf "
+                 "-icount shift=auto,rr=record|replay,rrfile=F` with isa-debug-exit. **QEMU's "
+                 "record/replay runs under TCG, without KVM**; it also boots through SeaBIOS. "
+                 "Every QEMU run was checked to print the guest's result line. QEMU logs only "
+                 "non-deterministic inputs (its device models are deterministic under icount), "
+                 "so its file does not grow with exits that a device answers from its own state; "
+                 "kvmrr logs every exit.\n\n" +
+                 table(["guest", "args", "kvmrr record s", "kvmrr replay s", "kvmrr bytes",
+                        "qemu record s", "qemu replay s", "qemu rr bytes", "qemu/kvmrr record",
+                        "qemu/kvmrr replay"], rows))
+
+    def scaling(self, rows_in):
+        rows = []
+        prev = None
+        for n, s, st, note in rows_in:
+            marg = ""
+            if prev:
+                marg = us((s.wall - prev[1].wall) / (st["rows"] - prev[2]["rows"]))
+            rows.append((n, st["rows"], "%.3f" % s.wall, us(s.wall / st["rows"]), marg,
+                         st["file"], "%.2f" % (st["file"] / st["rows"]),
+                         "%.2f" % (st["tables"].get("exit", 0) / st["rows"]), note))
+            prev = (n, s, st)
+        self.add("## 5. Scaling (exits guest, `kvmrr record`)\n\nus/exit = wall / exits (fixed "
+                 "cost included); marginal = time difference to the previous row / exits "
+                 "difference. exit B/exit = pages of the `exit` table per row (dbstat).\n\n" +
+                 table(["N", "exits", "record s", "us/exit", "marginal us/exit", "file bytes",
+                        "file B/exit", "exit B/exit", "timing"], rows))
+        self._scaling = rows_in
+
+    def preempt(self, d):
+        if "error" in d:
+            self.add("## 6. Asynchronous interrupts (issue 9)\n\nNot measured: %s\n" % d["error"])
+            return
+        s = d["series"]
+        rows = [(k, "%.3f" % s[k].wall, "%.3f-%.3f" % s[k].spread,
+                 ratio(s[k].wall, s["run"].wall)) for k in s]
+        ev = ", ".join("%s %d" % kv for kv in sorted(d["rec"]["events"].items())) or "none"
+        self.add("## 6. Asynchronous interrupts (issue 9)\n\n`preempt.elf` (PIT IRQ0 at 1000 Hz "
+                 "preempting CPL3 tasks that make no exits): %d exits, events: %s.\n\n" % (
+                     d["rec"]["rows"], ev) +
+                 table(["command", "wall s", "min-max", "x run"], rows) +
+                 ("\nreplay said: %s\n" % "; ".join(d["replay_out"]) if d["replay_out"] else ""))
+
+    def targets(self, f1, f2, f5):
+        pe = f1["per_exit"]
+        st = f1["rec_big"]
+        marg = []
+        for i in range(1, len(f5)):
+            (_, s0, r0, _), (_, s1, r1, _) = f5[i - 1], f5[i]
+            marg.append((s1.wall - s0.wall) / (r1["rows"] - r0["rows"]))
+        flat = max(marg) / min(marg) if marg else float("nan")
+        big, prev = f5[-1], f5[-2]
+        pio_b = (big[2]["tables"].get("exit", 0) - prev[2]["tables"].get("exit", 0)) / \
+            (big[2]["rows"] - prev[2]["rows"])
+        rows = [
+            ("record within 5% of run per exit", "x%.3f" % (pe["record"] / pe["run"]),
+             pe["record"] <= 1.05 * pe["run"]),
+            ("record with LTTng within 10% of run per exit", "x%.3f" % (pe["record+lttng"] / pe["run"]),
+             pe["record+lttng"] <= 1.10 * pe["run"]),
+            ("replay at least as fast as record (per exit)", "%s vs %s us" % (us(pe["replay"]), us(pe["record"])),
+             pe["replay"] <= pe["record"]),
+            ("replay at least as fast as record (wall, n=%d)" % f1["N"],
+             "%.3f vs %.3f s" % (f1["big"]["replay"].wall, f1["big"]["record"].wall),
+             f1["big"]["replay"].wall <= f1["big"]["record"].wall),
+            ("<= 32 bytes per port-IO exit (exit table, marginal %d->%d)" % (prev[0], big[0]),
+             "%.2f B" % pio_b, pio_b <= 32),
+            ("<= 32 bytes per port-IO exit (whole file, n=%d)" % f1["N"],
+             "%.2f B" % (st["file"] / st["rows"]), st["file"] / st["rows"] <= 32),
+            ("flat cost per exit %d..%d (max/min marginal <= 1.25)" % (f5[0][0], f5[-1][0]),
+             "%.3f" % flat, flat <= 1.25),
+        ]
+        self.add("## Targets\n\n" + table(["target", "measured", "met"],
+                                          [(a, b, "yes" if c else "**no**") for a, b, c in rows]))
+
+    def notes(self, path):
+        text = _read(path)
+        if text:
+            self.add(text)
+
+    def footer(self, secs, env):
+        self.add("---\nbench/run took %.0f s; load average at the end %s.\n" % (
+            secs, " ".join(_read("/proc/loadavg").split()[:3])))
