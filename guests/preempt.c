@@ -12,6 +12,11 @@
  * RFLAGS included, constant and changes only memory: `addq $256, (%rax)`
  * (adding 256 leaves the low byte, so PF, ZF, SF, CF, OF and AF, unchanged).
  *
+ * The bare word `cpl0` runs the tasks at CPL0 instead (same code, kernel
+ * selectors): on hosts whose KVM gives userspace no breakpoints or single
+ * steps at CPL3 (this PVM-based one), that is where kvmrr can replay
+ * interrupts that land mid-loop (docs/async.md).
+ *
  * Needs interrupts delivered while the guest runs without exits: with
  * interrupts injected only at exits the tasks are never preempted.
  */
@@ -36,6 +41,7 @@ static uint64_t target;
 static volatile bool done;
 static bool went_back;
 static uint64_t digest = 0xcbf29ce484222325ull;
+static bool cpl0;                        /* tasks run at CPL0 */
 
 void preempt_constregs_task(volatile uint64_t *counter);
 __asm__(".text\n"
@@ -67,7 +73,8 @@ static void tick(struct rt_frame *f)
 	int next;
 
 	ticks++;
-	if (done || (f->cs & 3) != 3)
+	/* Switch only out of a task (or main): never out of the kernel's own code. */
+	if (done || ((f->cs & 3) != 3 && !(cpl0 && current >= 0 && f->cs == RT_KERNEL_CS)))
 		return;
 	if (current < 0) {
 		main_frame = *f;
@@ -99,8 +106,8 @@ static void task_init(unsigned i, bool constregs)
 	struct rt_frame *f = &tasks[i].frame;
 
 	*f = (struct rt_frame){
-		.cs = RT_USER_CS,
-		.ss = RT_USER_DS,
+		.cs = cpl0 ? RT_KERNEL_CS : RT_USER_CS,
+		.ss = cpl0 ? RT_KERNEL_DS : RT_USER_DS,
 		.rflags = RT_RFLAGS_IOPL | RT_RFLAGS_IF | 0x2,
 		.rsp = (uint64_t)(uintptr_t)(stacks[i] + STACK_SIZE - 8),
 	};
@@ -117,6 +124,8 @@ int main(void)
 {
 	uint64_t hz = rt_arg_u64("hz", 1000), min, total = 0;
 	bool constregs = rt_flag("constregs");
+
+	cpl0 = rt_flag("cpl0");
 
 	target = rt_arg_u64("ticks", 100);
 	if (target < 4 || hz < 19 || hz > 100000)
@@ -145,8 +154,8 @@ int main(void)
 		rt_fail("preempt: no task advanced in %lu ticks", target);
 	if (went_back)
 		rt_fail("preempt: a task's iteration count went backwards");
-	rt_printf("preempt: mode=%s ticks=%lu slices=%lu/%lu/%lu iterations=%lu digest=%016lx\n",
-		  constregs ? "constregs" : "work", target, tasks[0].slices, tasks[1].slices,
+	rt_printf("preempt: mode=%s%s ticks=%lu slices=%lu/%lu/%lu iterations=%lu digest=%016lx\n",
+		  constregs ? "constregs" : "work", cpl0 ? " cpl0" : "", target, tasks[0].slices, tasks[1].slices,
 		  tasks[2].slices, total, digest);
 	return 0;
 }
