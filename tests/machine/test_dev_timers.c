@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The i8254 PIT (with port 0x61) and the CMOS RTC, driven through the buses exactly as the run loop does for a guest's
- * exits. No KVM needed: these are the register-level behaviours a guest
- * driver relies on.
+ * The i8254 PIT (with port 0x61), driven through the buses exactly as the
+ * run loop does for a guest's exits. No KVM needed: these are the
+ * register-level behaviours a guest driver relies on.
  */
 #include "tests/test.h"
 
@@ -209,131 +209,83 @@ TEST(pit_mode0_oneshot_and_port61_gate)
 	devices_destroy(&r.d);
 }
 
-/* ------------------------------------------------------------------ rtc */
-
-static uint8_t cmos(struct rig *r, uint8_t reg)
-{
-	outb(r, 0x70, reg);
-	return inb(r, 0x71);
-}
-
-static int bcd_ok(uint8_t v)
-{
-	return (v & 0x0f) < 10 && (v >> 4) < 10;
-}
-
-static unsigned int bcd(uint8_t v)
-{
-	return (v >> 4) * 10u + (v & 15);
-}
-
-/* time() reads a coarse clock that may lag CLOCK_REALTIME, which the RTC follows. */
-static time_t rt_sec(void)
-{
-	return (time_t)(realtime_ns() / 1000000000ULL);
-}
-
-TEST(rtc_time_formats)
+TEST(pit_mode4_oneshot_irq0_like_linux_clockevents)
 {
 	struct rig r;
-	time_t host;
-	struct tm tm;
-	uint8_t sec, min, hour, day, mon, year, cent, h12;
+	uint64_t p0, p1, t, first = 0, end;
+	unsigned int edges = 0;
 
 	rig_init(&r, -1, -1);
-	TEST_ASSERT_EQ(cmos(&r, RTC_REG_D), 0x80);
-	TEST_ASSERT_EQ(cmos(&r, RTC_REG_B), 0x02);     /* BCD, 24 h */
-	do {
-		host = rt_sec();
-		sec = cmos(&r, 0); min = cmos(&r, 2); hour = cmos(&r, 4);
-		day = cmos(&r, 7); mon = cmos(&r, 8); year = cmos(&r, 9); cent = cmos(&r, 0x32);
-	} while (rt_sec() != host);
-	gmtime_r(&host, &tm);
-	TEST_ASSERT(bcd_ok(sec) && bcd_ok(min) && bcd_ok(hour) && bcd_ok(day) && bcd_ok(mon) &&
-		    bcd_ok(year) && bcd_ok(cent), "BCD digits: %02x:%02x:%02x %02x/%02x/%02x%02x",
-		    hour, min, sec, day, mon, cent, year);
-	TEST_ASSERT_EQ(bcd(sec), tm.tm_sec);
-	TEST_ASSERT_EQ(bcd(min), tm.tm_min);
-	TEST_ASSERT_EQ(bcd(hour), tm.tm_hour);
-	TEST_ASSERT_EQ(bcd(day), tm.tm_mday);
-	TEST_ASSERT_EQ(bcd(mon), tm.tm_mon + 1);
-	TEST_ASSERT_EQ(bcd(cent) * 100 + bcd(year), tm.tm_year + 1900);
-
-	outb(&r, 0x70, RTC_REG_B);
-	outb(&r, 0x71, 0x06);                          /* binary, 24 h */
-	do {
-		host = rt_sec();
-		min = cmos(&r, 2); hour = cmos(&r, 4);
-	} while (rt_sec() != host);
-	gmtime_r(&host, &tm);
-	TEST_ASSERT_EQ(min, tm.tm_min);
-	TEST_ASSERT_EQ(hour, tm.tm_hour);
-	outb(&r, 0x70, RTC_REG_B);
-	outb(&r, 0x71, 0x04);                          /* binary, 12 h */
-	h12 = cmos(&r, 4);
-	gmtime_r(&(time_t){ rt_sec() }, &tm);
-	TEST_ASSERT_EQ(h12 & 0x7f, tm.tm_hour % 12 ? tm.tm_hour % 12 : 12);
-	TEST_ASSERT_EQ(!!(h12 & 0x80), tm.tm_hour >= 12);
+	pic_setup(&r, 0x01);
+	outb(&r, 0x21, 0xfe);
+	outb(&r, 0x43, 0x38);                          /* ch0, lo/hi, mode 4 (software strobe) */
+	outb(&r, 0x40, 2386 & 0xff);
+	p0 = now_ns();
+	outb(&r, 0x40, 2386 >> 8);                     /* 2 ms */
+	p1 = now_ns();
+	TEST_ASSERT(dev_pit_next_deadline_ns(&r.d.pit) >= p0 + 2000000 &&
+		    dev_pit_next_deadline_ns(&r.d.pit) <= p1 + 2001000, "deadline 2 ms out");
+	for (end = p1 + 12000000; (t = now_ns()) < end; sleep_ns(200000)) {
+		devices_update(&r.d, t);
+		if (dev_pic_has_pending(&r.d.pic)) {
+			TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x20);
+			outb(&r, 0x20, 0x20);
+			if (!edges++)
+				first = t;
+		}
+	}
+	TEST_ASSERT_EQ(edges, 1);
+	TEST_ASSERT(first >= p0 + 2000000, "the strobe came %" PRIu64 " ns after loading",
+		    first - p0);
+	TEST_ASSERT_EQ(dev_pit_next_deadline_ns(&r.d.pit), UINT64_MAX);
+	/* The next event: a new count alone re-arms it (no control word). */
+	outb(&r, 0x40, 1193 & 0xff);
+	outb(&r, 0x40, 1193 >> 8);
+	sleep_ns(3000000);
+	devices_update(&r.d, now_ns());
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x20);
 	devices_destroy(&r.d);
 }
 
-TEST(rtc_uip_set_ram_and_nmi_bit)
+/* Which half of a mode-3 period [lo, hi] clocks fall in: 1 high, 0 low, -1 both. */
+static int mode3_half(uint64_t lo, uint64_t hi, uint64_t period)
+{
+	int a = lo % period < period / 2, b = hi % period < period / 2;
+
+	return hi - lo < period / 2 && a == b ? a : -1;
+}
+
+TEST(pit_mode3_square_wave_on_out2)
 {
 	struct rig r;
-	uint64_t t0, t1, sub;
-	unsigned int tries, inside = 0, outside = 0;
-	uint8_t a;
+	uint64_t p0, p1, t0, t1, end;
+	unsigned int high = 0, low = 0;
+	int want;
+	uint8_t v;
 
 	rig_init(&r, -1, -1);
-	/*
-	 * UIP is set in the last ~2.2 ms of each second. Aim reads at 1.2 ms
-	 * before the second and at mid-second; a read counts only if the host
-	 * ran it where we aimed (a loaded host may wake us late).
-	 */
-	for (tries = 0; tries < 20 && (!inside || !outside); tries++) {
-		sub = realtime_ns() % 1000000000ULL;
-		sleep_ns((1000000000ULL - 1200000ULL - sub + 1000000000ULL) % 1000000000ULL);
-		t0 = realtime_ns();
-		a = cmos(&r, RTC_REG_A);
-		t1 = realtime_ns();
-		TEST_ASSERT_EQ(a & 0x7f, 0x26);
-		if (t0 / 1000000000ULL == t1 / 1000000000ULL &&
-		    t0 % 1000000000ULL >= 1000000000ULL - 2000000ULL) {
-			TEST_ASSERT(a & 0x80, "UIP clear at %" PRIu64 " ns into the second",
-				    (uint64_t)(t0 % 1000000000ULL));
-			inside++;
-		}
-		sleep_ns(500000000ULL);
-		t0 = realtime_ns();
-		a = cmos(&r, RTC_REG_A);
-		t1 = realtime_ns();
-		if (t0 / 1000000000ULL == t1 / 1000000000ULL &&
-		    t1 % 1000000000ULL < 1000000000ULL - RTC_UIP_NS) {
-			TEST_ASSERT(!(a & 0x80), "UIP set at %" PRIu64 " ns into the second",
-				    (uint64_t)(t1 % 1000000000ULL));
-			outside++;
-		}
+	outb(&r, 0x61, 0x01);
+	outb(&r, 0x43, 0xb6);                          /* ch2, lo/hi, mode 3 */
+	outb(&r, 0x42, 2386 & 0xff);
+	p0 = now_ns();
+	outb(&r, 0x42, 2386 >> 8);                     /* 2 ms period */
+	p1 = now_ns();
+	/* Check the samples whose timing pins them inside one half period. */
+	for (end = p1 + 200000000; now_ns() < end && (!high || !low); sleep_ns(70000)) {
+		t0 = now_ns();
+		v = inb(&r, 0x61);
+		t1 = now_ns();
+		want = mode3_half(ns_to_clocks(t0 - p1), ns_to_clocks(t1 - p0), 2386);
+		if (want < 0)
+			continue;
+		TEST_ASSERT_EQ(!!(v & 0x20), want);
+		want ? high++ : low++;
 	}
-	TEST_ASSERT(inside && outside, "could not time reads around the update (%u in, %u out)",
-		    inside, outside);
-
-	outb(&r, 0x70, 0x80 | 0x40);                   /* NMI-disable bit is not part of the index */
-	outb(&r, 0x71, 0x5a);
-	TEST_ASSERT_EQ(cmos(&r, 0x40), 0x5a);
-	TEST_ASSERT_EQ(cmos(&r, 0x7f), 0x00);
-	TEST_ASSERT_EQ(inb(&r, 0x70), 0xff);           /* index is write-only */
-
-	/* The guest sets the clock: SET, write year 1999, release. */
-	outb(&r, 0x70, RTC_REG_B);
-	outb(&r, 0x71, 0x82);
-	outb(&r, 0x70, 0x09);
-	outb(&r, 0x71, 0x99);
-	outb(&r, 0x70, 0x32);
-	outb(&r, 0x71, 0x19);
-	outb(&r, 0x70, RTC_REG_B);
-	outb(&r, 0x71, 0x02);
-	TEST_ASSERT_EQ(cmos(&r, 0x09), 0x99);
-	TEST_ASSERT_EQ(cmos(&r, 0x32), 0x19);
+	TEST_ASSERT(high > 0 && low > 0, "OUT2 seen %u times high, %u low", high, low);
+	/* Counts by two: always even. */
+	TEST_ASSERT_EQ(pit_read16(&r, 0x42) & 1, 0);
+	outb(&r, 0x61, 0x00);                          /* gate low: OUT2 high, as the 8254 does */
+	TEST_ASSERT_EQ(inb(&r, 0x61) & 0x20, 0x20);
 	devices_destroy(&r.d);
 }
 
