@@ -194,6 +194,37 @@ TEST(pic_auto_eoi_and_poll)
 	devices_destroy(&r.d);
 }
 
+TEST(pic_rotation_and_special_mask)
+{
+	struct rig r;
+
+	rig_init(&r, -1, -1);
+	pic_setup(&r, 0x01);
+	outb(&r, 0x20, 0xc3);                          /* set priority: IRQ3 lowest, IRQ4 highest */
+	dev_pic_set_irq(&r.d.pic, 1, 1);
+	dev_pic_set_irq(&r.d.pic, 4, 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x24);
+	outb(&r, 0x20, 0xa0);                          /* rotate on non-specific EOI: IRQ4 lowest */
+	TEST_ASSERT_EQ(r.d.pic.chip[0].lowest_prio, 4);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x21);
+	outb(&r, 0x20, 0x20);
+
+	/* Special mask mode: masking the in-service IRQ3 lets the lower IRQ5 in. */
+	outb(&r, 0x20, 0xc7);                          /* back to IRQ0 highest */
+	dev_pic_set_irq(&r.d.pic, 3, 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x23);
+	dev_pic_set_irq(&r.d.pic, 5, 1);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 0);
+	outb(&r, 0x20, 0x68);                          /* OCW3: set special mask mode */
+	outb(&r, 0x21, 0x08);
+	TEST_ASSERT_EQ(dev_pic_has_pending(&r.d.pic), 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x25);
+	outb(&r, 0x20, 0x48);                          /* OCW3: reset special mask mode */
+	outb(&r, 0x20, 0x0b);                          /* OCW3: read ISR */
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x28);           /* IRQ3 and IRQ5 in service */
+	devices_destroy(&r.d);
+}
+
 /* ------------------------------------------------------------------ entropy, mmio */
 
 TEST(entropy_port_varies)
