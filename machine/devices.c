@@ -2,16 +2,12 @@
 #include "machine/devices.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "machine/machine.h"
 
 _Static_assert(DEV_MMIO_TEST_GPA == MMIO_TEST_GPA && DEV_MMIO_TEST_SIZE == MMIO_TEST_SIZE,
 	       "the MMIO test device sits where machine.h says");
 _Static_assert(DEV_ENTROPY_PORT == PORT_ENTROPY, "the entropy port is where machine.h says");
-
-/* While the guest waits for serial input with RX interrupts on, wake this often to poll in_fd. */
-#define DEVICES_INPUT_POLL_NS 2000000ULL
 
 int devices_init(struct devices *d, struct bus *pio, struct bus *mmio, int out_fd, int in_fd,
 		 const uint64_t *exit_counter)
@@ -55,15 +51,16 @@ uint64_t devices_next_deadline_ns(const struct devices *d)
 {
 	uint64_t deadline = dev_pit_next_deadline_ns(&d->pit);
 
-	if (dev_uart_wants_input(&d->uart) || d->uart.out_len) {
-		struct timespec ts;
-		uint64_t poll_at;
+	/*
+	 * A partial line (a shell prompt) must reach the user even if the guest
+	 * then idles: wake once when it is due for a flush. Serial input is not a
+	 * deadline: the caller polls uart.in_fd while dev_uart_wants_input().
+	 */
+	if (d->uart.out_len) {
+		uint64_t flush_at = d->uart.out_first_ns + DEV_UART_FLUSH_NS;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		poll_at = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
-			  (d->uart.out_len ? DEV_UART_FLUSH_NS : DEVICES_INPUT_POLL_NS);
-		if (poll_at < deadline)
-			deadline = poll_at;
+		if (flush_at < deadline)
+			deadline = flush_at;
 	}
 	return deadline;
 }

@@ -97,12 +97,15 @@ TEST(uart_output_reaches_fd)
 	for (s = "tail"; *s; s++)
 		outb(&r, 0x3f8, (uint8_t)*s);
 	/* A partial line waits a little, then a poll flushes it; destroy flushes the rest. */
+	TEST_ASSERT(devices_next_deadline_ns(&r.d) <= now_ns() + DEV_UART_FLUSH_NS,
+		    "an idle guest is woken to flush a partial line");
 	devices_update(&r.d, now_ns());
 	n = read(p[0], buf, sizeof(buf));
 	TEST_ASSERT(n < 0 && errno == EAGAIN, "a fresh partial line stays buffered (n=%zd)", n);
 	devices_update(&r.d, now_ns() + 2 * DEV_UART_FLUSH_NS);
 	n = read(p[0], buf, sizeof(buf));
 	TEST_ASSERT(n == 4 && memcmp(buf, "tail", 4) == 0, "stale partial line flushed (n=%zd)", n);
+	TEST_ASSERT_EQ(devices_next_deadline_ns(&r.d), UINT64_MAX);   /* nothing left to wake for */
 	outb(&r, 0x3f8, '!');
 	devices_destroy(&r.d);
 	n = read(p[0], buf, sizeof(buf));
