@@ -85,10 +85,11 @@ def fig_exit_cost(env, n, with_qemu):
     for k in d["big"]:
         if k != "floor":
             d["exits"][k] = (d["rec_big"]["rows"], d["rec_small"]["rows"])
-    d["per_exit"] = {}
+    d["per_exit"], d["cpu_per_exit"] = {}, {}
     for k, (nb, ns) in d["exits"].items():
         if k in d["small"]:
             d["per_exit"][k] = (d["big"][k].wall - d["small"][k].wall) / (nb - ns)
+            d["cpu_per_exit"][k] = (d["big"][k].cpu - d["small"][k].cpu) / (nb - ns)
     if with_qemu:
         d["qemu_rr_bytes"] = os.path.getsize(d["big"]["qemu record"].last().extra["rrfile"])
     return d

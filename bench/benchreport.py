@@ -113,16 +113,18 @@ class Report:
             rows.append((k, nb, "%.3f" % b[k].wall, "%.3f-%.3f" % (lo, hi), "%.0f" % (nb / b[k].wall),
                          "%.3f" % s[k].wall, us(pe), "%.0f" % (1 / pe),
                          ratio(pe, f["per_exit"]["floor"]), ratio(pe, f["per_exit"]["run"]),
-                         "%.3f" % b[k].cpu))
+                         "%.3f" % b[k].cpu, us(f["cpu_per_exit"][k])))
         for k in ("qemu record", "qemu replay"):
             if k in b:
                 rows.append((k + " (TCG, no KVM)", f["exits"][k][0], "%.3f" % b[k].wall,
                              "%.3f-%.3f" % b[k].spread, "%.0f" % (f["exits"][k][0] / b[k].wall),
-                             "", "", "", "", "", "%.3f" % b[k].cpu))
+                             "", "", "", "", "", "%.3f" % b[k].cpu, ""))
         t = f["trace"]
         lt = "none (no session ran)" if not t else \
-            "%s; %s discarded events%s; trace %s" % (
+            "%s (log rows %d: %s); %s discarded events%s; trace %s" % (
                 ", ".join("%d %s" % (v, k) for k, v in sorted(t[0].items())),
+                f["rec_lttng"]["rows"],
+                "equal" if t[0].get("kvmrr:exit") == f["rec_lttng"]["rows"] else "**differ**",
                 t[1] if t[1] else "no", (" (babeltrace2: %s)" % t[2][:300]) if t[1] else "",
                 kb(f["trace_bytes"] or 0))
         self.add(
@@ -132,11 +134,14 @@ class Report:
             "equivalent 20-byte long-mode CPL0 loop. Wall time is the whole process. The fixed "
             "cost of each command is its wall time at n=%d; the *per exit* cost is the marginal "
             "one, (t(n=%d) - t(n=%d)) / (exits difference), which takes start-up and teardown "
-            "out. Ratios are of per-exit costs. cpu = user+sys of the process (median).\n\n" % (
+            "out. Ratios are of per-exit costs. cpu s = user+sys of the process, all threads "
+            "(median); cpu us/exit = its marginal per exit: for kvmrr it includes KVM's "
+            "in-kernel emulation of the guest (sys time) and, for record, the SQLite writer "
+            "thread, which runs beside the vCPU thread when a core is free.\n\n" % (
                 n, f["exits"]["run"][0], n, n0, n, n0) +
             table(["command", "exits", "wall s", "wall min-max", "exits/s (wall)",
                    "fixed s (n=%d)" % n0, "us/exit", "exits/s (marginal)", "x floor", "x run",
-                   "cpu s"], rows) +
+                   "cpu s", "cpu us/exit"], rows) +
             "\nLTTng (`record+lttng`, userspace session, default discard channel, `kvmrr:*`; "
             "%s; last round): %s.\n" % (f["lttng_daemon"], lt))
 
@@ -225,13 +230,13 @@ class Report:
 
     def targets(self, f1, f2, f5):
         pe = f1["per_exit"]
-        st = f1["rec_big"]
         marg = []
         for i in range(1, len(f5)):
             (_, s0, r0, _), (_, s1, r1, _) = f5[i - 1], f5[i]
             marg.append((s1.wall - s0.wall) / (r1["rows"] - r0["rows"]))
         flat = max(marg) / min(marg) if marg else float("nan")
         big, prev = f5[-1], f5[-2]
+        bst = big[2]
         pio_b = (big[2]["tables"].get("exit", 0) - prev[2]["tables"].get("exit", 0)) / \
             (big[2]["rows"] - prev[2]["rows"])
         rows = [
@@ -246,13 +251,40 @@ class Report:
              f1["big"]["replay"].wall <= f1["big"]["record"].wall),
             ("<= 32 bytes per port-IO exit (exit table, marginal %d->%d)" % (prev[0], big[0]),
              "%.2f B" % pio_b, pio_b <= 32),
-            ("<= 32 bytes per port-IO exit (whole file, n=%d)" % f1["N"],
-             "%.2f B" % (st["file"] / st["rows"]), st["file"] / st["rows"] <= 32),
+            ("<= 32 bytes per port-IO exit (whole file, n=%d)" % big[0],
+             "%.2f B" % (bst["file"] / bst["rows"]), bst["file"] / bst["rows"] <= 32),
             ("flat cost per exit %d..%d (max/min marginal <= 1.25)" % (f5[0][0], f5[-1][0]),
              "%.3f" % flat, flat <= 1.25),
         ]
         self.add("## Targets\n\n" + table(["target", "measured", "met"],
                                           [(a, b, "yes" if c else "**no**") for a, b, c in rows]))
+
+    def profile(self, d):
+        if "error" in d:
+            self.add("## 7. Where the time per exit goes\n\nNot measured: %s\n" % d["error"])
+            return
+        cols = ["kernel", "kvmrr", "libsqlite3", "libcrypto", "libc"]
+        rows = []
+        for k in ("run", "record", "replay"):
+            r = d["rows"][k]
+            for th in sorted({t for t, _ in r}):
+                vals = [r.get((th, c), 0) for c in cols]
+                other = sum(v for (t, c), v in r.items() if t == th and c not in cols)
+                tot = sum(vals) + other
+                if abs(tot) < 0.05e-6 and th != "vCPU thread":
+                    continue
+                rows.append([k, th] + [us(v) for v in vals] + [us(other), us(tot)])
+        syms = []
+        for k in ("record", "replay"):
+            top = sorted(((v, key) for key, v in d["syms"][k].items()
+                          if not key[0].startswith("[kernel")), reverse=True)[:8]
+            syms.append("- %s: %s" % (k, ", ".join("%s %s us" % (key[1], us(v)) for v, key in top)))
+        self.add("## 7. Where the time per exit goes\n\n`perf record -F 2000` (cpu-clock; no "
+                 "PMU here) of each command on the exits guest at n=%d and n=%d; the sample "
+                 "difference per thread and per DSO over the exit difference is the marginal CPU "
+                 "cost of one exit, in us (sampling noise is about 0.1 us).\n\n" % d["n"] +
+                 table(["command", "thread"] + cols + ["other", "total"], rows) +
+                 "\nTop userspace symbols per exit (marginal, us):\n\n" + "\n".join(syms) + "\n")
 
     def notes(self, path):
         text = _read(path)
