@@ -78,6 +78,9 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 	r = tracer_sql_exec(db, "BEGIN", "initial state: BEGIN", err, errlen);
 	if (!r)
 		r = tracer_initial_meta(db, m, argc, argv, err, errlen);
+	if (!r)   /* "async": INTR and IRQ_WINDOW_OPEN rows are no synchronisation points (tracer/async.h) */
+		r = tracer_meta_set_text(db, "irq_delivery", m->cfg.irq_at_exits ? "exits" : "async",
+					 err, errlen);
 	if (!r)
 		r = tracer_initial_images(db, m, err, errlen);
 	if (!r)

@@ -45,39 +45,51 @@ static const char schema_sql[] =
 	" cpl INTEGER, regs BLOB, xsave_digest INTEGER, mem_digest INTEGER, dirty_pages INTEGER);\n"
 	"CREATE TABLE exit_reason(reason INTEGER PRIMARY KEY, name TEXT);\n"
 	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT);\n"
-	/* Entry time = running sum of (vmm + guest) up to this exit minus its guest time. */
+	/*
+	 * Views, written to stream on 1M rows: the running sum (entry time) is
+	 * the only window and follows the rowid order (no sort, no PARTITION);
+	 * the next exit's vmm_ticks comes from a PK lookup, not LEAD (which
+	 * buffers the whole table); names and tsc_khz are scalar subqueries.
+	 */
+#define NS "(SELECT 1000000.0 / value FROM meta WHERE key = 'tsc_khz')"
+#define REASON_NAME(r) "coalesce((SELECT name FROM exit_reason x WHERE x.reason = " r "), " \
+		       "'UNKNOWN(' || " r " || ')')"
 	"CREATE VIEW exit_timeline AS\n"
-	"SELECT w.seq, w.vcpu, w.reason,"
-	" COALESCE(r.name, 'UNKNOWN(' || w.reason || ')') AS reason_name,\n"
-	" CAST(w.entry_ticks * k.ns AS INTEGER) AS ts_ns,\n"
-	" CAST((w.guest_ticks + w.next_vmm) * k.ns AS INTEGER) AS dur_ns,\n"
-	" CAST(w.guest_ticks * k.ns AS INTEGER) AS guest_ns,\n"
-	" CAST(w.next_vmm * k.ns AS INTEGER) AS vmm_ns,\n"
+	"SELECT w.seq, w.vcpu, w.reason, " REASON_NAME("w.reason") " AS reason_name,\n"
+	" CAST(w.entry_ticks * " NS " AS INTEGER) AS ts_ns,\n"
+	" CAST((w.guest_ticks + coalesce(n.vmm_ticks, 0)) * " NS " AS INTEGER) AS dur_ns,\n"
+	" CAST(w.guest_ticks * " NS " AS INTEGER) AS guest_ns,\n"
+	" CAST(coalesce(n.vmm_ticks, 0) * " NS " AS INTEGER) AS vmm_ns,\n"
 	" w.rip, CASE WHEN w.reason = 2 THEN w.addr END AS port,\n"
 	" CASE WHEN w.reason = 6 THEN w.addr END AS gpa, w.size, w.dir, w.data\n"
-	"FROM (SELECT e.*, SUM(e.vmm_ticks + e.guest_ticks) OVER win - e.guest_ticks AS entry_ticks,\n"
-	"             COALESCE(LEAD(e.vmm_ticks) OVER win, 0) AS next_vmm\n"
-	"      FROM exit e WINDOW win AS (PARTITION BY e.vcpu ORDER BY e.seq)) w\n"
-	"CROSS JOIN (SELECT 1000000.0 / value AS ns FROM meta WHERE key = 'tsc_khz') k\n"
-	"LEFT JOIN exit_reason r ON r.reason = w.reason;\n"
+	"FROM (SELECT e.*, SUM(e.vmm_ticks + e.guest_ticks) OVER (ORDER BY e.seq ROWS UNBOUNDED"
+	" PRECEDING) - e.guest_ticks AS entry_ticks FROM exit e) w\n"
+	"LEFT JOIN exit n ON n.seq = w.seq + 1;\n"
+	/* Per-exit cost in ticks without the running sum, for the stats views. */
+#define COST "(SELECT e.reason, e.addr, e.dir, e.guest_ticks AS g, coalesce(n.vmm_ticks, 0) AS v" \
+	     " FROM exit e LEFT JOIN exit n ON n.seq = e.seq + 1)"
 	"CREATE VIEW exit_stats AS\n"
-	"SELECT reason_name, COUNT(*) AS count,"
+	"SELECT " REASON_NAME("c.reason") " AS reason_name, COUNT(*) AS count,\n"
 	" ROUND(COUNT(*) * 1.0 / (SELECT COUNT(*) FROM exit), 6) AS share,\n"
-	" SUM(dur_ns) AS total_ns, SUM(guest_ns) AS guest_ns, SUM(vmm_ns) AS vmm_ns,\n"
-	" MIN(dur_ns) AS min_ns, CAST(AVG(dur_ns) AS INTEGER) AS avg_ns, MAX(dur_ns) AS max_ns\n"
-	"FROM exit_timeline GROUP BY reason ORDER BY total_ns DESC;\n"
+	" CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns, CAST(SUM(g) * " NS " AS INTEGER) AS guest_ns,\n"
+	" CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(MIN(g + v) * " NS " AS INTEGER) AS min_ns,\n"
+	" CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns, CAST(MAX(g + v) * " NS " AS INTEGER) AS max_ns\n"
+	"FROM " COST " c GROUP BY c.reason ORDER BY total_ns DESC;\n"
 	"CREATE VIEW pio_stats AS\n"
-	"SELECT port, dir, COUNT(*) AS count, SUM(dur_ns) AS total_ns, SUM(vmm_ns) AS vmm_ns,\n"
-	" CAST(AVG(dur_ns) AS INTEGER) AS avg_ns\n"
-	"FROM exit_timeline WHERE reason = 2 GROUP BY port, dir ORDER BY total_ns DESC;\n"
+	"SELECT addr AS port, dir, COUNT(*) AS count, CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns,\n"
+	" CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns\n"
+	"FROM " COST " WHERE reason = 2 GROUP BY addr, dir ORDER BY total_ns DESC;\n"
 	"CREATE VIEW mmio_stats AS\n"
-	"SELECT gpa, dir, COUNT(*) AS count, SUM(dur_ns) AS total_ns, SUM(vmm_ns) AS vmm_ns,\n"
-	" CAST(AVG(dur_ns) AS INTEGER) AS avg_ns\n"
-	"FROM exit_timeline WHERE reason = 6 GROUP BY gpa, dir ORDER BY total_ns DESC;\n"
+	"SELECT addr AS gpa, dir, COUNT(*) AS count, CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns,\n"
+	" CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns\n"
+	"FROM " COST " WHERE reason = 6 GROUP BY addr, dir ORDER BY total_ns DESC;\n"
+#undef COST
+#undef REASON_NAME
+#undef NS
 	"CREATE VIEW events AS\n"
-	"SELECT ev.seq, ev.vcpu, COALESCE(k.name, 'UNKNOWN(' || ev.kind || ')') AS kind_name,"
-	" ev.value\n"
-	"FROM event ev LEFT JOIN event_kind k ON k.kind = ev.kind ORDER BY ev.rowid;\n";
+	"SELECT ev.seq, ev.vcpu, coalesce((SELECT name FROM event_kind k WHERE k.kind = ev.kind),"
+	" 'UNKNOWN(' || ev.kind || ')') AS kind_name, ev.value\n"
+	"FROM event ev ORDER BY ev.rowid;\n";
 
 int tracer_sqlite_errno(int rc)
 {

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "tests/test.h"
 #include "tests/tracer/tracer_test_util.h"
@@ -194,6 +195,12 @@ TEST(tsc_deltas_and_timeline)
 	sqlite3_finalize(st);
 	TEST_ASSERT_EQ(n, 20000);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count FROM exit_stats WHERE reason_name = 'IO'"), 20000);
+	/* The stats views agree with the timeline (up to 1 ns of rounding per row). */
+	TEST_ASSERT(tt_int(db, "SELECT abs((SELECT total_ns FROM exit_stats) -"
+			   " (SELECT sum(dur_ns) FROM exit_timeline))") <= 20000, "exit_stats total_ns");
+	TEST_ASSERT(tt_int(db, "SELECT abs((SELECT vmm_ns FROM pio_stats) -"
+			   " (SELECT sum(vmm_ns) FROM exit_timeline))") <= 20000, "pio_stats vmm_ns");
+	TEST_ASSERT_EQ(tt_int(db, "SELECT max_ns >= avg_ns AND avg_ns >= min_ns FROM exit_stats"), 1);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count FROM pio_stats WHERE port = 1016 AND dir = 1"), 20000);
 	sqlite3_close(db);
 	tt_cleanup(dir);
@@ -467,6 +474,51 @@ TEST(schema_version_refusal)
 	db = NULL;
 	TEST_ASSERT_EQ(tracer_recording_open(other, &db, err, sizeof(err)), -EINVAL);
 	TEST_ASSERT(strstr(err, "not a kvmrr recording"), "message: %s", err);
+	tt_cleanup(dir);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Every view over 1M rows: results checked, times printed (not asserted: a loaded host is slow). */
+TEST(views_on_a_million_rows)
+{
+	static const char *const q[] = {
+		"SELECT count(*) FROM (SELECT * FROM exit_timeline)",
+		"SELECT sum(count) FROM exit_stats",
+		"SELECT sum(count) FROM pio_stats",
+		"SELECT count(*) + 1000000 FROM mmio_stats",
+		"SELECT count(*) + 1000000 - 1000 FROM events",
+	};
+	char dir[64], path[160];
+	struct synth s;
+	sqlite3 *db;
+
+	tt_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	synth_open(&s, path, NULL);
+	for (int i = 0; i < 1000000; i++) {
+		struct vcpu_exit e = synth_io(&s, i & 1 ? 0x3f8 : 0x3fd, 1, 1, i & 1);
+
+		TEST_ASSERT_OK(synth_feed(&s, &e, 0x100000 + i % 4096, 3000, 20000));
+		if (i % 1000 == 0)
+			TEST_ASSERT_OK(tracer_capture_event(s.t, 0, TRACER_EVENT_IRQ, 0x20));
+	}
+	synth_finish(&s, "halt");
+	set_khz(path, 2500000);
+	db = tt_open(path);
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		double t0 = now_s();
+
+		TEST_ASSERT_EQ(tt_int(db, q[i]), 1000000);
+		printf("# %.2f s: %s\n", now_s() - t0, q[i]);
+	}
+	sqlite3_close(db);
 	tt_cleanup(dir);
 }
 
