@@ -46,6 +46,7 @@ int replay_log_open(struct replay_log *log, sqlite3 *db, char *err, size_t errle
 
 	memset(log, 0, sizeof(*log));
 	log->db = db;
+	log->gap_seq = -1;
 	r = prepare(db, "SELECT seq, vcpu, reason, rip, addr, size, dir, data FROM exit ORDER BY seq",
 		    &log->exits, err, errlen);
 	if (r == 0)
@@ -102,6 +103,12 @@ int replay_log_next_exit(struct replay_log *log, struct replay_exit *out, char *
 	out->len = (size_t)n;
 	if (n)
 		memcpy(out->data, blob, (size_t)n);
+	/* seq counts every exit from 0: a jump means rows are missing. */
+	if (log->gap_seq < 0 && out->seq != (log->rows_read ? log->last_seq + 1 : 0))
+		log->gap_seq = log->rows_read ? (int64_t)log->last_seq + 1 : 0;
+	log->rows_read++;
+	log->last_seq = out->seq;
+	log->last_reason = out->reason;
 	return 1;
 }
 

@@ -41,6 +41,10 @@ struct replay_log {
 	bool have_event;
 	struct replay_event event;   /* the next unconsumed event */
 	uint64_t total_exits;        /* rows in exit */
+	uint64_t rows_read;          /* exit rows returned so far */
+	uint64_t last_seq;           /* seq of the last exit row returned */
+	uint32_t last_reason;        /* its reason */
+	int64_t gap_seq;             /* the first seq with no row (rows missing), -1: none */
 };
 
 /* Prepare the readers on an open recording. 0 or -errno + message. */
