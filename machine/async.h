@@ -11,6 +11,12 @@
  * A guest that cannot take the interrupt at the kick is kicked again
  * MACHINE_ASYNC_RETRY_NS later.
  *
+ * KVM_EXIT_IRQ_WINDOW_OPEN is no synchronisation point either: on this
+ * host KVM's emulator runs guest CPL0 code in batches and checks the window
+ * between them, so the exit's RIP varies from run to run. An injection
+ * there is an asynchronous event as well (act->async), and a replay never
+ * requests the window.
+ *
  * The point is identified by the general registers and RFLAGS, a digest of
  * the XSAVE area, and a digest of the guest pages written since the
  * previous asynchronous event (KVM's dirty log, api.rst 4.8

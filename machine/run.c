@@ -63,6 +63,9 @@ int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act)
 					return r;
 				}
 				act->injected_vector = vector;
+				/* The window-open exit lands wherever KVM's emulator stopped: asynchronous too. */
+				act->async = m->last_reason == KVM_EXIT_IRQ_WINDOW_OPEN && !m->cfg.irq_at_exits;
+				m->async_injections += act->async;
 				want_window = dev_pic_has_pending(&m->dev.pic);
 			} else {
 				want_window = true;

@@ -24,6 +24,8 @@ enum replay_status {
 
 #define REPLAY_HISTORY 5
 
+struct replay_async;
+
 struct replay_options {
 	const char *path;
 	bool json;                  /* the report as JSON on stdout */
@@ -66,6 +68,8 @@ struct replay {
 	uint8_t uart_lcr;             /* to tell THR from the divisor latch on 0x3f8 */
 	bool until_reached;
 	char final_diff[512];         /* what differs at the end, "" if nothing */
+	struct replay_async *async;   /* seeking asynchronous points (replay/async.h); NULL until one */
+	bool irq_async;               /* meta.irq_delivery = async: windows are not replayed */
 	char err[512];
 };
 

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "replay/async.h"
 #include "tracer/format.h"
 #include "tracer/snapshot.h"
 
@@ -89,6 +90,8 @@ static void report_text(struct replay *r, FILE *out)
 		snprintf(a, sizeof(a), "(end of the recording)");
 	describe_act(b, sizeof(b), &r->first_div);
 	fprintf(out, "  expected: %s\n  actual:   %s\n", a, b);
+	if (r->async && r->first_div_what)
+		replay_async_report(r, out);
 	fprintf(out, "vCPU registers:\n");
 	machine_dump_regs(&r->m, out);
 	fprintf(out, "last matching exits:\n");
@@ -186,5 +189,7 @@ int replay_report(struct replay *r, FILE *out)
 	} else {
 		fprintf(out, "replay: %" PRIu64 " exits, identical\n", r->matched);
 	}
+	if (r->async && !r->divergences)
+		replay_async_report(r, out);   /* the seek statistics */
 	return status;
 }

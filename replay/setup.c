@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "replay/async.h"
 #include "tracer/format.h"
 #include "tracer/snapshot.h"
 #include "vcpu/kvm.h"
@@ -134,6 +135,7 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 {
 	struct machine_config cfg = { 0 };
 	struct kvm_cpuid2 *cpuid = NULL;
+	char buf[16];
 	uint64_t mem_size = 0;
 	int rc;
 
@@ -144,6 +146,8 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	if (rc < 0)
 		return rc;
 	load_end(r);
+	r->irq_async = tracer_meta_get(r->db, "irq_delivery", buf, sizeof(buf)) == 0 &&
+		       strcmp(buf, "async") == 0;
 	rc = meta_u64(r, "mem_size", &mem_size);
 	if (rc == 0)
 		rc = load_cpuid(r, &cpuid);
@@ -154,6 +158,7 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	cfg.cpuid = cpuid;
 	cfg.serial_out_fd = STDOUT_FILENO;
 	cfg.timeout_sec = opt->timeout_sec;
+	cfg.dirty_log = replay_async_in_recording(r->db);   /* pages written between async points */
 	rc = machine_create(&r->m, &cfg, r->err, sizeof(r->err));
 	free(cpuid);
 	r->m.cfg.cpuid = NULL;
@@ -168,6 +173,7 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 
 void replay_close(struct replay *r)
 {
+	replay_async_close(r);
 	replay_log_close(&r->log);
 	machine_destroy(&r->m);
 	if (r->db)

@@ -12,11 +12,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "replay/async.h"
 #include "tracer/format.h"
 
 #define UART_THR 0x3f8
 #define UART_LCR 0x3fb
 #define UART_LCR_DLAB 0x80
+
+/* Exits the VMM caused, which are no synchronisation points (replay/async.h). */
+static bool vmm_exit(const struct replay *r, uint32_t reason)
+{
+	return reason == KVM_EXIT_INTR || (r->irq_async && reason == KVM_EXIT_IRQ_WINDOW_OPEN);
+}
 
 /* The next recorded exit that is a synchronisation point (INTR rows are not). */
 static int fetch_next(struct replay *r)
@@ -29,13 +36,16 @@ static int fetch_next(struct replay *r)
 			r->have_next = false;
 			return rc;
 		}
-		if (r->next.reason == KVM_EXIT_INTR && replay_log_peek_event_seq(&r->log) == (int64_t)r->next.seq) {
-			snprintf(r->err, sizeof(r->err), "exit seq %" PRIu64 " is an asynchronous injection "
-				 "(after KVM_EXIT_INTR); this build replays injections at exits only",
-				 r->next.seq);
-			return -ENOTSUP;
+		if (vmm_exit(r, r->next.reason)) {
+			/* An asynchronous injection: reach its point (replay/async.h). */
+			rc = replay_async_begin(r);
+			if (rc < 0)
+				return rc;
+			r->have_next = rc > 0;
+			if (rc > 0)
+				return 1;
 		}
-	} while (r->next.reason == KVM_EXIT_INTR);
+	} while (vmm_exit(r, r->next.reason));
 	r->have_next = true;
 	return 1;
 }
@@ -53,7 +63,8 @@ static int apply_event(struct replay *r, const struct replay_event *ev)
 		rc = vcpu_nmi(&m->vcpu);
 		break;
 	case TRACER_EVENT_IRQ_WINDOW:
-		vcpu_set_request_interrupt_window(&m->vcpu, ev->value != 0);
+		/* With asynchronous delivery the window-open exits are not replayed: never ask for them. */
+		vcpu_set_request_interrupt_window(&m->vcpu, ev->value != 0 && !r->irq_async);
 		break;
 	default:
 		snprintf(r->err, sizeof(r->err), "event after seq %" PRId64 ": unknown kind %u",
@@ -78,6 +89,8 @@ static int replay_before_entry(void *ctx, struct machine *m)
 		if (rc < 0)
 			break;
 	}
+	if (rc == 0 && replay_async_seeking(r))
+		rc = replay_async_before_entry(r);
 	return rc;
 }
 
@@ -172,11 +185,26 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 {
 	struct replay *r = ctx;
 	struct replay_seen seen;
+	bool seeking = replay_async_seeking(r);
 	const char *what;
 	int rc;
 
 	(void)t0, (void)t1;
-	if (e->reason == KVM_EXIT_INTR)
+	if (seeking) {
+		rc = replay_async_on_exit(r, e);
+		if (rc < 0 || rc == REPLAY_ASYNC_CONTINUE || rc == REPLAY_ASYNC_DIVERGED)
+			return rc < 0 ? rc : 0;
+		if (rc == REPLAY_ASYNC_REACHED) {
+			r->matched++;
+			r->last_seq = (int64_t)r->next.seq;
+			r->have_next = false;
+			rc = fetch_next(r);
+			if (rc == 0)
+				end_from_log(r);
+			return rc < 0 ? rc : 0;
+		}
+	}
+	if (vmm_exit(r, e->reason))
 		return 0;   /* ours (a kick); not a synchronisation point */
 	if (!r->have_next) {
 		rc = fetch_next(r);
@@ -191,14 +219,15 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 	} else {
 		seen.seq = r->next.seq;
 		seen.rec = r->next;
-		what = compare(&r->next, &seen);
+		/* A real exit while an asynchronous point is sought: it came too early. */
+		what = seeking ? replay_async_early_exit(r) : compare(&r->next, &seen);
 	}
 	if (what) {
 		if (r->divergences++ == 0) {
 			r->first_div = seen;
 			r->first_div_what = what;
 		}
-		if (!r->opt.continue_on_divergence || !r->have_next) {
+		if (!r->opt.continue_on_divergence || !r->have_next || seeking) {
 			machine_set_end(m, END_DIVERGED, what);
 			return 0;
 		}
