@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Replays of tampered copies of real recordings: every change to what the
+ * guest was given or did is reported as a divergence (status 1) at its seq
+ * or at the first exit its effect reaches, never as identical. A recording
+ * cut short replays its prefix and says so.
+ */
+#include "tests/e2e/e2e.h"
+
+#define PORT_LSR 0x3fd
+#define PORT_THR 0x3f8
+#define PORT_RTC_DATA 0x71
+#define PORT_ENTROPY 0x5e0
+#define MMIO_ID 0xd0000018ULL
+#define MMIO_TIME 0xd0000008ULL
+#define EVENT_IRQ 1
+
+struct fixture {
+	char dir[64];
+	char orig[128];
+	struct e2e_cmd rec;
+};
+
+static void fixture_record(struct fixture *fx, const char *guest, const char *opts)
+{
+	test_require_kvm();
+	e2e_tmpdir(fx->dir, sizeof(fx->dir));
+	snprintf(fx->orig, sizeof(fx->orig), "%s/orig.db", fx->dir);
+	e2e_record(&fx->rec, fx->dir, fx->orig, guest, opts);
+	E2E_ASSERT(&fx->rec, fx->rec.status == 1, "record %s: status %d", guest, fx->rec.status);
+}
+
+static void fixture_done(struct fixture *fx)
+{
+	e2e_free(&fx->rec);
+	e2e_cleanup(fx->dir);
+}
+
+/* One value from the original recording. */
+static long long orig_int(struct fixture *fx, const char *sql, ...)
+{
+	sqlite3 *db = e2e_db_open(fx->orig);
+	char *q;
+	long long v;
+	va_list ap;
+
+	va_start(ap, sql);
+	q = sqlite3_vmprintf(sql, ap);
+	va_end(ap);
+	v = e2e_db_int(db, "%s", q);
+	sqlite3_free(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Copy the recording to NAME.db, run the SQL on the copy, replay it with opts. */
+static void tamper(struct fixture *fx, struct e2e_cmd *c, const char *name, const char *opts,
+		   const char *sql)
+{
+	char path[160];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/%s.db", fx->dir, name);
+	e2e_copy(fx->orig, path);
+	db = e2e_db_open(path);
+	e2e_db_exec(db, "%s", sql);
+	TEST_ASSERT(sqlite3_changes(db) > 0, "%s: \"%s\" changed nothing", name, sql);
+	sqlite3_close(db);
+	e2e_replay(c, fx->dir, path, opts ? opts : "-q");
+	printf("# %s: %s\n", name, sql);
+}
+
+/* Status 1, not identical, divergence at a seq in [lo, hi]; returns it. */
+static long long diverged(const struct e2e_cmd *c, long long lo, long long hi)
+{
+	long long seq = e2e_divergence_seq(c);
+
+	E2E_ASSERT(c, c->status == 1, "status %d, wanted 1 (diverged)", c->status);
+	E2E_ASSERT(c, !e2e_identical(c), "a tampered recording replayed as identical");
+	E2E_ASSERT(c, seq >= lo && seq <= hi, "divergence at seq %lld, wanted %lld..%lld", seq, lo, hi);
+	return seq;
+}
+
+/* hex of blob with byte i xor'ed with x, as an SQL blob literal into buf. */
+static const char *flipped_literal(const void *blob, size_t len, size_t i, uint8_t x, char *buf, size_t buflen)
+{
+	const uint8_t *b = blob;
+	size_t used = (size_t)snprintf(buf, buflen, "X'");
+
+	for (size_t k = 0; k < len && used + 4 < buflen; k++)
+		used += (size_t)snprintf(buf + used, buflen - used, "%02x", k == i ? b[k] ^ x : b[k]);
+	snprintf(buf + used, buflen - used, "'");
+	return buf;
+}
+
+/* THRE cleared in one LSR read: the guest polls again, so the next exit is an IN, not the THR write. */
+TEST(in_uart_lsr)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256];
+	long long s;
+
+	fixture_record(&fx, "hello", NULL);
+	s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE addr = %d AND dir = 0 AND seq >= 40", PORT_LSR);
+	TEST_ASSERT_EQ(orig_int(&fx, "SELECT addr FROM exit WHERE seq = %lld", s + 1), PORT_THR);
+	snprintf(sql, sizeof(sql), "UPDATE exit SET data = X'00' WHERE seq = %lld", s);
+	tamper(&fx, &c, "lsr", NULL, sql);
+	diverged(&c, s + 1, s + 1);
+	E2E_HAS(&c, c.err, "expected: IO OUT 0x3f8 size 1");
+	E2E_HAS(&c, c.err, "actual:   IO IN 0x3fd size 1");
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* One entropy byte: the guest only hashes it, so the first effect is a digest character printed. */
+TEST(in_entropy_byte)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256], lit[64];
+	sqlite3 *db;
+	size_t len;
+	void *blob;
+	long long s, d;
+
+	fixture_record(&fx, "entropy", NULL);
+	s = orig_int(&fx, "SELECT seq FROM exit WHERE addr = %d ORDER BY seq LIMIT 1 OFFSET 100", PORT_ENTROPY);
+	db = e2e_db_open(fx.orig);
+	blob = e2e_db_blob(db, &len, "SELECT data FROM exit WHERE seq = %lld", s);
+	sqlite3_close(db);
+	TEST_ASSERT(blob && len == 4, "entropy IN seq %lld: %zu data bytes", s, len);
+	snprintf(sql, sizeof(sql), "UPDATE exit SET data = %s WHERE seq = %lld",
+		 flipped_literal(blob, len, 2, 0x10, lit, sizeof(lit)), s);
+	free(blob);
+	tamper(&fx, &c, "entropy", NULL, sql);
+	d = diverged(&c, s + 1, 1000000);
+	TEST_ASSERT_EQ(orig_int(&fx, "SELECT addr FROM exit WHERE seq = %lld", d), PORT_THR);
+	E2E_HAS(&c, c.err, "data written differs");
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* The RTC seconds: the guest reads the clock twice until both agree; a change makes it read again. */
+TEST(in_rtc_seconds)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256];
+	long long s;
+
+	fixture_record(&fx, "rtc", NULL);
+	s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE addr = %d AND dir = 0 AND seq > "
+		     "(SELECT min(seq) FROM exit WHERE addr = 0x70 AND dir = 1 AND data = X'00')", PORT_RTC_DATA);
+	snprintf(sql, sizeof(sql), "UPDATE exit SET data = CASE WHEN data = X'59' THEN X'58' ELSE X'59' END "
+		 "WHERE seq = %lld", s);
+	tamper(&fx, &c, "rtc", NULL, sql);
+	diverged(&c, s, s + 40);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* The MMIO ID register: the guest fails at once, printing instead of writing the scratch register. */
+TEST(mmio_read_id)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256];
+	long long s;
+
+	fixture_record(&fx, "mmio", NULL);
+	s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE addr = %lld AND dir = 0", (long long)MMIO_ID);
+	snprintf(sql, sizeof(sql), "UPDATE exit SET data = X'00565252' WHERE seq = %lld", s);
+	tamper(&fx, &c, "mmio-id", NULL, sql);
+	diverged(&c, s + 1, s + 1);
+	E2E_HAS(&c, c.err, "exit reason differs");
+	E2E_HAS(&c, c.err, "expected: MMIO write 0xd0000000");
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* The host-time register going back to 0: the guest's monotonicity check fails right there. */
+TEST(mmio_read_time)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256];
+	long long s;
+
+	fixture_record(&fx, "mmio", NULL);
+	s = orig_int(&fx, "SELECT seq FROM exit WHERE addr = %lld AND dir = 0 ORDER BY seq LIMIT 1 OFFSET 1",
+		     (long long)MMIO_TIME);
+	snprintf(sql, sizeof(sql), "UPDATE exit SET data = zeroblob(8) WHERE seq = %lld", s);
+	tamper(&fx, &c, "mmio-time", NULL, sql);
+	diverged(&c, s + 1, s + 1);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* What the guest wrote, and where it was: reported at that very exit. */
+TEST(out_data_and_rip)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256];
+	long long s;
+
+	fixture_record(&fx, "hello", NULL);
+	s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE addr = %d AND dir = 1 AND seq >= 40", PORT_THR);
+	snprintf(sql, sizeof(sql), "UPDATE exit SET data = X'21' WHERE seq = %lld AND data != X'21'", s);
+	tamper(&fx, &c, "out", NULL, sql);
+	diverged(&c, s, s);
+	E2E_HAS(&c, c.err, "data written differs");
+	E2E_HAS(&c, c.err, "data 21 at rip");
+	e2e_free(&c);
+
+	snprintf(sql, sizeof(sql), "UPDATE exit SET rip = rip + 1 WHERE seq = %lld", s + 3);
+	tamper(&fx, &c, "rip", NULL, sql);
+	diverged(&c, s + 3, s + 3);
+	E2E_HAS(&c, c.err, "rip differs");
+	e2e_free(&c);
+
+	/* --continue-on-divergence: one divergence counted, the run goes on to the end. */
+	snprintf(sql, sizeof(sql), "UPDATE exit SET data = X'21' WHERE seq = %lld AND data != X'21'", s);
+	tamper(&fx, &c, "continue", "--continue-on-divergence", sql);
+	E2E_ASSERT(&c, c.status == 1, "status %d, wanted 1", c.status);
+	E2E_HAS(&c, c.err, " 1 divergences; the first:");
+	E2E_ASSERT(&c, c.out_len == fx.rec.out_len, "the console (%zu bytes) is not the whole recorded one "
+		   "(%zu bytes): the replay stopped", c.out_len, fx.rec.out_len);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* A row removed from the middle or the start: the divergence names the missing seq. */
+TEST(drop_exit_row)
+{
+	static const char *const kinds[] = { "addr = 1016 AND dir = 1", "addr = 1021 AND dir = 0" };
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256];
+	long long s;
+
+	fixture_record(&fx, "hello", NULL);
+	for (size_t i = 0; i < 2; i++) {
+		s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE %s AND seq >= 60", kinds[i]);
+		snprintf(sql, sizeof(sql), "DELETE FROM exit WHERE seq = %lld", s);
+		tamper(&fx, &c, "drop", NULL, sql);
+		diverged(&c, s, s);
+		E2E_HAS(&c, c.err, "rows are missing");
+		e2e_free(&c);
+	}
+	tamper(&fx, &c, "drop0", NULL, "DELETE FROM exit WHERE seq = 0");
+	diverged(&c, 0, 0);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* A timer interrupt moved one exit later or earlier, or removed. */
+TEST(move_injection)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256];
+	long long s, rowid;
+
+	fixture_record(&fx, "timer", NULL);
+	rowid = orig_int(&fx, "SELECT rowid FROM event WHERE kind = %d ORDER BY rowid LIMIT 1 OFFSET 5", EVENT_IRQ);
+	s = orig_int(&fx, "SELECT seq FROM event WHERE rowid = %lld", rowid);
+
+	snprintf(sql, sizeof(sql), "UPDATE event SET seq = seq + 1 WHERE rowid = %lld", rowid);
+	tamper(&fx, &c, "later", NULL, sql);
+	diverged(&c, s + 1, s + 4);
+	e2e_free(&c);
+
+	snprintf(sql, sizeof(sql), "UPDATE event SET seq = seq - 1 WHERE rowid = %lld", rowid);
+	tamper(&fx, &c, "earlier", NULL, sql);
+	diverged(&c, s, s + 4);
+	e2e_free(&c);
+
+	snprintf(sql, sizeof(sql), "DELETE FROM event WHERE rowid = %lld", rowid);
+	tamper(&fx, &c, "removed", NULL, sql);
+	diverged(&c, s + 1, s + 4);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* Cut short like a killed recorder: no final state, complete = 0, the last rows gone. */
+TEST(incomplete_prefix)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[512], want[128];
+	long long n, keep;
+
+	fixture_record(&fx, "hello", NULL);
+	n = orig_int(&fx, "SELECT count(*) FROM exit");
+	keep = n / 2;
+	snprintf(sql, sizeof(sql), "UPDATE meta SET value = '0' WHERE key = 'complete'; "
+		 "DELETE FROM meta WHERE key IN ('end', 'end_code', 'end_detail', 'final_mem_digest'); "
+		 "DELETE FROM vcpu_state WHERE phase = 'final'; DELETE FROM exit WHERE seq >= %lld", keep);
+	tamper(&fx, &c, "prefix", "", sql);
+	E2E_ASSERT(&c, c.status == 0, "status %d, wanted 0 (the prefix is identical)", c.status);
+	snprintf(want, sizeof(want), "replay: %lld exits, identical", keep);
+	E2E_HAS(&c, c.err, want);
+	E2E_HAS(&c, c.err, "incomplete");
+	E2E_ASSERT(&c, c.out_len > 0 && c.out_len < fx.rec.out_len &&
+		   memcmp(c.out, fx.rec.out, c.out_len) == 0,
+		   "the console (%zu bytes) is not a proper prefix of the recorded one (%zu bytes)",
+		   c.out_len, fx.rec.out_len);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+TEST_MAIN()
