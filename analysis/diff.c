@@ -2,10 +2,13 @@
 /*
  * kvmrr diff A.db B.db: where two recordings of the same guest part ways.
  *
- * Exits are compared seq by seq on what the guest did and saw: vCPU, reason,
+ * Exits are compared in order on what the guest did and saw: vCPU, reason,
  * port or gpa, size, direction and data; times and RIP are shown, not
  * compared (timing differs on every run; a RIP change shows up in the next
- * exit anyway). The first difference is shown side by side with a few exits
+ * exit anyway). KVM_EXIT_INTR exits with no injection are skipped (diff.h),
+ * so the two sides' seqs may differ after one.
+ *
+ * The first difference is shown side by side with a few exits
  * of context, then a summary: exits per reason in each, differing exits.
  */
 #include "analysis/analysis.h"
@@ -22,7 +25,8 @@ static void diff_usage(FILE *f)
 	fprintf(f,
 		"usage: kvmrr diff A.db B.db [--context N] [--exit-code]\n"
 		"Compare two recordings exit by exit (vCPU, reason, port/gpa, size, direction,\n"
-		"data; times and RIP are not compared): the first difference side by side,\n"
+		"data; times and RIP are not compared; KVM_EXIT_INTR exits after which\n"
+		"nothing was injected are skipped): the first difference side by side,\n"
 		"then exits per reason in each and the number of differing exits.\n"
 		"  --context N   exits shown before and after the first difference (default 3)\n"
 		"  --exit-code   exit with status 3 when the recordings differ (0 when not)\n"
@@ -112,7 +116,7 @@ int diff_cursor(struct diff_side *s, int64_t from)
 {
 	sqlite3_finalize(s->st);
 	s->st = NULL;
-	if (analysis_prepare("diff", &s->rec, DIFF_SQL " WHERE seq >= ?1 ORDER BY seq", &s->st))
+	if (analysis_prepare("diff", &s->rec, DIFF_SQL " AND seq >= ?1 ORDER BY seq", &s->st))
 		return -EIO;
 	sqlite3_bind_int64(s->st, 1, from);
 	return 0;
@@ -130,15 +134,34 @@ int diff_next(struct diff_side *s)
 	return analysis_step_error("diff", &s->rec, rc);
 }
 
-/* Walk both timelines; returns differing exits (>= 0) or -errno; *first = first differing seq. */
-static int64_t diff_walk(struct diff_side *a, struct diff_side *b, int64_t *first, char *fields,
-			 size_t len)
+int64_t diff_seq_before(struct diff_side *s, int64_t seq, long back)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t from = seq;
+	int rc = analysis_prepare("diff", &s->rec, "SELECT MIN(seq) FROM (" DIFF_SQL
+				  " AND seq < ?1 ORDER BY seq DESC LIMIT ?2)", &st);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, back);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		from = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_ROW)
+		from = analysis_step_error("diff", &s->rec, rc);
+	sqlite3_finalize(st);
+	return from;
+}
+
+/* Walk both timelines; returns differing exits (>= 0) or -errno; sets a/b->first. */
+static int64_t diff_walk(struct diff_side *a, struct diff_side *b, char *fields, size_t len)
 {
 	int64_t ndiff = 0;
 	char buf[128];
 	int ra, rb;
 
-	*first = -1;
+	a->first = b->first = -1;
 	if (diff_cursor(a, 0) || diff_cursor(b, 0))
 		return -EIO;
 	for (;;) {
@@ -146,18 +169,32 @@ static int64_t diff_walk(struct diff_side *a, struct diff_side *b, int64_t *firs
 		rb = diff_next(b);
 		if (ra < 0 || rb < 0)
 			return ra < 0 ? ra : rb;
+		a->compared += ra;
+		b->compared += rb;
 		if (ra == 0 || rb == 0)
 			break;
 		if (diff_fields(&a->cur, &b->cur, buf, sizeof(buf)) == 0)
 			continue;
 		if (ndiff++ == 0) {
-			*first = a->cur.seq;
+			a->first = a->cur.seq;
+			b->first = b->cur.seq;
 			snprintf(fields, len, "%s", buf);
 		}
 	}
-	if (ra != rb && *first < 0) {
-		*first = (ra ? a : b)->cur.seq;
-		snprintf(fields, len, "only %s has it", ra ? "A" : "B");
+	/* One side goes on: count the rest of it. */
+	for (struct diff_side *s = ra ? a : rb ? b : NULL; s; ) {
+		if (ndiff == 0) {
+			s->first = s->cur.seq;
+			struct diff_side *o = s == a ? b : a;
+
+			o->first = o->compared ? o->cur.seq + 1 : 0;
+			snprintf(fields, len, "only %s goes on", s == a ? "A" : "B");
+		}
+		while ((ra = diff_next(s)) == 1)
+			s->compared++;
+		if (ra < 0)
+			return ra;
+		break;
 	}
 	return ndiff;
 }
@@ -172,7 +209,7 @@ int analysis_cmd_diff(int argc, char **argv)
 	long context = 3;
 	bool exit_code = false;
 	char fields[128] = "";
-	int64_t first, ndiff;
+	int64_t ndiff;
 	int c, rc;
 
 	optind = 1;
@@ -199,28 +236,29 @@ int analysis_cmd_diff(int argc, char **argv)
 		analysis_rec_close(&a.rec);
 	if (rc)
 		return analysis_status_of(rc);
-	ndiff = diff_walk(&a, &b, &first, fields, sizeof(fields));
+	ndiff = diff_walk(&a, &b, fields, sizeof(fields));
 	rc = ndiff < 0 ? (int)ndiff : 0;
 	printf("kvmrr diff: A = %s (%lld exits), B = %s (%lld exits)\n", a.rec.path,
 	       (long long)a.rec.exits, b.rec.path, (long long)b.rec.exits);
-	if (rc == 0 && first < 0)
-		printf("no difference in the %lld exits (vCPU, reason, port/gpa, size, direction and "
-		       "data compared; timing ignored)\n", (long long)a.rec.exits);
+	if (rc == 0 && a.first < 0)
+		printf("no difference in the %lld exits compared (vCPU, reason, port/gpa, size, "
+		       "direction and data; timing ignored)\n", (long long)a.compared);
 	else if (rc == 0)
-		rc = diff_print_first(&a, &b, first, fields, context);
+		rc = diff_print_first(&a, &b, fields, context);
 	if (rc == 0)
 		rc = diff_print_summary(&a, &b);
-	if (rc == 0 && first >= 0)
-		printf("differing exits: %lld of %lld compared, first at seq %lld\n", (long long)ndiff,
-		       (long long)(a.rec.exits < b.rec.exits ? a.rec.exits : b.rec.exits),
-		       (long long)first);
+	if (rc == 0 && a.first >= 0)
+		printf("differing exits: %lld of %lld compared pairwise (%+lld unpaired), first at seq "
+		       "%lld in A, %lld in B\n", (long long)ndiff,
+		       (long long)(a.compared < b.compared ? a.compared : b.compared),
+		       (long long)(b.compared - a.compared), (long long)a.first, (long long)b.first);
 	sqlite3_finalize(a.st);
 	sqlite3_finalize(b.st);
 	free(a.cur.data);
 	free(b.cur.data);
 	analysis_rec_close(&a.rec);
 	analysis_rec_close(&b.rec);
-	if (rc == 0 && (rc = analysis_out_close("diff", NULL, stdout)) == 0 && exit_code && first >= 0)
+	if (rc == 0 && (rc = analysis_out_close("diff", NULL, stdout)) == 0 && exit_code && a.first >= 0)
 		return ANALYSIS_DIFFERENT;
 	return analysis_status_of(rc);
 }

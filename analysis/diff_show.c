@@ -44,7 +44,7 @@ static char *diff_field_text(const struct diff_exit *e, int i)
 
 static int diff_print_fields(const struct diff_exit *a, const struct diff_exit *b)
 {
-	static const char *const names[] = { "seq", "vcpu", "reason", "port/gpa", "size",
+	static const char *const names[] = { "seq (not compared)", "vcpu", "reason", "port/gpa", "size",
 					     "direction", "data", "rip (not compared)" };
 	struct analysis_table *t = analysis_table_new(4);
 	int rc = t ? 0 : -ENOMEM;
@@ -60,7 +60,7 @@ static int diff_print_fields(const struct diff_exit *a, const struct diff_exit *
 		rc = analysis_table_add(t, names[i]);
 		rc = rc ? (free(ta), rc) : analysis_table_add_owned(t, ta);
 		rc = rc ? (free(tb), rc) : analysis_table_add_owned(t, tb);
-		rc = rc ? rc : analysis_table_add(t, differ && i != 7 ? "<-- differs" : "");
+		rc = rc ? rc : analysis_table_add(t, differ && i != 0 && i != 7 ? "<-- differs" : "");
 	}
 	if (rc == 0)
 		analysis_table_print(t, stdout, "  ");
@@ -81,57 +81,69 @@ static int diff_copy(struct diff_exit *to, const struct diff_exit *from)
 	return 0;
 }
 
-/* Context rows: seq, marker, A, B; remembers the exits at `seq`. */
-static int diff_context(struct diff_side *a, struct diff_side *b, int64_t seq, long context,
+/* Context rows: marker, A seq, A, B seq, B; remembers the first differing exits. */
+static int diff_context(struct diff_side *a, struct diff_side *b, long context,
 			struct analysis_table *t, struct diff_exit *at_a, struct diff_exit *at_b,
 			bool *has_a, bool *has_b)
 {
-	int64_t from = seq > context ? seq - context : 0;
-	int rc = diff_cursor(a, from) || diff_cursor(b, from) ? -EIO : 0;
+	int64_t from_a = diff_seq_before(a, a->first, context);
+	int64_t from_b = diff_seq_before(b, b->first, context);
+	int rc = from_a < 0 ? (int)from_a : from_b < 0 ? (int)from_b : 0;
 
-	for (int64_t i = from; rc == 0 && i <= seq + context; i++) {
+	if (rc == 0 && (diff_cursor(a, from_a) || diff_cursor(b, from_b)))
+		rc = -EIO;
+	for (long after = -1; rc == 0 && after < context;) {
 		int ra = diff_next(a), rb = diff_next(b);
 		char fields[128] = "";
+		bool at = (ra && a->cur.seq == a->first) || (rb && b->cur.seq == b->first);
 
 		if (ra < 0 || rb < 0)
 			return ra < 0 ? ra : rb;
 		if (ra == 0 && rb == 0)
 			break;
-		if (i == seq && ra)
+		if (ra && a->cur.seq == a->first)
 			rc = diff_copy(at_a, &a->cur), *has_a = true;
-		if (i == seq && rb && rc == 0)
+		if (rb && b->cur.seq == b->first && rc == 0)
 			rc = diff_copy(at_b, &b->cur), *has_b = true;
-		rc = rc ? rc : analysis_table_addf(t, "%lld", (long long)i);
 		if (rc == 0)
-			rc = analysis_table_add(t, ra && rb && !diff_fields(&a->cur, &b->cur, fields,
-									  sizeof(fields)) ? "" : "*");
+			rc = analysis_table_add(t, at ? ">" : ra && rb && !diff_fields(&a->cur, &b->cur,
+						fields, sizeof(fields)) ? "" : "*");
+		rc = rc ? rc : ra ? analysis_table_addf(t, "%lld", (long long)a->cur.seq) : analysis_table_add(t, "");
 		rc = rc ? rc : analysis_table_add_owned(t, ra ? diff_describe(&a->cur) : strdup("(end)"));
+		rc = rc ? rc : rb ? analysis_table_addf(t, "%lld", (long long)b->cur.seq) : analysis_table_add(t, "");
 		rc = rc ? rc : analysis_table_add_owned(t, rb ? diff_describe(&b->cur) : strdup("(end)"));
+		/* `context` rows before the first difference (cursor start), it, `context` after. */
+		if (at || after >= 0)
+			after++;
 	}
 	return rc;
 }
 
-int diff_print_first(struct diff_side *a, struct diff_side *b, int64_t seq, const char *fields,
-		     long context)
+int diff_print_first(struct diff_side *a, struct diff_side *b, const char *fields, long context)
 {
-	struct analysis_table *t = analysis_table_new(4);
+	static const char *const heads[] = { "", "SEQ", "A", "SEQ", "B" };
+	struct analysis_table *t = analysis_table_new(5);
 	struct diff_exit at_a = { 0 }, at_b = { 0 };
 	bool has_a = false, has_b = false;
 	int rc = t ? 0 : -ENOMEM;
 
-	rc = rc ? rc : analysis_table_add(t, "SEQ");
-	rc = rc ? rc : analysis_table_add(t, "");
-	rc = rc ? rc : analysis_table_add(t, "A");
-	rc = rc ? rc : analysis_table_add(t, "B");
-	if (rc == 0)
-		analysis_table_right(t, 0);
-	rc = rc ? rc : diff_context(a, b, seq, context, t, &at_a, &at_b, &has_a, &has_b);
+	for (int i = 0; i < 5 && rc == 0; i++)
+		rc = analysis_table_add(t, heads[i]);
 	if (rc == 0) {
-		printf("\nfirst difference at seq %lld: %s\n", (long long)seq, fields);
+		analysis_table_right(t, 1);
+		analysis_table_right(t, 3);
+	}
+	rc = rc ? rc : diff_context(a, b, context, t, &at_a, &at_b, &has_a, &has_b);
+	if (rc == 0) {
+		if (a->first == b->first)
+			printf("\nfirst difference at seq %lld: %s\n", (long long)a->first, fields);
+		else
+			printf("\nfirst difference at seq %lld in A, seq %lld in B: %s\n",
+			       (long long)a->first, (long long)b->first, fields);
 		rc = diff_print_fields(has_a ? &at_a : NULL, has_b ? &at_b : NULL);
 	}
 	if (rc == 0) {
-		printf("\nexits around it (* = differs):\n");
+		printf("\nexits around it (> the first difference, * differs):\n");
 		analysis_table_print(t, stdout, "  ");
 	}
 	free(at_a.data);
@@ -226,6 +238,10 @@ int diff_print_summary(struct diff_side *a, struct diff_side *b)
 	rc = rc ? rc : analysis_table_addf(t, "%lld", (long long)a->rec.exits);
 	rc = rc ? rc : analysis_table_addf(t, "%lld", (long long)b->rec.exits);
 	rc = rc ? rc : analysis_table_addf(t, "%+lld", (long long)(b->rec.exits - a->rec.exits));
+	rc = rc ? rc : analysis_table_add(t, "compared (INTR with no injection skipped)");
+	rc = rc ? rc : analysis_table_addf(t, "%lld", (long long)a->compared);
+	rc = rc ? rc : analysis_table_addf(t, "%lld", (long long)b->compared);
+	rc = rc ? rc : analysis_table_addf(t, "%+lld", (long long)(b->compared - a->compared));
 	rc = rc ? rc : analysis_table_add(t, "injections");
 	rc = rc ? rc : analysis_table_addf(t, "%lld", (long long)diff_events(a));
 	rc = rc ? rc : analysis_table_addf(t, "%lld", (long long)diff_events(b));

@@ -174,7 +174,8 @@ TEST(diff_of_two_hello_runs_finds_nothing)
 	test_require_kvm();
 	a = record("hello", "h1.db");
 	b = record("hello", "h2.db");
-	TEST_ASSERT_EQ(run_analysis(&out, NULL, "diff --exit-code %s %s", a, b), 0);
+	TEST_ASSERT(run_analysis(&out, NULL, "diff --exit-code %s %s", a, b) == 0,
+		    "two runs of the hello guest differ:\n%s", out);
 	TEST_ASSERT(strstr(out, "no difference in the"), "%s", out);
 }
 
