@@ -118,7 +118,13 @@ int replay_cmd(int argc, char **argv)
 	if (rc == 0)
 		rc = replay_run(&r);
 	if (rc < 0) {
-		fprintf(stderr, "kvmrr replay: %s\n", r.err[0] ? r.err : r.m.end_detail);
+		const char *msg = r.err[0] ? r.err : r.m.end_detail;
+
+		/* Name the file when the message does not (log reader and VMM errors). */
+		if (!strstr(msg, opt.path))
+			fprintf(stderr, "kvmrr replay: %s: %s\n", opt.path, msg);
+		else
+			fprintf(stderr, "kvmrr replay: %s\n", msg);
 		replay_close(&r);
 		return REPLAY_ERROR;
 	}
