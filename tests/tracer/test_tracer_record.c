@@ -6,6 +6,8 @@
  * SIGINT, kill -9, and a 1,000,000-exit recording.
  */
 #include <dirent.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <inttypes.h>
 
 #include "machine/machine.h"
@@ -124,6 +126,53 @@ static void check_restore(const char *rec)
 	machine_destroy(&m);
 }
 
+/*
+ * RIP comes from the sync-regs area. KVM skips an OUT before it exits to
+ * userspace (x86.c kvm_fast_pio: nothing left to do), so RIP follows it:
+ * "e6/e7 imm8" or "ee/ef" just before RIP. An IN completes on the next
+ * KVM_RUN (complete_fast_pio_in), so RIP is still at "e4/e5" or "ec/ed".
+ * String INS/OUTS (emulated) stay at RIP until done. Prefixes 66/f3 skipped.
+ * The code pages are in mem_page (the image is identity-mapped).
+ */
+static bool io_insn_at(const uint8_t *page, uint64_t off, bool in)
+{
+	const uint8_t *c = page + off;
+	int i = 0;
+
+	if (!in && ((c[-1] == 0xee || c[-1] == 0xef) || c[-2] == 0xe6 || c[-2] == 0xe7))
+		return true;
+	while (i < 3 && (c[i] == 0x66 || c[i] == 0xf3))
+		i++;
+	if (in)
+		return c[i] == 0xe4 || c[i] == 0xe5 || c[i] == 0xec || c[i] == 0xed || c[i] == 0x6c ||
+		       c[i] == 0x6d;
+	return c[i] == 0x6e || c[i] == 0x6f;
+}
+
+static void check_io_rips(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int checked = 0;
+
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT e.seq, e.rip, p.data, e.dir FROM exit e JOIN mem_page p"
+		" ON p.gpa = (e.rip & ~4095) WHERE e.reason = 2 AND (e.rip & 4095) BETWEEN 2 AND 4090",
+		-1, &st, NULL) == SQLITE_OK, "prep");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uint64_t rip = (uint64_t)sqlite3_column_int64(st, 1);
+		const uint8_t *page = sqlite3_column_blob(st, 2);
+		const uint8_t *c = page + (rip & 4095);
+
+		TEST_ASSERT(io_insn_at(page, rip & 4095, sqlite3_column_int(st, 3) == 0),
+			    "seq %lld: no %s at (IN) / before (OUT) rip 0x%llx: "
+			    "%02x %02x | %02x %02x", sqlite3_column_int64(st, 0),
+			    sqlite3_column_int(st, 3) ? "OUT" : "IN", (unsigned long long)rip,
+			    c[-2], c[-1], c[0], c[1]);
+		checked++;
+	}
+	sqlite3_finalize(st);
+	TEST_ASSERT(checked > 0, "no IO exit with its code page in mem_page");
+}
+
 /* Record guest with opts and check everything the recording can be checked against. */
 static void check_guest(const char *guest, const char *const *opts)
 {
@@ -140,6 +189,7 @@ static void check_guest(const char *guest, const char *const *opts)
 	db = tt_open(r.rec);
 	check_complete(db, NULL);
 	check_times(db);
+	check_io_rips(db);
 	line = strstr(r.stdout_text, "kvmrr-guest: pio=");
 	if (line) {
 		TEST_ASSERT(sscanf(line, "kvmrr-guest: pio=%llu mmio=%llu", &pio, &mmio) == 2, "%s", line);
@@ -287,6 +337,36 @@ TEST(kill9_leaves_readable_prefix)
 	sqlite3_close(db);
 	e2e_free(&r);
 	tt_cleanup(r.dir);
+}
+
+/* A full disk mid-run: kvmrr stops with a clear error, not success, and the file stays incomplete. */
+TEST(disk_full_stops_the_run)
+{
+	char mnt[64], rec[128], cmd[2048], bin[512], guest[512], *out = NULL;
+	int status;
+	sqlite3 *db;
+
+	tt_tmpdir(mnt, sizeof(mnt));
+	if (unshare(CLONE_NEWNS) < 0)
+		TEST_SKIP("unshare(CLONE_NEWNS): %s (needs CAP_SYS_ADMIN)", strerror(errno));
+	TEST_ASSERT(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "make / private");
+	/* Room for the initial state (~0.2 MB) but not for 200k exits (~6 MB). */
+	TEST_ASSERT(mount("tmpfs", mnt, "tmpfs", 0, "size=2m") == 0, "mount tmpfs on %s", mnt);
+	snprintf(rec, sizeof(rec), "%s/rec.db", mnt);
+	test_build_path("cli/kvmrr", bin, sizeof(bin));
+	snprintf(cmd, sizeof(cmd), "{ %s record -o %s --cmdline n=200000 %s </dev/null >/dev/null; }", bin,
+		 rec, e2e_guest("exits", guest, sizeof(guest)));
+	status = test_run_capture(cmd, &out);
+	printf("# status %d: %.400s\n", status, out);
+	TEST_ASSERT(status != 0 && status != 1, "kvmrr record must fail, status %d", status);
+	TEST_ASSERT(strstr(out, "incomplete") && (strstr(out, "full") || strstr(out, "space")),
+		    "a clear message: %s", out);
+	db = tt_open(rec);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 0);
+	sqlite3_close(db);
+	free(out);
+	TEST_ASSERT(umount2(mnt, MNT_DETACH) == 0, "umount %s", mnt);
+	tt_cleanup(mnt);
 }
 
 TEST(million_exits_exact)
