@@ -67,6 +67,17 @@ class Series:
         return self.results[-1]
 
 
+LOADS = []     # the 1-minute load average before every timed command
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def interleave(reps, cases):
     """Run every case once per round, reps rounds: noise hits all alike.
 
@@ -75,6 +86,7 @@ def interleave(reps, cases):
     out = {name: Series(name) for name, _ in cases}
     for r in range(reps):
         for name, fn in cases:
+            LOADS.append(loadavg())
             res = fn(r)
             out[name].add(res)
             print("  [%d/%d] %-24s %9.3f s  (cpu %.3f s)" % (r + 1, reps, name, res.wall,
@@ -161,18 +173,21 @@ class Env:
             e.update(env)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
+        p = subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=stdin if stdin is not None else subprocess.DEVNULL)
         try:
-            p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                               timeout=timeout)
+            out_b, err_b = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
             raise BenchError("%s: no end after %s s" % (" ".join(cmd), timeout))
         wall = time.monotonic() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        out = p.stdout.decode(errors="replace")
-        err = p.stderr.decode(errors="replace")
+        out = out_b.decode(errors="replace")
+        err = err_b.decode(errors="replace")
         r = Result(cmd, wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime,
                    p.returncode, out, err)
+        r.extra["pid"] = p.pid
         if p.returncode not in ok:
             raise BenchError("%s: exit status %d, wanted %s\nstdout: %s\nstderr: %s" %
                              (" ".join(cmd), p.returncode, ok, out[-1500:], err[-1500:]))
@@ -255,17 +270,27 @@ def _alive(pidfile):
         return 0
 
 
-def babeltrace_count(trace_dir):
-    """(events by name, discarded-event warnings) of a CTF trace."""
+def babeltrace_count(trace_dir, vpid):
+    """(events by name of process vpid, events of other processes, discarded events, warnings).
+
+    As root the session daemon is global: a session with kvmrr:* enabled also
+    traces every other kvmrr process running meanwhile; the vpid context tells them apart.
+    """
     p = subprocess.Popen(["babeltrace2", trace_dir], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    counts = {}
+    counts, others = {}, 0
     name_re = re.compile(r" (kvmrr:\w+): ")
+    pid_re = re.compile(r"vpid = (\d+)")
     for line in p.stdout:
         m = name_re.search(line)
-        if m:
-            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+        if not m:
+            continue
+        pm = pid_re.search(line)
+        if pm and int(pm.group(1)) != vpid:
+            others += 1
+            continue
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
     err = p.stderr.read()
     p.wait()
     discarded = sum(int(x) for x in re.findall(r"discarded (\d+) events", err))
-    return counts, discarded, err.strip()
+    return counts, others, discarded, err.strip()

@@ -5,7 +5,7 @@ import os
 import platform
 import subprocess
 
-from benchlib import rec_stats
+from benchlib import LOADS, rec_stats
 
 
 def _read(path, default=""):
@@ -120,13 +120,17 @@ class Report:
                              "%.3f-%.3f" % b[k].spread, "%.0f" % (f["exits"][k][0] / b[k].wall),
                              "", "", "", "", "", "%.3f" % b[k].cpu, ""))
         t = f["trace"]
-        lt = "none (no session ran)" if not t else \
-            "%s (log rows %d: %s); %s discarded events%s; trace %s" % (
-                ", ".join("%d %s" % (v, k) for k, v in sorted(t[0].items())),
-                f["rec_lttng"]["rows"],
-                "equal" if t[0].get("kvmrr:exit") == f["rec_lttng"]["rows"] else "**differ**",
-                t[1] if t[1] else "no", (" (babeltrace2: %s)" % t[2][:300]) if t[1] else "",
-                kb(f["trace_bytes"] or 0))
+        if not t:
+            lt = "none (no session ran)"
+        else:
+            counts, others, disc, warn = t
+            lt = "%s (log rows %d: %s); %s discarded events%s; %d events of other kvmrr " \
+                 "processes running meanwhile on this machine shared the session; trace %s" % (
+                     ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items())),
+                     f["rec_lttng"]["rows"],
+                     "equal" if counts.get("kvmrr:exit") == f["rec_lttng"]["rows"] else "**differ**",
+                     disc if disc else "no", (" (babeltrace2: %s)" % warn[:300]) if disc else "",
+                     others, kb(f["trace_bytes"] or 0))
         self.add(
             "## 1. Exit cost\n\nThe exits guest (`n=%d`, CPL0 loop alternating OUTB/INB on the UART "
             "scratch register; the run makes %d exits in all, boot and console included) against "
@@ -215,18 +219,32 @@ class Report:
         self._scaling = rows_in
 
     def preempt(self, d):
+        head = "## 6. Asynchronous interrupts (issue 9)\n\n"
         if "error" in d:
-            self.add("## 6. Asynchronous interrupts (issue 9)\n\nNot measured: %s\n" % d["error"])
+            self.add(head + "Not measured: %s\n" % d["error"])
             return
         s = d["series"]
-        rows = [(k, "%.3f" % s[k].wall, "%.3f-%.3f" % s[k].spread,
-                 ratio(s[k].wall, s["run"].wall)) for k in s]
-        ev = ", ".join("%s %d" % kv for kv in sorted(d["rec"]["events"].items())) or "none"
-        self.add("## 6. Asynchronous interrupts (issue 9)\n\n`preempt.elf` (PIT IRQ0 at 1000 Hz "
-                 "preempting CPL3 tasks that make no exits): %d exits, events: %s.\n\n" % (
-                     d["rec"]["rows"], ev) +
-                 table(["command", "wall s", "min-max", "x run"], rows) +
-                 ("\nreplay said: %s\n" % "; ".join(d["replay_out"]) if d["replay_out"] else ""))
+        ev = d["rec"]["events"]
+        n_async = ev.get("async_irq", 0)
+        rows = [(k, "%.3f" % s[k].wall, "%.3f-%.3f" % s[k].spread, ratio(s[k].wall, s["run"].wall),
+                 "%.3f" % s[k].cpu) for k in s]
+        it_run, it_rec = d["iters"]["run"], d["iters"]["record"]
+        lost = (1 - it_rec / it_run) / d["hz"] if it_run else float("nan")
+        ok = sum(1 for rc, _, _ in d["replays"] if rc == 0)
+        rep = "\n".join("- round %d: exit status %d: %s%s" % (i + 1, rc, h[:400], ("; " + a) if a else "")
+                        for i, (rc, h, a) in enumerate(d["replays"]))
+        self.add(head + "`preempt.elf %s`: three CPL3 tasks that make no exits, switched by PIT "
+                 "IRQ0; the recording holds %d exits and events %s. The guest runs a fixed number "
+                 "of ticks, so wall time mostly measures start-up, teardown and replay's search; "
+                 "what recording costs the guest shows as work its tasks did not do.\n\n" % (
+                     d["arg"], d["rec"]["rows"],
+                     ", ".join("%s %d" % kv for kv in sorted(ev.items())) or "none") +
+                 table(["command", "wall s", "min-max", "x run", "cpu s"], rows) +
+                 "\nTask iterations (median): run %d, record %d (x%.3f): recording took about "
+                 "**%s us of guest time per asynchronous event** (%d events; kick, state, dirty "
+                 "pages, digest, all inside the tick period).\n\nReplay: %d of %d rounds identical.\n%s\n" % (
+                     it_run, it_rec, it_rec / it_run if it_run else float("nan"), us(lost),
+                     n_async, ok, len(d["replays"]), rep))
 
     def targets(self, f1, f2, f5):
         pe = f1["per_exit"]
@@ -286,11 +304,9 @@ class Report:
                  table(["command", "thread"] + cols + ["other", "total"], rows) +
                  "\nTop userspace symbols per exit (marginal, us):\n\n" + "\n".join(syms) + "\n")
 
-    def notes(self, path):
-        text = _read(path)
-        if text:
-            self.add(text)
-
     def footer(self, secs, env):
-        self.add("---\nbench/run took %.0f s; load average at the end %s.\n" % (
-            secs, " ".join(_read("/proc/loadavg").split()[:3])))
+        ld = sorted(LOADS) or [float("nan")]
+        self.add("---\nbench/run took %.0f s. 1-minute load average before the %d timed "
+                 "commands: min %.2f, median %.2f, max %.2f (this machine has %d CPUs; a load "
+                 "above 1 means other work shared them and the wall times carry its noise).\n" % (
+                     secs, len(LOADS), ld[0], ld[len(ld) // 2], ld[-1], os.cpu_count() or 0))
