@@ -126,4 +126,33 @@ TEST(query_never_writes)
 	TEST_ASSERT_EQ(access(tmp_path("other.db"), F_OK), -1);
 }
 
+/* Export computes entry times in C; they must equal the view's window-function SQL. */
+TEST(export_matches_the_timeline_view)
+{
+	char *db = fixture("q.db", false), *out = NULL, *err = NULL, *json = tmp_path("q.json");
+	char *csv = tmp_path("q.csv"), src[512];
+	int guest, vmm, inject, threads;
+
+	TEST_ASSERT_EQ(run_analysis(NULL, &err, "export -o %s %s", json, db), 0);
+	TEST_ASSERT_EQ(run_analysis(NULL, &err, "export --format csv -o %s %s", csv, db), 0);
+	TEST_ASSERT_EQ(run_analysis(&out, NULL, "query --format csv %s 'SELECT * FROM exit_timeline"
+				    " ORDER BY seq'", db), 0);
+	TEST_ASSERT_STR_EQ(slurp(csv, NULL), out);
+	snprintf(src, sizeof(src), "%s/tests/analysis/trace_check.py", getenv("KVMRR_SOURCE_DIR"));
+	TEST_ASSERT(run_shell(&out, &err, "python3 %s %s %s", src, json, csv) == 0, "%s", err);
+	TEST_ASSERT(sscanf(out, "guest=%d vmm=%d inject=%d threads=%d", &guest, &vmm, &inject,
+			   &threads) == 4, "%s", out);
+	TEST_ASSERT_EQ(guest, 250);
+	TEST_ASSERT_EQ(vmm, 249);
+	TEST_ASSERT_EQ(inject, sql_int(db, "SELECT COUNT(*) FROM event"));
+	TEST_ASSERT_EQ(threads, 1);
+	/* An MMIO slice carries its gpa and data. */
+	TEST_ASSERT(strstr(slurp(json, NULL), "\"gpa\":\"0xd0000010\",\"size\":4,\"dir\":\"read\""),
+		    "no MMIO args");
+	/* A failed export leaves no partial file behind. */
+	unlink(json);
+	TEST_ASSERT_EQ(run_analysis(NULL, &err, "export -o %s %s", json, tmp_path("missing.db")), 1);
+	TEST_ASSERT(access(json, F_OK) != 0, "%s created for a missing recording", json);
+}
+
 TEST_MAIN()
