@@ -79,6 +79,7 @@ def fig_exit_cost(env, n, with_qemu):
     d["small"] = interleave(small_reps, _exit_cases(env, SMALL_N, small_reps, False))
     print("figure 1: exits guest n=%d, %d rounds" % (n, env.reps), flush=True)
     d["big"] = interleave(env.reps, _exit_cases(env, n, env.reps, with_qemu))
+    env.cleanup()           # stop the session daemon if it is ours: nothing else needs it
     d["rec_big"] = rec_stats(d["big"]["record"].last().extra["rec"])
     d["rec_small"] = rec_stats(d["small"]["record"].last().extra["rec"])
     d["rec_lttng"] = rec_stats(d["big"]["record+lttng"].last().extra["rec"])
