@@ -300,7 +300,9 @@ TEST(incomplete_prefix)
 		 "DELETE FROM vcpu_state WHERE phase = 'final'; DELETE FROM exit WHERE seq >= %lld", keep);
 	tamper(&fx, &c, "prefix", "", sql);
 	E2E_ASSERT(&c, c.status == 0, "status %d, wanted 0 (the prefix is identical)", c.status);
-	snprintf(want, sizeof(want), "replay: %lld exits, identical", keep);
+	/* Kicks (KVM_EXIT_INTR rows) are no synchronisation points and are not counted. */
+	snprintf(want, sizeof(want), "replay: %lld exits, identical",
+		 orig_int(&fx, "SELECT count(*) FROM exit WHERE seq < %lld AND reason != 10", keep));
 	E2E_HAS(&c, c.err, want);
 	E2E_HAS(&c, c.err, "incomplete");
 	E2E_ASSERT(&c, c.out_len > 0 && c.out_len < fx.rec.out_len &&
