@@ -215,8 +215,9 @@ class Env:
         return self.run([self.kvmrr, "replay", rec], ok=(0,),
                         expect=expect or r"identical")
 
-    def floor_run(self, n, cpl3=False):
-        r = self.run([self.floor] + (["--cpl3"] if cpl3 else []) + [str(n)],
+    def floor_run(self, n, cpl3=False, minimal=False):
+        r = self.run([self.floor] + (["--cpl3"] if cpl3 else []) + (["--min"] if minimal else []) +
+                     [str(n)],
                      expect=r"floor: %d exits" % n)
         m = re.search(r"in ([0-9.]+) s", r.out)
         r.extra["loop"] = float(m.group(1))

@@ -76,8 +76,8 @@ class Report:
         pvm = os.path.isdir("/sys/module/kvm_pvm")
         qv = subprocess.run(["qemu-system-x86_64", "--version"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True).stdout.splitlines()
-        c0 = env.floor_run(100000)
-        c3 = env.floor_run(100000, cpl3=True)
+        c0 = env.floor_run(100000, minimal=True)
+        c3 = env.floor_run(100000, cpl3=True, minimal=True)
         dirty = _git(env.root, "status", "--porcelain", "--untracked-files=no")
         self.add("# kvmrr benchmarks\n\nWritten by `bench/run%s` on %s (load average %s "
                  "at the start). Every figure below comes from this one run on this one "
@@ -92,7 +92,7 @@ class Report:
                 "nested: this host is itself a guest (CPUID hypervisor bit); " if "hypervisor" in flags else "",
                 "KVM is PVM-based (kvm_pvm module): guest code at CPL0 runs in KVM's instruction "
                 "emulator, CPL3 code runs natively" if pvm else "KVM with hardware virtualisation")),
-            ("exit floor by CPL", "raw port-IO exit (bench/floor, 10^5 exits): CPL0 %s us, CPL3 %s us" % (
+            ("exit floor by CPL", "raw port-IO exit (`bench/floor --min`, 10^5 exits): CPL0 %s us, CPL3 %s us" % (
                 us(c0.extra["loop"] / 100000), us(c3.extra["loop"] / 100000))),
             ("tsc_khz", meta.get("tsc_khz", "?")),
             ("KVM API", meta.get("kvm_api_version", "?")),
@@ -106,7 +106,7 @@ class Report:
     def exit_cost(self, env, f):
         n, n0, b, s = f["N"], f["N0"], f["big"], f["small"]
         rows = []
-        for k in ("floor", "run", "record", "record+lttng", "replay"):
+        for k in ("floor --min", "floor", "run", "record", "record+lttng", "replay"):
             nb = f["exits"][k][0]
             pe = f["per_exit"][k]
             lo, hi = b[k].spread
@@ -134,8 +134,11 @@ class Report:
         self.add(
             "## 1. Exit cost\n\nThe exits guest (`n=%d`, CPL0 loop alternating OUTB/INB on the UART "
             "scratch register; the run makes %d exits in all, boot and console included) against "
-            "the floor: `bench/floor`, raw ioctls and no project code, running %d exits of an "
-            "equivalent 20-byte long-mode CPL0 loop. Wall time is the whole process. The fixed "
+            "the floor: `bench/floor`, raw ioctls and no project code, running %d exits of a "
+            "long-mode CPL0 loop made of the same instructions as the exits guest's loop (9 or "
+            "10 per exit; CPL0 code is emulated here, so they cost time), and `bench/floor "
+            "--min`, the bare exit (3 instructions per exit). `x floor` compares with the "
+            "first. Wall time is the whole process. The fixed "
             "cost of each command is its wall time at n=%d; the *per exit* cost is the marginal "
             "one, (t(n=%d) - t(n=%d)) / (exits difference), which takes start-up and teardown "
             "out. Ratios are of per-exit costs. cpu s = user+sys of the process, all threads "

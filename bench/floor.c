@@ -4,19 +4,22 @@
  * run, record and replay are measured against. It uses no project code:
  * /dev/kvm ioctls only (Documentation/virt/kvm/api.rst, section 4).
  *
- * The guest is 20 bytes of long-mode code placed straight into guest RAM
+ * The guest is a few bytes of long-mode code placed straight into guest RAM
  * with paging on (identity map of the first 1 GiB, 2 MiB pages). It does
  * what the exits guest's storm loop does: N port-IO exits on the UART
- * scratch register 0x3ff, alternating OUTB and INB, then one OUT to port 0xf4 as the end marker. The VMM
- * keeps the scratch byte (OUT stores it, IN returns it) and nothing more:
- * no sync regs, no devices, no timestamps.
+ * scratch register 0x3ff, alternating OUTB and INB, then one OUTB to port
+ * 0xf4 as the end marker (HLT would #GP at CPL3). The VMM keeps the scratch
+ * byte (OUT stores it, IN returns it) and nothing more: no sync regs, no
+ * devices, no timestamps.
  *
- *   floor [--cpl3] N
+ *   floor [--cpl3] [--min] N
  *
  * --cpl3 runs the loop at CPL3 (user pages, RFLAGS.IOPL=3) like the exits
  * guest's `cpl3` flag; the default is CPL0, like the exits guest's default.
- * Prints one line: "floor: N exits at CPLc in S s: R exits/s, U us/exit",
- * timed around the KVM_RUN loop only (VM setup excluded).
+ * --min runs the 3-instructions-per-exit loop instead of the exits guest's
+ * instructions (see the loops below).
+ * Prints one line: "floor: N exits at CPLc (L loop) in S s: R exits/s,
+ * U us/exit", timed around the KVM_RUN loop only (VM setup excluded).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,31 +39,71 @@
 #define PD_GPA    0x3000
 #define GDT_GPA   0x4000
 #define CODE_GPA  0x10000
+#define COUNT_GPA 0x20000   /* "storm": the PIO counter (absolute in the asm) */
 #define STACK_TOP 0x80000
 #define SCR_PORT  0x3ff
 #define END_PORT  0xf4
 
 /*
- *   mov edx, 0x3ff
- * 1: out dx, al        ; exit (write)
- *   dec rcx
- *   jz 2f
- *   in al, dx          ; exit (read)
- *   dec rcx
- *   jnz 1b
- * 2: out 0xf4, al    ; the end marker (HLT would #GP at CPL3)
- * RCX = N on entry; AL is the byte written (it changes with every read).
+ * The guest loops, assembled here and copied to CODE_GPA (position
+ * independent; the PIO counter lives in its own page at COUNT_GPA, as the
+ * exits guest's counter lives in .bss, away from its code).
+ * In: RDI = N, EDX = 0x3ff. Out: one OUTB to port 0xf4 with AL = 0 (done)
+ * or 1 (an IN did not read back the byte last written).
+ *
+ * "min": nothing but the exits: 3 instructions per exit.
+ * "storm": the instructions the exits guest's storm() compiles to (GCC -O2,
+ * guests/exits.c): a parity test choosing OUT or IN, the byte i/2, a
+ * read-back compare and an increment of a PIO counter in memory, 9 or 10
+ * instructions per exit. Guest code at CPL0 is emulated here, so every
+ * instruction costs time: "storm" is the floor to compare the exits guest
+ * with, "min" is the bare exit.
  */
-static const uint8_t guest_code[] = {
-	0xba, 0xff, 0x03, 0x00, 0x00,   /* mov edx, 0x3ff */
-	0xee,                           /* out dx, al */
-	0x48, 0xff, 0xc9,               /* dec rcx */
-	0x74, 0x06,                     /* jz +6 -> end */
-	0xec,                           /* in al, dx */
-	0x48, 0xff, 0xc9,               /* dec rcx */
-	0x75, 0xf4,                     /* jnz -12 -> out */
-	0xe6, 0xf4,                     /* out 0xf4, al: the end (not counted) */
-};
+__asm__(
+	".pushsection .rodata\n"
+	".globl floor_min_start, floor_min_end\n"
+	"floor_min_start:\n"
+	"	mov %rdi, %rcx\n"
+	"1:	outb %al, %dx\n"
+	"	dec %rcx\n"
+	"	jz 2f\n"
+	"	inb %dx, %al\n"
+	"	dec %rcx\n"
+	"	jnz 1b\n"
+	"2:	xor %eax, %eax\n"
+	"	outb %al, $0xf4\n"
+	"floor_min_end:\n"
+	".globl floor_storm_start, floor_storm_end\n"
+	"floor_storm_start:\n"
+	"	xor %esi, %esi\n"
+	"	xor %ecx, %ecx\n"
+	"	jmp 3f\n"
+	"1:	incq 0x20000\n"          /* read: count, IN, compare */
+	"	inb %dx, %al\n"
+	"	cmp %sil, %al\n"
+	"	jne 5f\n"
+	"	add $1, %rcx\n"
+	"	cmp %rcx, %rdi\n"
+	"	je 4f\n"
+	"3:	test $1, %cl\n"
+	"	jne 1b\n"
+	"	mov %rcx, %rsi\n"                /* write: byte i/2, count, OUT */
+	"	shr %rsi\n"
+	"	incq 0x20000\n"
+	"	mov %esi, %eax\n"
+	"	outb %al, %dx\n"
+	"	add $1, %rcx\n"
+	"	cmp %rcx, %rdi\n"
+	"	jne 3b\n"
+	"4:	xor %eax, %eax\n"
+	"	outb %al, $0xf4\n"
+	"5:	mov $1, %eax\n"
+	"	outb %al, $0xf4\n"
+	"floor_storm_end:\n"
+	".popsection\n");
+
+extern const uint8_t floor_min_start[], floor_min_end[];
+extern const uint8_t floor_storm_start[], floor_storm_end[];
 
 static int fail(const char *what)
 {
@@ -145,8 +188,14 @@ static int run_loop(int vcpu, struct kvm_run *run, uint64_t *exits)
 			return fail("KVM_RUN");
 		}
 		/* KVM_EXIT_IO: run->io is valid (api.rst 5, kvm_run). */
-		if (run->exit_reason == KVM_EXIT_IO && run->io.port == END_PORT)
-			return 0;
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == END_PORT) {
+			uint8_t code = *((uint8_t *)run + run->io.data_offset);
+			if (code == 0)
+				return 0;
+			fprintf(stderr, "floor: the guest read back a wrong byte after %llu exits\n",
+				(unsigned long long)*exits);
+			return 2;
+		}
 		if (run->exit_reason != KVM_EXIT_IO || run->io.port != SCR_PORT) {
 			fprintf(stderr, "floor: unexpected exit %u (port 0x%x) after %llu exits\n",
 				run->exit_reason, run->io.port, (unsigned long long)*exits);
@@ -162,25 +211,20 @@ static int run_loop(int vcpu, struct kvm_run *run, uint64_t *exits)
 	}
 }
 
-int main(int argc, char **argv)
+struct floor_vm {
+	int kvm, vm, vcpu;
+	struct kvm_run *run;
+};
+
+/* One VM with 4 MiB of RAM, the loop at CODE_GPA, one vCPU in long mode. */
+static int floor_vm_setup(struct floor_vm *f, const uint8_t *code, size_t len, int cpl3, uint64_t n)
 {
-	int cpl3 = argc > 1 && strcmp(argv[1], "--cpl3") == 0;
-	const char *arg = argv[1 + cpl3];
-	uint64_t n, exits = 0;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
-	double t0, t1;
-	int rc;
 
-	if (argc != 2 + cpl3 || (n = strtoull(arg, NULL, 0)) == 0) {
-		fprintf(stderr, "usage: floor [--cpl3] N   (N > 0 port-IO exits)\n");
-		return 2;
-	}
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
+	if ((f->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
 		return fail("open /dev/kvm");
-	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
+	if ((f->vm = ioctl(f->kvm, KVM_CREATE_VM, 0)) < 0)
 		return fail("KVM_CREATE_VM");
 	uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -190,37 +234,66 @@ int main(int argc, char **argv)
 		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE,
 		.userspace_addr = (uintptr_t)mem,
 	};
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+	if (ioctl(f->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return fail("KVM_SET_USER_MEMORY_REGION");
 	page_tables(mem, cpl3);
-	memcpy(mem + CODE_GPA, guest_code, sizeof(guest_code));
-
-	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
+	memcpy(mem + CODE_GPA, code, len);
+	if ((f->vcpu = ioctl(f->vm, KVM_CREATE_VCPU, 0)) < 0)
 		return fail("KVM_CREATE_VCPU");
-	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	int run_size = ioctl(f->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size < 0)
 		return fail("KVM_GET_VCPU_MMAP_SIZE");
-	struct kvm_run *run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
+	f->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, f->vcpu, 0);
+	if (f->run == MAP_FAILED)
 		return fail("mmap kvm_run");
-	if (set_cpuid(kvm, vcpu) < 0)
+	if (set_cpuid(f->kvm, f->vcpu) < 0)
 		return fail("KVM_GET_SUPPORTED_CPUID/KVM_SET_CPUID2");
-	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(f->vcpu, KVM_GET_SREGS, &sregs) < 0)
 		return fail("KVM_GET_SREGS");
 	long_mode_sregs(&sregs, cpl3);
-	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
+	if (ioctl(f->vcpu, KVM_SET_SREGS, &sregs) < 0)
 		return fail("KVM_SET_SREGS");
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = CODE_GPA;
 	regs.rsp = STACK_TOP;
-	regs.rcx = n;
+	regs.rdi = n;
+	regs.rdx = SCR_PORT;
 	regs.rflags = cpl3 ? 0x3002 : 0x2;     /* IOPL=3 lets CPL3 do port IO */
-	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(f->vcpu, KVM_SET_REGS, &regs) < 0)
 		return fail("KVM_SET_REGS");
+	return 0;
+}
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: floor [--cpl3] [--min] N   (N > 0 port-IO exits)\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	int cpl3 = 0, min = 0;
+	uint64_t n = 0, exits = 0;
+	struct floor_vm f;
+	double t0, t1;
+	int rc, i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--cpl3") == 0)
+			cpl3 = 1;
+		else if (strcmp(argv[i], "--min") == 0)
+			min = 1;
+		else
+			return usage();
+	}
+	if (i != argc - 1 || (n = strtoull(argv[i], NULL, 0)) == 0)
+		return usage();
+	rc = min ? floor_vm_setup(&f, floor_min_start, floor_min_end - floor_min_start, cpl3, n)
+		 : floor_vm_setup(&f, floor_storm_start, floor_storm_end - floor_storm_start, cpl3, n);
+	if (rc)
+		return rc;
 	t0 = now();
-	rc = run_loop(vcpu, run, &exits);
+	rc = run_loop(f.vcpu, f.run, &exits);
 	t1 = now();
 	if (rc)
 		return rc;
@@ -229,8 +302,8 @@ int main(int argc, char **argv)
 			(unsigned long long)exits, (unsigned long long)n);
 		return 2;
 	}
-	printf("floor: %llu exits at CPL%d in %.6f s: %.0f exits/s, %.3f us/exit\n",
-	       (unsigned long long)n, cpl3 ? 3 : 0, t1 - t0, n / (t1 - t0),
-	       (t1 - t0) * 1e6 / n);
+	printf("floor: %llu exits at CPL%d (%s loop) in %.6f s: %.0f exits/s, %.3f us/exit\n",
+	       (unsigned long long)n, cpl3 ? 3 : 0, min ? "min" : "storm", t1 - t0,
+	       n / (t1 - t0), (t1 - t0) * 1e6 / n);
 	return 0;
 }
