@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,24 +107,28 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* Remove a recording and its WAL side files; 0 or -errno of the main file's unlink. */
+static int unlink_recording(const char *path)
+{
+	char side[PATH_MAX + 8];
+	int r;
+
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	return r;
+}
+
 /* Create the file exclusively (O_EXCL) so an existing recording is never clobbered by accident. */
 static int create_file(const char *path, bool force, char *err, size_t errlen)
 {
-	int fd;
+	int fd, r;
 
-	if (force) {
-		char side[PATH_MAX + 8];
-
-		snprintf(side, sizeof(side), "%s-wal", path);
-		unlink(side);
-		snprintf(side, sizeof(side), "%s-shm", path);
-		unlink(side);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			int e = errno;
-
-			snprintf(err, errlen, "recording %s: cannot replace it: %s", path, strerror(e));
-			return -e;
-		}
+	if (force && (r = unlink_recording(path)) < 0) {
+		snprintf(err, errlen, "recording %s: cannot replace it: %s", path, strerror(-r));
+		return r;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -161,6 +166,23 @@ static int open_db(struct tracer_log *l, char *err, size_t errlen)
 	return r;
 }
 
+/*
+ * The writer blocks every signal, so SIGINT/SIGTERM and the kick signal land
+ * on the vCPU thread, where they interrupt KVM_RUN (api.rst: KVM_RUN returns
+ * EINTR for a signal to that thread).
+ */
+static int start_writer(struct tracer_log *l)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&l->writer, NULL, writer_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 int tracer_log_open(struct tracer_log **out, const char *path, const struct tracer_log_options *opt,
 		    char *err, size_t errlen)
 {
@@ -190,11 +212,17 @@ int tracer_log_open(struct tracer_log **out, const char *path, const struct trac
 		goto fail;
 	}
 	r = create_file(path, o.force, err, errlen);
-	if (!r)
-		r = open_db(l, err, errlen);
 	if (r < 0)
 		goto fail;
-	r = -pthread_create(&l->writer, NULL, writer_main, l);
+	r = open_db(l, err, errlen);
+	if (r < 0) {
+		/* Do not leave a half-made file that would block the next try without --force. */
+		sqlite3_close(l->db);
+		l->db = NULL;
+		unlink_recording(path);
+		goto fail;
+	}
+	r = start_writer(l);
 	if (r < 0) {
 		snprintf(err, errlen, "recording %s: starting the writer thread: %s", path, strerror(-r));
 		goto fail;

@@ -312,6 +312,33 @@ TEST(sigint_ends_cleanly)
 	tt_cleanup(r.dir);
 }
 
+/* A guest spinning without exits: SIGINT must reach the vCPU thread (not the writer) and kick it. */
+TEST(sigint_stops_a_spinning_guest)
+{
+	struct e2e_run r;
+	sqlite3 *db;
+	int st = 0;
+
+	e2e_start(&r, "crash", (const char *const[]){ "--cmdline", "mode=spin", NULL });
+	wait_for_rows(r.rec, 1, 30000);
+	usleep(500000);
+	kill(r.pid, SIGINT);
+	for (int i = 0; i < 100 && waitpid(r.pid, &st, WNOHANG) == 0; i++)
+		usleep(100000);
+	if (kill(r.pid, 0) == 0) {
+		kill(r.pid, SIGKILL);
+		TEST_ASSERT(0, "kvmrr record still running 10 s after SIGINT");
+	}
+	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	TEST_ASSERT_EQ(r.status, 12);
+	db = tt_open(r.rec);
+	check_complete(db, "signal");
+	/* The kick made KVM_RUN return: the last exit is that INTR. */
+	TEST_ASSERT_EQ(tt_int(db, "SELECT reason FROM exit ORDER BY seq DESC LIMIT 1"), KVM_EXIT_INTR);
+	sqlite3_close(db);
+	tt_cleanup(r.dir);
+}
+
 TEST(kill9_leaves_readable_prefix)
 {
 	struct e2e_run r;
