@@ -73,8 +73,8 @@ static void tick(struct rt_frame *f)
 	int next;
 
 	ticks++;
-	/* Switch only out of a task (or main): never out of the kernel's own code. */
-	if (done || ((f->cs & 3) != 3 && !(cpl0 && current >= 0 && f->cs == RT_KERNEL_CS)))
+	/* Switch only out of a task or main's wait (cpl0: both at CPL0), never out of the kernel. */
+	if (done || ((f->cs & 3) != 3 && !(cpl0 && f->cs == RT_KERNEL_CS)))
 		return;
 	if (current < 0) {
 		main_frame = *f;
@@ -99,6 +99,16 @@ static void tick(struct rt_frame *f)
 	}
 	*f = next < 0 ? main_frame : tasks[next].frame;
 	current = next;
+}
+
+/* cpl0: main waits at CPL0 too, so that every tick lands at CPL0. */
+static uint64_t wait_done_cpl0(uint64_t arg)
+{
+	(void)arg;
+	__asm__ volatile("sti" ::: "memory");
+	while (!done)
+		;
+	return 0;   /* the last tick resumed us with IF clear */
 }
 
 static void task_init(unsigned i, bool constregs)
@@ -134,9 +144,13 @@ int main(void)
 		task_init(i, constregs);
 	rt_irq_register(ABI_PIT_IRQ, tick);
 	rt_pit_start((uint32_t)hz);
-	rt_sti();
-	while (!done)
-		;
+	if (cpl0) {
+		rt_call0(wait_done_cpl0, 0);
+	} else {
+		rt_sti();
+		while (!done)
+			;
+	}
 	rt_pit_stop();
 	min = (target - 1) / NTASKS;
 	for (unsigned i = 0; i < NTASKS; i++) {
