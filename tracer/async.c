@@ -12,55 +12,11 @@
 #include "tracer/tracer.h"
 #include "tracer/tracer_int.h"
 
-/* Points buffered before a synchronous write under the log lock. */
-#define ASYNC_BATCH 4096
-
 struct tracer_async {
 	struct machine_dirty dirty;
-	struct tracer_async_point *rows;
-	size_t nrows;
 	uint64_t events;
 	uint64_t capture_ns;      /* time spent capturing points (state, dirty log, digests) */
 };
-
-static int write_rows(struct tracer *t, char *err, size_t errlen)
-{
-	struct tracer_async *a = t->async;
-	sqlite3 *db = tracer_log_lock(t->log);
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "INSERT INTO async_point(seq, vcpu, rip, rflags, cpl, regs, "
-				    "xsave_digest, mem_digest, dirty_pages) VALUES(?,?,?,?,?,?,?,?,?)",
-				    -1, &st, NULL);
-	int r = 0;
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	for (size_t i = 0; rc == SQLITE_OK && i < a->nrows; i++) {
-		const struct tracer_async_point *p = &a->rows[i];
-
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)p->seq);
-		sqlite3_bind_int64(st, 2, p->vcpu);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)p->regs.rip);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)p->regs.rflags);
-		sqlite3_bind_int64(st, 5, p->cpl);
-		sqlite3_bind_blob(st, 6, &p->regs, sizeof(p->regs), SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)p->xsave_digest);
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)p->mem_digest);
-		sqlite3_bind_int64(st, 9, p->dirty_pages);
-		rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_reset(st) : SQLITE_ERROR;
-	}
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "writing %zu rows of async_point: %s", a->nrows, sqlite3_errmsg(db));
-		r = tracer_sqlite_errno(rc ? rc : SQLITE_ERROR);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	sqlite3_finalize(st);
-	tracer_log_unlock(t->log);
-	a->nrows = 0;
-	return r;
-}
 
 static int async_init(struct tracer *t, struct machine *m)
 {
@@ -68,9 +24,7 @@ static int async_init(struct tracer *t, struct machine *m)
 
 	if (!a)
 		return -ENOMEM;
-	a->rows = calloc(ASYNC_BATCH, sizeof(a->rows[0]));
-	if (!a->rows || machine_dirty_init(&a->dirty, m) < 0) {
-		free(a->rows);
+	if (machine_dirty_init(&a->dirty, m) < 0) {
 		free(a);
 		return -ENOMEM;
 	}
@@ -103,26 +57,26 @@ static int fill_point(struct tracer_async *a, struct machine *m, struct tracer_a
 int tracer_async_capture(struct tracer *t, struct machine *m, int vector)
 {
 	uint64_t t0 = machine_now_ns();
-	struct tracer_async_point *p;
+	struct tracer_async_point p = { .seq = t->seq - 1, .vcpu = m->vcpu.id, .vector = vector };
 	char err[256];
 	int r;
 
+	/* p.seq: the KVM_EXIT_INTR just captured. */
 	if (!t->async && (r = async_init(t, m)) < 0)
 		goto fail;
-	p = &t->async->rows[t->async->nrows];
-	memset(p, 0, sizeof(*p));
-	p->seq = t->seq - 1;   /* the KVM_EXIT_INTR just captured */
-	p->vcpu = m->vcpu.id;
-	p->vector = vector;
-	r = fill_point(t->async, m, p);
+	r = fill_point(t->async, m, &p);
 	if (r < 0)
 		goto fail;
-	t->async->nrows++;
 	t->async->events++;
+	/* Both rows go through the writer's ring: the vCPU thread never waits on SQLite. */
 	r = tracer_capture_event(t, m->vcpu.id, TRACER_EVENT_ASYNC_IRQ, vector);
+	if (r == 0)
+		r = tracer_log_async_point(t->log, &p);
 	t->async->capture_ns += machine_now_ns() - t0;
-	if (r == 0 && t->async->nrows == ASYNC_BATCH && (r = write_rows(t, err, sizeof(err))) < 0)
+	if (r < 0) {
+		tracer_log_error(t->log, err, sizeof(err));
 		machine_set_end(m, END_ERROR, err);
+	}
 	return r;
 fail:
 	snprintf(err, sizeof(err), "asynchronous point after seq %llu (vector 0x%x): %s",
@@ -139,16 +93,13 @@ int tracer_async_finish(struct tracer *t, char *err, size_t errlen)
 
 	if (!a)
 		return 0;
-	r = write_rows(t, err, errlen);
-	if (r == 0) {
-		db = tracer_log_lock(t->log);
-		r = tracer_meta_set_int(db, "async_events", (long long)a->events, err, errlen);
-		if (r == 0)
-			r = tracer_meta_set_int(db, "async_capture_ns", (long long)a->capture_ns, err, errlen);
-		tracer_log_unlock(t->log);
-	}
+	/* The points themselves went through the ring; the caller drained it. */
+	db = tracer_log_lock(t->log);
+	r = tracer_meta_set_int(db, "async_events", (long long)a->events, err, errlen);
+	if (r == 0)
+		r = tracer_meta_set_int(db, "async_capture_ns", (long long)a->capture_ns, err, errlen);
+	tracer_log_unlock(t->log);
 	machine_dirty_free(&a->dirty);
-	free(a->rows);
 	free(a);
 	t->async = NULL;
 	return r;

@@ -8,9 +8,9 @@
  * a digest of XSAVE, and a digest of the guest pages written since the
  * previous asynchronous event (machine/async.h).
  *
- * Rows are buffered on the vCPU thread and written under the log lock in
- * batches and by tracer_finish; a recording cut short may lack the points
- * of its last events (replay then says so).
+ * The point goes to the writer thread through the log's ring like the exit
+ * rows, and is committed in the same transactions: a recording cut short
+ * holds the points of all its committed async_irq events.
  */
 #ifndef KVMRR_TRACER_ASYNC_H
 #define KVMRR_TRACER_ASYNC_H
@@ -42,8 +42,8 @@ struct tracer_async_point {
 int tracer_async_capture(struct tracer *t, struct machine *m, int vector);
 
 /*
- * Write the buffered points and the meta counters async_events and
- * async_capture_ns, then free the buffers. Safe when nothing was captured.
+ * Write the meta counters async_events and async_capture_ns (after the log
+ * was drained), then free the state. Safe when nothing was captured.
  * 0 or -errno with a message.
  */
 int tracer_async_finish(struct tracer *t, char *err, size_t errlen);

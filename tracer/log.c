@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tracer/async.h"
 #include "tracer/format.h"
 #include "tracer/log_int.h"
 
@@ -247,6 +248,7 @@ void tracer_log_close(struct tracer_log *l)
 	sqlite3_finalize(l->ins_exit);
 	sqlite3_finalize(l->ins_exit_multi);
 	sqlite3_finalize(l->ins_event);
+	sqlite3_finalize(l->ins_async);
 	if (l->db)
 		sqlite3_close(l->db);
 	tracer_ring_free(&l->ring);
@@ -307,6 +309,15 @@ int tracer_log_event(struct tracer_log *l, uint64_t seq, uint32_t vcpu, uint32_t
 	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
 
 	return e ? e : push_rec(l, &r, NULL);
+}
+
+int tracer_log_async_point(struct tracer_log *l, const struct tracer_async_point *p)
+{
+	struct log_rec r = { .type = REC_ASYNC, .dir = DIR_NONE, .len = sizeof(*p), .seq = p->seq };
+	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
+
+	_Static_assert(sizeof(*p) > sizeof(r.data), "a point travels in continuation slots");
+	return e ? e : push_rec(l, &r, p);
 }
 
 int tracer_log_error(struct tracer_log *l, char *err, size_t errlen)

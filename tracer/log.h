@@ -67,6 +67,9 @@ void tracer_log_set_tsc_base(struct tracer_log *l, uint64_t tsc);
  */
 int tracer_log_exit(struct tracer_log *l, const struct tracer_exit_info *x);
 int tracer_log_event(struct tracer_log *l, uint64_t seq, uint32_t vcpu, uint32_t kind, int64_t value);
+/* Queue an async_point row (tracer/async.h), committed with the exits around it. */
+struct tracer_async_point;
+int tracer_log_async_point(struct tracer_log *l, const struct tracer_async_point *p);
 
 /* Wait until everything queued so far is committed. 0 or the writer's error with its message. */
 int tracer_log_drain(struct tracer_log *l, char *err, size_t errlen);

@@ -18,7 +18,7 @@
 /* Exit rows per INSERT statement: one VDBE run for many rows (10 parameters each). */
 #define LOG_MULTI 32
 
-enum { REC_EXIT = 1, REC_EVENT = 2 };
+enum { REC_EXIT = 1, REC_EVENT = 2, REC_ASYNC = 3 };  /* REC_ASYNC: data = struct tracer_async_point */
 
 /* One ring slot. Data over 8 bytes follows in ceil(len / 64) raw slots. */
 struct log_rec {
@@ -46,7 +46,7 @@ struct log_pending {
 struct tracer_log {
 	char path[PATH_MAX];
 	sqlite3 *db;
-	sqlite3_stmt *ins_exit, *ins_exit_multi, *ins_event;
+	sqlite3_stmt *ins_exit, *ins_exit_multi, *ins_event, *ins_async;
 	pthread_mutex_t db_lock;
 	pthread_t writer;
 	bool writer_started;

@@ -3,13 +3,14 @@
  * The writer thread's SQL: exit rows go out LOG_MULTI at a time through one
  * multi-row INSERT (one statement run instead of 32: about a third less CPU
  * per row); rows with data over 8 bytes, and the remainder at a commit, go
- * one at a time. Events are rare and go one at a time.
+ * one at a time. Events and asynchronous points are rare and go one at a time.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tracer/async.h"
 #include "tracer/format.h"
 #include "tracer/log_int.h"
 
@@ -89,6 +90,25 @@ void log_flush_pending(struct tracer_log *l)
 	}
 }
 
+/* An async_point row (tracer/async.h); data is the struct as the vCPU thread filled it. */
+static void write_async(struct tracer_log *l, const uint8_t *data)
+{
+	struct tracer_async_point p;
+	sqlite3_stmt *st = l->ins_async;
+
+	memcpy(&p, data, sizeof(p));
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)p.seq);
+	sqlite3_bind_int64(st, 2, p.vcpu);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)p.regs.rip);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)p.regs.rflags);
+	sqlite3_bind_int64(st, 5, p.cpl);
+	sqlite3_bind_blob(st, 6, &p.regs, sizeof(p.regs), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)p.xsave_digest);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)p.mem_digest);
+	sqlite3_bind_int64(st, 9, p.dirty_pages);
+	step(l, st, "INSERT INTO async_point", p.seq, 0);
+}
+
 void log_write_rec(struct tracer_log *l, const struct log_rec *r, const uint8_t *data)
 {
 	if (atomic_load_explicit(&l->error, memory_order_relaxed))
@@ -107,6 +127,10 @@ void log_write_rec(struct tracer_log *l, const struct log_rec *r, const uint8_t 
 		l->pend[l->npend++] = (struct log_pending){ .r = *r, .vmm_ticks = vmm };
 		if (l->npend == LOG_MULTI)
 			log_flush_pending(l);
+		return;
+	}
+	if (r->type == REC_ASYNC) {
+		write_async(l, data);
 		return;
 	}
 	sqlite3_bind_int64(l->ins_event, 1, (sqlite3_int64)r->seq);
@@ -142,6 +166,10 @@ int log_prepare(struct tracer_log *l, char *err, size_t errlen)
 		rc = sqlite3_prepare_v3(l->db, "INSERT INTO event(seq, vcpu, kind, value, data)"
 					" VALUES(?, ?, ?, ?, NULL)", -1, SQLITE_PREPARE_PERSISTENT,
 					&l->ins_event, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(l->db, "INSERT INTO async_point(seq, vcpu, rip, rflags, cpl, regs,"
+					" xsave_digest, mem_digest, dirty_pages) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+					-1, SQLITE_PREPARE_PERSISTENT, &l->ins_async, NULL);
 	free(multi);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "recording %s: preparing inserts: %s", l->path, sqlite3_errmsg(l->db));
