@@ -112,6 +112,9 @@ void e2e_sh(struct e2e_cmd *c, const char *dir, int limit, const char *fmt, ...)
 	c->out = slurp(out, &c->out_len);
 	c->err = slurp(err, NULL);
 	printf("# %s -> status %d in %.2f s\n", cmd, c->status, c->secs);
+	/* Under -Db_sanitize the sanitizers exit 1, which is also "guest exited 0": look at the text. */
+	TEST_ASSERT(!strstr(c->err, "ERROR: AddressSanitizer") && !strstr(c->err, "ERROR: LeakSanitizer") &&
+		    !strstr(c->err, "runtime error:"), "%s: a sanitizer reported an error:\n%s", cmd, c->err);
 	free(cmd);
 	free(full);
 }
