@@ -19,6 +19,15 @@
 #define UART_BASE 0x3f8
 #define MSR_IA32_TSC 0x10
 
+/* Every async_irq event has its async_point row and vice versa (same seq), also in a cut-short file. */
+static void check_async_points(sqlite3 *db)
+{
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM event WHERE kind = 4 AND seq NOT IN"
+			      " (SELECT seq FROM async_point)"), 0);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM async_point WHERE seq NOT IN"
+			      " (SELECT seq FROM event WHERE kind = 4)"), 0);
+}
+
 /* The recording is complete and its rows are exact: seq 0..exits-1, meta.exits. */
 static void check_complete(sqlite3 *db, const char *end)
 {
@@ -34,6 +43,7 @@ static void check_complete(sqlite3 *db, const char *end)
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM vcpu_state WHERE phase = 'final'"),
 		       tt_int(db, "SELECT count(*) FROM vcpu_state WHERE phase = 'initial'"));
 	TEST_ASSERT_EQ(tt_int(db, "SELECT length(value) FROM meta WHERE key = 'final_mem_digest'"), 64);
+	check_async_points(db);
 }
 
 /* Entry times strictly increase, guest time is positive, VMM time not negative. */
@@ -394,6 +404,30 @@ TEST(disk_full_stops_the_run)
 	free(out);
 	TEST_ASSERT(umount2(mnt, MNT_DETACH) == 0, "umount %s", mnt);
 	tt_cleanup(mnt);
+}
+
+/* kill -9 of a guest taking asynchronous interrupts: events and their points form the same prefix. */
+TEST(kill9_with_async_points)
+{
+	struct e2e_run r;
+	sqlite3 *db;
+	long long events;
+
+	e2e_start(&r, "preempt", (const char *const[]){ "--cmdline", "ticks=1000000", NULL });
+	wait_for_rows(r.rec, 200, 30000);
+	usleep(300000);
+	kill(r.pid, SIGKILL);
+	e2e_wait(&r);
+	db = tt_open(r.rec);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 0);
+	events = tt_int(db, "SELECT count(*) FROM event WHERE kind = 4");
+	TEST_ASSERT(events > 0, "no async_irq events committed");
+	check_async_points(db);
+	printf("# kill -9: %lld exits, %lld async_irq events, each with its point\n",
+	       tt_int(db, "SELECT count(*) FROM exit"), events);
+	sqlite3_close(db);
+	e2e_free(&r);
+	tt_cleanup(r.dir);
 }
 
 TEST(million_exits_exact)
