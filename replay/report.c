@@ -9,6 +9,28 @@
 #include "tracer/format.h"
 #include "tracer/snapshot.h"
 
+/* Every recorded exit was read and matched: the end (even a timeout) is the recording's. */
+static bool log_consumed(const struct replay *r)
+{
+	return r->log.exits_done && !r->have_next;
+}
+
+/*
+ * The recording ends with exits the VMM caused (the kick of --timeout or a
+ * signal), skipped as no synchronisation points, after the last one
+ * replayed: the guest ran on without exits to a point nothing in the log
+ * marks, so its final state cannot be compared.
+ */
+static bool ended_by_kick(const struct replay *r)
+{
+	return log_consumed(r) && r->log.rows_read && (int64_t)r->log.last_seq > r->last_seq;
+}
+
+static bool final_compared(const struct replay *r)
+{
+	return !r->divergences && !r->until_reached && r->complete && !ended_by_kick(r);
+}
+
 /* Compare the final vCPU state and memory digest with the recording's; fills r->final_diff. */
 static void compare_final(struct replay *r)
 {
@@ -76,20 +98,30 @@ static void describe_act(char *buf, size_t len, const struct replay_seen *s)
 		snprintf(buf, len, "(none)");
 		return;
 	}
-	describe(buf, len, s->reason, s->addr, s->size, s->dir, s->data, s->len > 64 ? 64 : s->len, s->rip);
+	/* The data of an IN or MMIO read is what replay supplies, not something the guest did. */
+	describe(buf, len, s->reason, s->addr, s->size, s->dir, s->data,
+		 s->dir != 1 ? 0 : s->len > 64 ? 64 : s->len, s->rip);
 }
 
 static void report_text(struct replay *r, FILE *out)
 {
 	char a[256], b[256];
 
-	fprintf(out, "replay: divergence at seq %" PRIu64 " (%s differs)\n", r->first_div.seq, r->first_div_what);
+	/* compare() names a field ("port"); other reasons are sentences ("no exit ...", "the guest ..."). */
+	bool sentence = strncmp(r->first_div_what, "no ", 3) == 0 || strncmp(r->first_div_what, "the ", 4) == 0;
+
+	fprintf(out, "replay: divergence at seq %" PRIu64 " (%s%s)\n", r->first_div.seq, r->first_div_what,
+		sentence ? "" : " differs");
 	if (r->first_div.rec.reason || r->first_div.rec.seq || r->have_next)
 		describe_rec(a, sizeof(a), &r->first_div.rec);
 	else
 		snprintf(a, sizeof(a), "(end of the recording)");
 	describe_act(b, sizeof(b), &r->first_div);
-	fprintf(out, "  expected: %s\n  actual:   %s\n", a, b);
+	if (r->first_div.rec.seq != r->first_div.seq && r->have_next)   /* rows missing */
+		fprintf(out, "  expected: (no row; the next one, seq %" PRIu64 ", is %s)\n  actual:   %s\n",
+			r->first_div.rec.seq, a, b);
+	else
+		fprintf(out, "  expected: %s\n  actual:   %s\n", a, b);
 	if (r->async && r->first_div_what)
 		replay_async_report(r, out);
 	fprintf(out, "vCPU registers:\n");
@@ -127,7 +159,7 @@ static void report_json(struct replay *r, FILE *out, const char *result)
 	fprintf(out, "{\"result\":\"%s\",\"exits\":%" PRIu64 ",\"matched\":%" PRIu64
 		",\"divergences\":%" PRIu64 ",\"complete\":%s,\"final_state\":\"%s\"",
 		result, r->m.exits, r->matched, r->divergences, r->complete ? "true" : "false",
-		r->final_diff[0] ? "differs" : "identical");
+		r->final_diff[0] ? "differs" : final_compared(r) ? "identical" : "not compared");
 	if (r->divergences) {
 		const struct replay_seen *s = &r->first_div;
 
@@ -151,13 +183,13 @@ int replay_report(struct replay *r, FILE *out)
 	const char *result;
 	int status;
 
-	if (r->m.end == END_TIMEOUT && !r->divergences) {
+	if (r->m.end == END_TIMEOUT && !r->divergences && !log_consumed(r)) {
 		r->divergences = 1;
 		r->first_div.seq = r->have_next ? r->next.seq : (uint64_t)(r->last_seq + 1);
 		r->first_div.rec = r->next;
 		r->first_div_what = "no exit within the time budget (the guest never reached it)";
 	}
-	if (!r->divergences && !r->until_reached && r->complete)
+	if (final_compared(r))
 		compare_final(r);
 	if (r->divergences || r->final_diff[0]) {
 		result = "diverged";
@@ -175,6 +207,11 @@ int replay_report(struct replay *r, FILE *out)
 	} else if (r->until_reached) {
 		fprintf(out, "replay: stopped after seq %" PRId64 " (%" PRIu64 " exits, identical so far)\n",
 			r->last_seq, r->matched);
+		if (r->last_seq < r->opt.until)
+			fprintf(out, "replay: seq %" PRId64 "-%" PRId64 " are exits the VMM caused (KVM_EXIT_INTR); "
+				"the guest ran on to them without exits, which replay does not reproduce: "
+				"this is the state after seq %" PRId64 "\n", r->last_seq + 1, r->opt.until,
+				r->last_seq);
 		machine_dump_regs(&r->m, out);
 	} else if (r->divergences) {
 		fprintf(out, "replay: %" PRIu64 " exits, %" PRIu64 " divergences; the first:\n", r->m.exits,
@@ -183,6 +220,10 @@ int replay_report(struct replay *r, FILE *out)
 	} else if (r->final_diff[0]) {
 		fprintf(out, "replay: %" PRIu64 " exits matched, but the final state differs: %s\n",
 			r->matched, r->final_diff);
+	} else if (r->complete && ended_by_kick(r)) {
+		fprintf(out, "replay: %" PRIu64 " exits, identical (the recording ended by %s while the guest "
+			"ran without exits after seq %" PRId64 "; that stretch has no exit to check and its "
+			"final state is not compared)\n", r->matched, r->recorded_end, r->last_seq);
 	} else if (!r->complete) {
 		fprintf(out, "replay: %" PRIu64 " exits, identical (the recording is incomplete: "
 			"replayed its prefix; no final state to compare)\n", r->matched);

@@ -221,6 +221,12 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 		seen.rec = r->next;
 		/* A real exit while an asynchronous point is sought: it came too early. */
 		what = seeking ? replay_async_early_exit(r) : compare(&r->next, &seen);
+		/* Rows missing before this one: this exit was the first missing seq's. */
+		if (r->log.gap_seq >= 0 && r->next.seq > (uint64_t)r->log.gap_seq) {
+			seen.seq = (uint64_t)r->log.gap_seq;
+			what = "no exit with this seq in the recording (rows are missing)";
+			r->log.gap_seq = -1;
+		}
 	}
 	if (what) {
 		if (r->divergences++ == 0) {
@@ -245,6 +251,13 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 		return 0;
 	}
 	rc = fetch_next(r);
+	/* --until on a row the VMM caused (INTR, skipped): stop at the last exit before it. */
+	if (r->opt.until >= 0 && ((rc > 0 && r->next.seq > (uint64_t)r->opt.until) ||
+				  (rc == 0 && r->log.last_seq >= (uint64_t)r->opt.until))) {
+		r->until_reached = true;
+		machine_set_end(m, END_MAX_EXITS, "reached --until");
+		return 0;
+	}
 	if (rc == 0)
 		end_from_log(r);
 	return rc < 0 ? rc : 0;
