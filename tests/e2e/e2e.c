@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "tests/e2e/e2e.h"
 
+#include <linux/kvm.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -249,4 +250,13 @@ void e2e_copy(const char *src, const char *dst)
 
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
 	TEST_ASSERT(system(cmd) == 0, "%s", cmd);
+}
+
+long long e2e_sync_points(sqlite3 *db, long long below)
+{
+	bool async = e2e_db_int(db, "SELECT count(*) FROM meta WHERE key = 'irq_delivery' AND value = 'async'") > 0;
+
+	return e2e_db_int(db, "SELECT count(*) FROM exit WHERE seq < %lld AND (reason NOT IN (%d, %d) OR "
+			  "seq IN (SELECT seq FROM event WHERE kind = 4))", below, KVM_EXIT_INTR,
+			  async ? KVM_EXIT_IRQ_WINDOW_OPEN : KVM_EXIT_INTR);
 }

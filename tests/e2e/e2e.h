@@ -69,6 +69,13 @@ void e2e_db_exec(sqlite3 *db, const char *fmt, ...);
 /* A blob column of the first row (malloc'd copy); *len its size; NULL for SQL NULL. */
 void *e2e_db_blob(sqlite3 *db, size_t *len, const char *fmt, ...);
 
+/*
+ * Exits replay counts as synchronisation points among seq < below: all but
+ * the VMM's own (KVM_EXIT_INTR, and KVM_EXIT_IRQ_WINDOW_OPEN when
+ * meta.irq_delivery = async), plus the asynchronous points (async_irq events).
+ */
+long long e2e_sync_points(sqlite3 *db, long long below);
+
 /* cp src dst (fails the test on error). */
 void e2e_copy(const char *src, const char *dst);
 

@@ -189,6 +189,14 @@ TEST(rdtsc)
 	       false);
 }
 
+/* Tasks spinning without exits get preempted: ticks come while the guest makes no exit. */
+TEST(preempt)
+{
+	run_ok("preempt", NULL, (const char *[]){ "preempt: mode=work ticks=100 slices=", NULL }, false);
+	run_ok("preempt", "--cmdline cpl0", (const char *[]){ "preempt: mode=work", "ticks=100 slices=", NULL },
+	       false);
+}
+
 /* A triple fault; on this host an undeliverable exception may come back as an internal error. */
 TEST(crash_triple_fault)
 {
