@@ -2,82 +2,12 @@
 /*
  * The SQLite sink driven directly with synthetic exits, into real files:
  * exact row counts, the time columns and views, data round trips, a tiny
- * ring, REP-sized data, bytes per exit, write errors, version refusal.
+ * ring, REP-sized data, bytes per exit.
  */
-#include <sched.h>
-#include <signal.h>
-#include <sys/mount.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "tests/test.h"
-#include "tests/tracer/tracer_test_util.h"
-#include "tracer/log.h"
-#include "tracer/tracer.h"
-
-#define TSC_BASE 1000000000ULL
-
-struct synth {
-	struct tracer *t;
-	uint64_t tsc;            /* host TSC after the previous exit */
-	uint64_t rng;
-	uint8_t buf[8192];       /* the "kvm_run page" data area */
-};
-
-static void synth_open(struct synth *s, const char *path, const struct tracer_options *opt)
-{
-	char err[512] = "";
-
-	memset(s, 0, sizeof(*s));
-	TEST_ASSERT(tracer_open(&s->t, path, opt, err, sizeof(err)) == 0, "tracer_open %s: %s", path, err);
-	tracer_set_tsc_base(s->t, TSC_BASE);
-	s->tsc = TSC_BASE;
-	s->rng = 0x9e3779b97f4a7c15ULL;
-}
-
-/* Capture e with VMM time vmm and guest time guest (ticks). */
-static int synth_feed(struct synth *s, const struct vcpu_exit *e, uint64_t rip, uint64_t vmm,
-		      uint64_t guest)
-{
-	uint64_t entry = s->tsc + vmm, exit = entry + guest;
-
-	s->tsc = exit;
-	return tracer_capture_exit(s->t, 0, e, rip, entry, exit);
-}
-
-static struct vcpu_exit synth_io(struct synth *s, uint16_t port, uint8_t size, uint32_t count,
-				 bool in)
-{
-	struct vcpu_exit e = { .reason = KVM_EXIT_IO };
-
-	e.io = (struct vcpu_exit_io){ .port = port, .size = size, .in = in, .count = count,
-				      .data = s->buf };
-	for (uint32_t i = 0; i < (uint32_t)size * count; i++)
-		s->buf[i] = (uint8_t)tt_rand(&s->rng);
-	return e;
-}
-
-static void synth_finish(struct synth *s, const char *end)
-{
-	char err[512] = "";
-	int r = tracer_end(s->t, &(struct tracer_end){ .end = end, .code = 0, .detail = "synthetic" },
-			   err, sizeof(err));
-
-	TEST_ASSERT(r == 0, "tracer_end: %s", err);
-	tracer_close(s->t);
-	s->t = NULL;
-}
-
-static void set_khz(const char *path, long khz)
-{
-	sqlite3 *db = tt_open(path);
-	char sql[128];
-
-	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta VALUES('tsc_khz', %ld)", khz);
-	TEST_ASSERT(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
+#include "tests/tracer/synth.h"
 
 TEST(row_counts_exact)
 {
@@ -355,128 +285,6 @@ TEST(bytes_per_port_io_exit)
 	tt_cleanup(dir);
 }
 
-/* Feed 4 KiB REP exits until the writer fails; the error must reach the producer and tracer_end. */
-static void fill_until_error(const char *path)
-{
-	struct synth s;
-	char err[1024] = "";
-	int r = 0, i;
-
-	synth_open(&s, path, NULL);
-	for (i = 0; i < 400000 && r == 0; i++) {
-		struct vcpu_exit e = synth_io(&s, 0x3f8, 1, 4096, false);
-
-		r = synth_feed(&s, &e, 0x1000, 10, 10);
-	}
-	TEST_ASSERT(r == -ENOSPC || r == -EIO || r == -EFBIG,
-		    "capture after a full disk: wanted -ENOSPC/-EIO, got %d after %d exits", r, i);
-	TEST_ASSERT(tracer_error(s.t, err, sizeof(err)) == r, "tracer_error agrees");
-	printf("# writer error after %d exits: %s\n", i, err);
-	TEST_ASSERT(strstr(err, path) && strstr(err, "incomplete"), "message names the file: %s", err);
-	/* Further captures keep failing; ending never reports success. */
-	TEST_ASSERT(synth_feed(&s, &(struct vcpu_exit){ .reason = KVM_EXIT_HLT }, 0, 1, 1) == r, "sticky");
-	err[0] = 0;
-	TEST_ASSERT(tracer_end(s.t, &(struct tracer_end){ .end = "halt", .detail = "" }, err,
-			       sizeof(err)) == r, "tracer_end must fail");
-	TEST_ASSERT(err[0], "tracer_end gave a message");
-	tracer_close(s.t);
-}
-
-static void check_incomplete(const char *path)
-{
-	sqlite3 *db = tt_open(path);
-	char buf[64];
-
-	TEST_ASSERT_STR_EQ(tt_text(db, "PRAGMA integrity_check", buf, sizeof(buf)), "ok");
-	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 0);
-	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit"),
-		       tt_int(db, "SELECT coalesce(max(seq) + 1, 0) FROM exit"));
-	sqlite3_close(db);
-}
-
-TEST(disk_full_rlimit_fsize)
-{
-	char dir[64], path[160];
-	struct rlimit rl = { 512 * 1024, RLIM_INFINITY };
-
-	tt_tmpdir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/rec.db", dir);
-	signal(SIGXFSZ, SIG_IGN);   /* write() then fails with EFBIG instead of killing us */
-	TEST_ASSERT(setrlimit(RLIMIT_FSIZE, &rl) == 0, "setrlimit");
-	fill_until_error(path);
-	rl.rlim_cur = RLIM_INFINITY;
-	TEST_ASSERT(setrlimit(RLIMIT_FSIZE, &rl) == 0, "setrlimit back");
-	check_incomplete(path);
-	tt_cleanup(dir);
-}
-
-TEST(disk_full_tmpfs)
-{
-	char dir[64], path[160];
-
-	tt_tmpdir(dir, sizeof(dir));
-	/* A private mount namespace: the tmpfs vanishes with this test process. */
-	if (unshare(CLONE_NEWNS) < 0)
-		TEST_SKIP("unshare(CLONE_NEWNS): %s (needs CAP_SYS_ADMIN)", strerror(errno));
-	TEST_ASSERT(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "make / private");
-	TEST_ASSERT(mount("tmpfs", dir, "tmpfs", 0, "size=768k") == 0, "mount tmpfs on %s", dir);
-	snprintf(path, sizeof(path), "%s/rec.db", dir);
-	fill_until_error(path);
-	check_incomplete(path);
-	TEST_ASSERT(umount2(dir, MNT_DETACH) == 0, "umount %s", dir);
-	tt_cleanup(dir);
-}
-
-TEST(refuses_to_overwrite)
-{
-	char dir[64], path[160], err[512] = "";
-	struct synth s;
-	struct tracer *t = NULL;
-	struct tracer_options force = { .force = true };
-
-	tt_tmpdir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/rec.db", dir);
-	synth_open(&s, path, NULL);
-	synth_finish(&s, "halt");
-	TEST_ASSERT_EQ(tracer_open(&t, path, NULL, err, sizeof(err)), -EEXIST);
-	TEST_ASSERT(strstr(err, "already exists") && strstr(err, path), "message: %s", err);
-	TEST_ASSERT_EQ(tt_int(tt_open(path), "SELECT value FROM meta WHERE key = 'complete'"), 1);
-	TEST_ASSERT_OK(tracer_open(&t, path, &force, err, sizeof(err)));
-	tracer_close(t);
-	TEST_ASSERT_EQ(tt_int(tt_open(path), "SELECT value FROM meta WHERE key = 'complete'"), 0);
-	tt_cleanup(dir);
-}
-
-TEST(schema_version_refusal)
-{
-	char dir[64], path[160], other[160], err[512] = "";
-	struct synth s;
-	sqlite3 *db = NULL;
-
-	tt_tmpdir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/rec.db", dir);
-	synth_open(&s, path, NULL);
-	synth_finish(&s, "halt");
-	TEST_ASSERT_OK(tracer_recording_open(path, &db, err, sizeof(err)));
-	sqlite3_close(db);
-	db = tt_open(path);
-	sqlite3_exec(db, "UPDATE meta SET value = 7 WHERE key = 'format_version'", NULL, NULL, NULL);
-	sqlite3_close(db);
-	db = NULL;
-	TEST_ASSERT_EQ(tracer_recording_open(path, &db, err, sizeof(err)), -EPROTONOSUPPORT);
-	TEST_ASSERT(db == NULL, "no handle on failure");
-	TEST_ASSERT(strstr(err, "version 7") && strstr(err, "version 1") && strstr(err, path),
-		    "the message names both versions and the file: %s", err);
-	snprintf(other, sizeof(other), "%s/other.db", dir);
-	TEST_ASSERT(sqlite3_open(other, &db) == SQLITE_OK, "create %s", other);
-	sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
-	sqlite3_close(db);
-	db = NULL;
-	TEST_ASSERT_EQ(tracer_recording_open(other, &db, err, sizeof(err)), -EINVAL);
-	TEST_ASSERT(strstr(err, "not a kvmrr recording"), "message: %s", err);
-	tt_cleanup(dir);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -518,48 +326,6 @@ TEST(views_on_a_million_rows)
 		TEST_ASSERT_EQ(tt_int(db, q[i]), 1000000);
 		printf("# %.2f s: %s\n", now_s() - t0, q[i]);
 	}
-	sqlite3_close(db);
-	tt_cleanup(dir);
-}
-
-/* kill -9 while recording: the file opens, holds a gap-free prefix, and says incomplete. */
-TEST(kill9_leaves_consistent_prefix)
-{
-	char dir[64], path[160];
-	pid_t pid;
-	int status;
-	sqlite3 *db;
-	long long rows;
-
-	tt_tmpdir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/rec.db", dir);
-	pid = fork();
-	TEST_ASSERT(pid >= 0, "fork");
-	if (pid == 0) {
-		struct synth s;
-
-		synth_open(&s, path, NULL);
-		for (uint64_t i = 0;; i++) {
-			struct vcpu_exit e = synth_io(&s, 0x3f8, 1, 1 + (i % 50 == 0) * 511, false);
-
-			synth_feed(&s, &e, 0x1000, 10, 10);
-			if (i % 1000 == 0) {
-				tracer_capture_event(s.t, 0, TRACER_EVENT_IRQ, 0x20);
-				usleep(100);
-			}
-		}
-	}
-	usleep(700000);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	TEST_ASSERT(WIFSIGNALED(status), "child killed");
-	check_incomplete(path);
-	db = tt_open(path);
-	rows = tt_int(db, "SELECT count(*) FROM exit");
-	printf("# %lld exits committed before kill -9\n", rows);
-	TEST_ASSERT(rows > 0, "some batches were committed in 700 ms");
-	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE seq % 50 = 0 AND length(data) != 512"), 0);
-	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM event WHERE seq > (SELECT max(seq) FROM exit)"), 0);
 	sqlite3_close(db);
 	tt_cleanup(dir);
 }

@@ -119,4 +119,63 @@ static inline void e2e_free(struct e2e_run *r)
 	r->stdout_text = r->stderr_text = NULL;
 }
 
+/* Every async_irq event has its async_point row and vice versa (same seq), also in a cut-short file. */
+static inline void check_async_points(sqlite3 *db)
+{
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM event WHERE kind = 4 AND seq NOT IN"
+			      " (SELECT seq FROM async_point)"), 0);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM async_point WHERE seq NOT IN"
+			      " (SELECT seq FROM event WHERE kind = 4)"), 0);
+}
+
+/* The recording is complete and its rows are exact: seq 0..exits-1, meta.exits. */
+static inline void check_complete(sqlite3 *db, const char *end)
+{
+	char buf[64];
+	long long rows = tt_int(db, "SELECT count(*) FROM exit");
+
+	TEST_ASSERT_STR_EQ(tt_text(db, "PRAGMA integrity_check", buf, sizeof(buf)), "ok");
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 1);
+	if (end)
+		TEST_ASSERT_STR_EQ(tt_text(db, "SELECT value FROM meta WHERE key = 'end'", buf, sizeof(buf)), end);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'exits'"), rows);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT coalesce(max(seq) + 1, 0) FROM exit"), rows);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM vcpu_state WHERE phase = 'final'"),
+		       tt_int(db, "SELECT count(*) FROM vcpu_state WHERE phase = 'initial'"));
+	TEST_ASSERT_EQ(tt_int(db, "SELECT length(value) FROM meta WHERE key = 'final_mem_digest'"), 64);
+	check_async_points(db);
+}
+
+/* Entry times strictly increase, guest time is positive, VMM time not negative. */
+static inline void check_times(sqlite3 *db)
+{
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE guest_ticks <= 0 OR vmm_ticks < 0"), 0);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM (SELECT ts_ns, lag(ts_ns) OVER (ORDER BY seq)"
+			      " AS prev FROM exit_timeline) WHERE ts_ns <= prev"), 0);
+}
+
+/* Wait until the recording being written holds at least rows exit rows. */
+static inline void wait_for_rows(const char *rec, long long rows, int timeout_ms)
+{
+	for (int t = 0; t < timeout_ms; t += 100) {
+		sqlite3 *db = NULL;
+		long long n = -1;
+
+		if (access(rec, F_OK) == 0 && sqlite3_open_v2(rec, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+			sqlite3_stmt *st = NULL;
+
+			sqlite3_busy_timeout(db, 1000);
+			if (sqlite3_prepare_v2(db, "SELECT count(*) FROM exit", -1, &st, NULL) == SQLITE_OK &&
+			    sqlite3_step(st) == SQLITE_ROW)
+				n = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+		sqlite3_close(db);
+		if (n >= rows)
+			return;
+		usleep(100000);
+	}
+	TEST_ASSERT(0, "%s did not reach %lld exit rows in %d ms", rec, rows, timeout_ms);
+}
+
 #endif
