@@ -6,6 +6,8 @@
 
 #include "machine/loader.h"
 
+#define APIC_BASE_ENABLE (1ULL << 11)   /* IA32_APIC_BASE: xAPIC global enable */
+
 int machine_load(struct machine *m, char *err, size_t errlen)
 {
 	struct loader_args args = {
@@ -27,6 +29,12 @@ int machine_load(struct machine *m, char *err, size_t errlen)
 		return r;
 	}
 	loader_apply_sregs(&res, &sregs);
+	/*
+	 * There is no LAPIC in the default machine. KVM derives CPUID.1:EDX.APIC
+	 * from IA32_APIC_BASE's enable bit at run time, so clear it too, or a
+	 * guest still finds an APIC whatever the CPUID profile says.
+	 */
+	sregs.apic_base &= ~APIC_BASE_ENABLE;
 	r = vcpu_set_sregs(&m->vcpu, &sregs);
 	if (r < 0) {
 		snprintf(err, errlen, "KVM_SET_SREGS (boot state of the %s image): %s",

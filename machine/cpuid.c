@@ -110,6 +110,10 @@ void machine_cpuid_profile(struct kvm_cpuid2 *cpuid)
 	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
 		feature_set(cpuid, hidden[i], 0);
 	remove_leaves(cpuid, 0x40000000, 0x4fffffff);
+	/* AMD mirrors the APIC bit in 0x8000_0001 EDX bit 9. */
+	struct kvm_cpuid_entry2 *ext = kvm_cpuid2_find(cpuid, 0x80000001, 0);
+	if (ext)
+		ext->edx &= ~(1u << 9);
 	/* No PMU: architectural performance monitoring leaf reads as absent. */
 	struct kvm_cpuid_entry2 *pmu = kvm_cpuid2_find(cpuid, 0xa, 0);
 	if (pmu)
