@@ -284,6 +284,34 @@ TEST(move_injection)
 	fixture_done(&fx);
 }
 
+/*
+ * An exit appended after a guest that spins without exits: the replay never
+ * gets it, and --timeout turns the wait into a divergence at that seq.
+ */
+TEST(exit_never_reached)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256];
+	long long n;
+
+	test_require_kvm();
+	e2e_tmpdir(fx.dir, sizeof(fx.dir));
+	snprintf(fx.orig, sizeof(fx.orig), "%s/orig.db", fx.dir);
+	e2e_record(&fx.rec, fx.dir, fx.orig, "crash", "--timeout 1 --cmdline mode=spin");
+	E2E_ASSERT(&fx.rec, fx.rec.status == 8, "record crash mode=spin: status %d, wanted 8", fx.rec.status);
+	n = orig_int(&fx, "SELECT max(seq) + 1 FROM exit");
+	snprintf(sql, sizeof(sql), "INSERT INTO exit(seq, vcpu, reason, vmm_ticks, guest_ticks, rip, addr, size, "
+		 "dir, data) VALUES (%lld, 0, 2, 0, 0, 4198400, 1016, 1, 1, X'41')", n);
+	tamper(&fx, &c, "appended", "-q --timeout 1", sql);
+	diverged(&c, n, n);
+	E2E_HAS(&c, c.err, "time budget");
+	E2E_HAS(&c, c.err, "actual:   (none)");
+	E2E_ASSERT(&c, c.secs < 15, "--timeout 1 took %.1f s", c.secs);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
 /* Cut short like a killed recorder: no final state, complete = 0, the last rows gone. */
 TEST(incomplete_prefix)
 {
