@@ -24,8 +24,11 @@ def _lttng_record(env, guest, rec, cmdline, expect, tag, count):
     tdir = env.path("trace-" + tag)
     env.lttng("create", sess, "--output", tdir)
     try:
-        env.lttng("enable-event", "-u", "kvmrr:*", "-s", sess)
-        env.lttng("add-context", "-u", "-t", "vpid", "-s", sess)
+        # Per-process buffers: as root the daemon is global and other kvmrr processes
+        # running meanwhile are traced too; their events must not crowd ours out.
+        env.lttng("enable-channel", "-u", "--buffers-pid", "-s", sess, "chan")
+        env.lttng("enable-event", "-u", "kvmrr:*", "-s", sess, "-c", "chan")
+        env.lttng("add-context", "-u", "-t", "vpid", "-s", sess, "-c", "chan")
         env.lttng("start", sess)
         r = env.kvmrr_record(guest, rec, cmdline, expect, env={"LTTNG_HOME": env.lttng_home})
         env.lttng("stop", sess)

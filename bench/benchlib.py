@@ -293,5 +293,11 @@ def babeltrace_count(trace_dir, vpid):
         counts[m.group(1)] = counts.get(m.group(1), 0) + 1
     err = p.stderr.read()
     p.wait()
-    discarded = sum(int(x) for x in re.findall(r"discarded (\d+) events", err))
-    return counts, others, discarded, err.strip()
+    # Per-process buffers: a stream path names its pid (ust/pid/kvmrr-PID-DATE/...).
+    discarded = others_discarded = 0
+    for m in re.finditer(r"discarded (\d+) events.*?within stream \"([^\"]*)\"", err, re.S):
+        if re.search(r"-%d-" % vpid, m.group(2)):
+            discarded += int(m.group(1))
+        else:
+            others_discarded += int(m.group(1))
+    return counts, (others, others_discarded), discarded, err.strip().splitlines()[:1]
