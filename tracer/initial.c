@@ -10,6 +10,7 @@
 
 #include "machine/sha256.h"
 #include "tracer/format.h"
+#include "tracer/pagemap.h"
 #include "vcpu/kvm.h"
 
 static void cpu_model(char *buf, size_t len)
@@ -235,15 +236,27 @@ int tracer_initial_pages(sqlite3 *db, const struct guest_mem *mem, char *err, si
 
 	for (unsigned int i = 0; rc == SQLITE_OK && i < mem->nregions; i++) {
 		const struct guest_mem_region *reg = &mem->regions[i];
+		uint64_t npages = reg->size / GUEST_PAGE_SIZE;
+		uint64_t *pop = malloc((npages + 63) / 64 * 8);
 
-		for (uint64_t off = 0; rc == SQLITE_OK && off < reg->size; off += GUEST_PAGE_SIZE) {
-			if (page_is_zero(reg->host + off))
+		if (!pop) {
+			snprintf(err, errlen, "mem_page: out of memory");
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		/* Pages the kernel never populated are zero: skip them without touching them. */
+		tracer_pages_populated(reg->host, npages, pop);
+		for (uint64_t p = 0; rc == SQLITE_OK && p < npages; p++) {
+			const uint8_t *page = reg->host + p * GUEST_PAGE_SIZE;
+
+			if (!tracer_page_populated(pop, p) || page_is_zero(page))
 				continue;
-			sqlite3_bind_int64(st, 1, (sqlite3_int64)(reg->gpa + off));
-			sqlite3_bind_blob(st, 2, reg->host + off, GUEST_PAGE_SIZE, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)(reg->gpa + p * GUEST_PAGE_SIZE));
+			sqlite3_bind_blob(st, 2, page, GUEST_PAGE_SIZE, SQLITE_STATIC);
 			rc = sqlite3_step(st);
 			rc = rc == SQLITE_DONE ? sqlite3_reset(st) : rc;
 		}
+		free(pop);
 	}
 	if (rc != SQLITE_OK)
 		snprintf(err, errlen, "INSERT INTO mem_page: %s", sqlite3_errmsg(db));

@@ -3,15 +3,10 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "machine/sha256.h"
-#ifdef KVMRR_HAVE_LIBCRYPTO
-#include <openssl/evp.h>
-#endif
 #include "tracer/format.h"
 #include "vcpu/kvm.h"
 
@@ -312,67 +307,4 @@ int tracer_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
 	if (r < 0)
 		tracer_snapshot_free(s);
 	return r;
-}
-
-/*
- * SHA-256 of RAM: with libcrypto (SHA-NI here, ~2 GB/s) when the build found
- * it, else machine/sha256 (~0.2 GB/s: 1.3 s for 256 MiB). Same function, same digest.
- */
-#ifdef KVMRR_HAVE_LIBCRYPTO
-static void digest_regions(const struct guest_mem_region *const *order, unsigned int n,
-			   uint8_t digest[32])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int len = 32;
-
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
-		bool ok = true;
-
-		for (unsigned int i = 0; ok && i < n; i++)
-			ok = EVP_DigestUpdate(ctx, order[i]->host, order[i]->size) == 1;
-		if (ok && EVP_DigestFinal_ex(ctx, digest, &len) == 1) {
-			EVP_MD_CTX_free(ctx);
-			return;
-		}
-	}
-	EVP_MD_CTX_free(ctx);
-	/* libcrypto failed (FIPS config, no memory): the portable code gives the same digest. */
-	struct sha256 s;
-
-	sha256_init(&s);
-	for (unsigned int i = 0; i < n; i++)
-		sha256_update(&s, order[i]->host, order[i]->size);
-	sha256_final(&s, digest);
-}
-#else
-static void digest_regions(const struct guest_mem_region *const *order, unsigned int n,
-			   uint8_t digest[32])
-{
-	struct sha256 s;
-
-	sha256_init(&s);
-	for (unsigned int i = 0; i < n; i++)
-		sha256_update(&s, order[i]->host, order[i]->size);
-	sha256_final(&s, digest);
-}
-#endif
-
-void tracer_mem_digest(const struct guest_mem *mem, uint8_t digest[32], char hex[65])
-{
-	const struct guest_mem_region *order[GUEST_MEM_MAX_REGIONS];
-	unsigned int n = mem->nregions;
-
-	/* Regions in gpa order, whatever order they were created in. */
-	for (unsigned int i = 0; i < n; i++) {
-		unsigned int j = i;
-
-		while (j > 0 && order[j - 1]->gpa > mem->regions[i].gpa) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = &mem->regions[i];
-	}
-	digest_regions(order, n, digest);
-	if (hex)
-		sha256_hex(digest, hex);
 }
