@@ -12,7 +12,8 @@
 #include "tracer/format.h"
 #include "tracer/snapshot.h"
 
-TEST(sigint_ends_cleanly)
+/* SIGINT or SIGTERM mid-run: flushed, final state written, end 'signal', complete = 1. */
+static void signal_ends_cleanly(int sig)
 {
 	struct e2e_run r;
 	sqlite3 *db;
@@ -20,7 +21,7 @@ TEST(sigint_ends_cleanly)
 
 	e2e_start(&r, "exits", (const char *const[]){ "--cmdline", "n=1000000000", NULL });
 	wait_for_rows(r.rec, 10000, 30000);
-	kill(r.pid, SIGINT);
+	kill(r.pid, sig);
 	e2e_wait(&r);
 	TEST_ASSERT_EQ(r.status, 12);   /* kvmrr's status for "ended by signal" */
 	db = tt_open(r.rec);
@@ -28,12 +29,15 @@ TEST(sigint_ends_cleanly)
 	check_times(db);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'end_code'"), 12);
 	tt_text(db, "SELECT value FROM meta WHERE key = 'end_detail'", buf, sizeof(buf));
-	printf("# SIGINT after %lld exits: %s\n", tt_int(db, "SELECT count(*) FROM exit"), buf);
+	printf("# %s after %lld exits: %s\n", strsignal(sig), tt_int(db, "SELECT count(*) FROM exit"), buf);
 	TEST_ASSERT(strstr(buf, "signal"), "end_detail: %s", buf);
 	sqlite3_close(db);
 	e2e_free(&r);
 	tt_cleanup(r.dir);
 }
+
+TEST(sigint_ends_cleanly) { signal_ends_cleanly(SIGINT); }
+TEST(sigterm_ends_cleanly) { signal_ends_cleanly(SIGTERM); }
 
 /* A guest spinning without exits: SIGINT must reach the vCPU thread (not the writer) and kick it. */
 TEST(sigint_stops_a_spinning_guest)
