@@ -214,7 +214,7 @@ int tracer_log_open(struct tracer_log **out, const char *path, const struct trac
 	pthread_mutex_init(&l->err_lock, NULL);
 	l->batch_rows = o.batch_rows ? o.batch_rows : 50000;
 	l->batch_ns = (uint64_t)(o.batch_ms ? o.batch_ms : 50) * 1000000ULL;
-	r = tracer_ring_init(&l->ring, o.ring_records ? o.ring_records : 262144);
+	r = tracer_ring_init(&l->ring, o.ring_records ? o.ring_records : 65536);
 	if (r < 0) {
 		snprintf(err, errlen, "recording %s: ring of %u slots: %s", path, o.ring_records,
 			 strerror(-r));

@@ -23,7 +23,7 @@
 
 struct tracer_log_options {
 	bool force;              /* replace an existing file instead of refusing */
-	uint32_t ring_records;   /* ring capacity in 64-byte slots; 0: 262144 (16 MiB) */
+	uint32_t ring_records;   /* ring capacity in 64-byte slots; 0: 65536 (4 MiB) */
 	uint32_t batch_rows;     /* commit after this many rows; 0: 50000 */
 	uint32_t batch_ms;       /* ... or this long after the transaction began; 0: 50 */
 };

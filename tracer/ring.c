@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@ int tracer_ring_init(struct tracer_ring *r, uint32_t capacity)
 	r->slots = aligned_alloc(64, (size_t)cap * sizeof(struct tracer_slot));
 	if (!r->slots)
 		return -ENOMEM;
+	/* Fault the pages in now, not one every 64 pushes on the vCPU thread's first lap. */
+	memset(r->slots, 0, (size_t)cap * sizeof(struct tracer_slot));
 	r->mask = cap - 1;
 	atomic_init(&r->head, 0);
 	atomic_init(&r->tail, 0);

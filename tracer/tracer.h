@@ -33,7 +33,7 @@ struct tracer_log;
 
 struct tracer_options {
 	bool force;              /* overwrite an existing file */
-	uint32_t ring_records;   /* 0: default (262144 slots of 64 bytes: 16 MiB) */
+	uint32_t ring_records;   /* 0: default (65536 slots of 64 bytes: 4 MiB) */
 	uint32_t batch_rows;     /* 0: default (commit every 50000 rows ...) */
 	uint32_t batch_ms;       /* 0: default (... or every 50 ms) */
 };
