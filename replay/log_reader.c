@@ -50,7 +50,7 @@ int replay_log_open(struct replay_log *log, sqlite3 *db, char *err, size_t errle
 	r = prepare(db, "SELECT seq, vcpu, reason, rip, addr, size, dir, data FROM exit ORDER BY seq",
 		    &log->exits, err, errlen);
 	if (r == 0)
-		r = prepare(db, "SELECT seq, kind, value FROM event ORDER BY rowid", &log->events, err, errlen);
+		r = prepare(db, "SELECT seq, kind, value FROM event ORDER BY seq, rowid", &log->events, err, errlen);
 	if (r == 0)
 		r = prepare(db, "SELECT count(*) FROM exit", &count, err, errlen);
 	if (r == 0 && sqlite3_step(count) == SQLITE_ROW)

@@ -168,6 +168,11 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 		rc = restore_vcpu(r);
 	if (rc == 0)
 		rc = replay_log_open(&r->log, r->db, r->err, sizeof(r->err));
+	if (rc == 0 && opt->until >= 0 && (uint64_t)opt->until >= r->log.total_exits) {
+		snprintf(r->err, sizeof(r->err), "--until %lld: %s holds exits 0 to %llu only",
+			 (long long)opt->until, opt->path, (unsigned long long)r->log.total_exits - 1);
+		rc = -ERANGE;
+	}
 	return rc;
 }
 
