@@ -189,7 +189,7 @@ def fig_scaling(env, ns, f1):
     return rows
 
 
-def fig_preempt(env, ticks=100, hz=1000):
+def fig_preempt(env, ticks=1000, hz=1000):
     """Issue 9: the preemptive guest (async PIT interrupts at CPL3, no exits in the tasks).
 
     The guest runs a fixed number of ticks, so wall time hardly moves; what recording

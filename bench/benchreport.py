@@ -248,7 +248,8 @@ class Report:
                  table(["command", "wall s", "min-max", "x run", "cpu s"], rows) +
                  "\nTask iterations (median): run %d, record %d (x%.3f): recording took about "
                  "**%s us of guest time per asynchronous event** (%d events; kick, state, dirty "
-                 "pages, digest, all inside the tick period).\n\nReplay: %d of %d rounds identical.\n%s\n" % (
+                 "pages, digest, all inside the tick period; the iteration count also moves with "
+                 "the host's load, so a few us either way is noise).\n\nReplay: %d of %d rounds identical.\n%s\n" % (
                      it_run, it_rec, it_rec / it_run if it_run else float("nan"), us(lost),
                      n_async, ok, len(d["replays"]), rep))
 
