@@ -150,8 +150,6 @@ int tracer_end(struct tracer *t, const struct tracer_end *e, char *err, size_t e
 
 		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, errlen, "recording %s: %s", tracer_log_path(t->log), why);
-	} else {
-		t->ended = true;
 	}
 	return r;
 }

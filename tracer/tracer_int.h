@@ -15,7 +15,6 @@ struct tracer {
 	uint64_t seq;                /* next exit seq */
 	uint64_t tsc_base;
 	bool window;                 /* request_interrupt_window as last logged */
-	bool ended;
 	struct machine_hook hook;
 	struct tracer_async *async;  /* asynchronous points (tracer/async.c); NULL until the first */
 };
