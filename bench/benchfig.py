@@ -19,26 +19,52 @@ def replay_expect(console):
 
 
 def _lttng_record(env, guest, rec, cmdline, expect, tag, count):
-    """kvmrr record while a session with kvmrr:* enabled listens; only the record is timed."""
+    """kvmrr record while a session with kvmrr:* enabled listens; only the record is timed.
+
+    As root the session daemon is global and other people's tests start and stop
+    it too: make sure one runs before each round, and retry a round whose session
+    setup failed. A failed `lttng destroy` after the record is only a warning.
+    """
     sess = "kvmrr-bench-%d-%s" % (os.getpid(), tag)
     tdir = env.path("trace-" + tag)
-    env.lttng("create", sess, "--output", tdir)
+    for attempt in range(3):
+        try:
+            env.lttng_start()
+            env.lttng("create", sess, "--output", tdir)
+            # Per-process buffers: other kvmrr processes running meanwhile are traced too;
+            # their events must not crowd ours out.
+            env.lttng("enable-channel", "-u", "--buffers-pid", "-s", sess, "chan")
+            env.lttng("enable-event", "-u", "kvmrr:*", "-s", sess, "-c", "chan")
+            env.lttng("add-context", "-u", "-t", "vpid", "-s", sess, "-c", "chan")
+            env.lttng("start", sess)
+            break
+        except BenchError as e:
+            print("  lttng session setup failed (attempt %d): %s" % (attempt + 1,
+                                                                   str(e).splitlines()[0]))
+            _lttng_quiet(env, "destroy", sess)
+            shutil.rmtree(tdir, ignore_errors=True)
+            if attempt == 2:
+                raise
     try:
-        # Per-process buffers: as root the daemon is global and other kvmrr processes
-        # running meanwhile are traced too; their events must not crowd ours out.
-        env.lttng("enable-channel", "-u", "--buffers-pid", "-s", sess, "chan")
-        env.lttng("enable-event", "-u", "kvmrr:*", "-s", sess, "-c", "chan")
-        env.lttng("add-context", "-u", "-t", "vpid", "-s", sess, "-c", "chan")
-        env.lttng("start", sess)
         r = env.kvmrr_record(guest, rec, cmdline, expect, env={"LTTNG_HOME": env.lttng_home})
-        env.lttng("stop", sess)
     finally:
-        env.lttng("destroy", sess)
+        r_warn = [w for w in (_lttng_quiet(env, "stop", sess), _lttng_quiet(env, "destroy", sess)) if w]
+    r.extra["lttng_warn"] = r_warn
     if count:
         r.extra["trace"] = babeltrace_count(tdir, r.extra["pid"])
         r.extra["trace_bytes"] = _du(tdir)
     shutil.rmtree(tdir, ignore_errors=True)
     return r
+
+
+def _lttng_quiet(env, verb, sess):
+    try:
+        env.lttng(verb, sess)
+        return None
+    except BenchError as e:
+        msg = "lttng %s: %s" % (verb, " ".join(str(e).split())[:200])
+        print("  warning: " + msg)
+        return msg
 
 
 def _du(d):
@@ -89,6 +115,7 @@ def fig_exit_cost(env, n, with_qemu):
     d["rec_lttng"] = rec_stats(d["big"]["record+lttng"].last().extra["rec"])
     d["trace"] = d["big"]["record+lttng"].last().extra.get("trace")
     d["trace_bytes"] = d["big"]["record+lttng"].last().extra.get("trace_bytes")
+    d["lttng_warn"] = [w for x in d["big"]["record+lttng"].results for w in x.extra.get("lttng_warn", [])]
     d["exits"] = {"floor": (n, SMALL_N), "floor --min": (n, SMALL_N)}
     for k in d["big"]:
         if not k.startswith("floor"):

@@ -153,7 +153,14 @@ class Report:
                    "cpu s", "cpu us/exit"], rows) +
             "\nLTTng (`record+lttng`, userspace session, discard-mode channel with default sizes "
             "and per-process buffers, `kvmrr:*`; "
-            "%s; last round): %s.\n" % (f["lttng_daemon"], lt))
+            "%s; %s; last round): %s.\n" % (
+                f["lttng_daemon"],
+                "in a private mount namespace (own /run/lttng and /dev/shm): no other session "
+                "daemon or kvmrr process on the machine took part"
+                if os.environ.get("KVMRR_BENCH_NS") == "private" else
+                "with the machine's global root session daemon", lt) +
+            ("\nLTTng warnings during the rounds (the record timings stand): %s\n" %
+             "; ".join(f["lttng_warn"]) if f["lttng_warn"] else ""))
 
     def log_size(self, f):
         m = f["mmio"]
