@@ -151,10 +151,16 @@ TEST(until_on_intr_row)
 	E2E_HAS(&p, p.err, "replay: stopped after seq 19 ");
 	E2E_HAS(&p, p.err, "seq 20-20 are exits the VMM caused");
 	e2e_free(&p);
-	/* Past the end: a whole replay (which now diverges at the rewritten row's exit). */
+	/* Past the end: refused up front, naming the last seq the recording has. */
 	last = n + 100;
 	snprintf(sql, sizeof(sql), "-q --until %lld", last);
 	e2e_replay(&p, dir, rec, sql);
+	E2E_ASSERT(&p, p.status == 2, "status %d", p.status);
+	snprintf(sql, sizeof(sql), "holds exits 0 to %lld only", n - 1);
+	E2E_HAS(&p, p.err, sql);
+	e2e_free(&p);
+	/* Without --until the whole replay diverges at the exit after the rewritten row. */
+	e2e_replay(&p, dir, rec, "-q");
 	E2E_ASSERT(&p, p.status == 1, "status %d", p.status);
 	E2E_ASSERT(&p, e2e_divergence_seq(&p) == 21, "divergence at %lld, wanted 21", e2e_divergence_seq(&p));
 	e2e_free(&p);
