@@ -117,7 +117,8 @@ int tracer_initial_meta(sqlite3 *db, struct machine *m, int argc, char **argv, c
 	if (!r) r = tracer_meta_set_int(db, "tsc_khz", khz, err, errlen);
 	if (!r) r = tracer_meta_set_text(db, "command_line", cmd, err, errlen);
 	if (!r) r = tracer_meta_set_int(db, "mem_size", (long long)m->mem.ram_size, err, errlen);
-	if (!r) r = tracer_meta_set_text(db, "loader", tracer_loader_name(m->cfg.guest_path), err, errlen);
+	if (!r) r = tracer_meta_set_text(db, "loader", m->loader ? m->loader :
+					    tracer_loader_name(m->cfg.guest_path), err, errlen);
 	if (!r) r = tracer_meta_set_text(db, "guest_cmdline", m->cfg.cmdline ? m->cfg.cmdline : "", err, errlen);
 	if (!r) r = tracer_meta_set_int(db, "started_at", (long long)time(NULL), err, errlen);
 	free(cmd);
