@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 from benchlib import rec_stats
 
@@ -107,4 +108,65 @@ def fig_profile(env, n_big=100000, n_small=1000):
         big, small = syms[(k, n_big)], syms[(k, n_small)]
         d["syms"][k] = {key: (big.get(key, 0) - small.get(key, 0)) / FREQ / dx
                         for key in set(big) | set(small)}
+    return d
+
+
+def _schedstat(pid):
+    """{tid: (comm, run_ns, wait_ns)} from /proc/PID/task/*/schedstat (run-queue wait)."""
+    out = {}
+    base = "/proc/%d/task" % pid
+    try:
+        tids = os.listdir(base)
+    except OSError:
+        return out
+    for t in tids:
+        try:
+            with open(os.path.join(base, t, "schedstat")) as f:
+                run_ns, wait_ns = (int(x) for x in f.read().split()[:2])
+            with open(os.path.join(base, t, "comm")) as f:
+                comm = f.read().strip()
+        except (OSError, ValueError):
+            continue
+        out[int(t)] = (comm, run_ns, wait_ns)
+    return out
+
+
+def sched_probe(env, cmd, poll=0.02):
+    """Run cmd; per thread, CPU time and time spent runnable but waiting for a CPU.
+
+    Polled every `poll` s until the process ends (the last poll misses at most that
+    much). The vCPU thread is the process's first thread; the writer is the busiest
+    other thread.
+    """
+    e = dict(os.environ, LTTNG_HOME=env.quiet_home)
+    p = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL)
+    last = {}
+    while p.poll() is None:
+        st = _schedstat(p.pid)
+        if st:
+            last = st
+        time.sleep(poll)
+    vcpu = last.get(p.pid, ("", 0, 0))
+    others = sorted((v[1], v) for t, v in last.items() if t != p.pid)
+    writer = others[-1][1] if others and others[-1][0] > 0.05 * vcpu[1] else None
+    return {"vcpu": vcpu, "writer": writer, "rc": p.returncode}
+
+
+def fig_sched(env, n=300000, reps=3):
+    """CPU and run-queue wait of the vCPU thread for run, record, replay (interleaved)."""
+    if not os.path.exists("/proc/self/task/%d/schedstat" % os.getpid()):
+        return {"error": "no /proc/*/task/*/schedstat on this kernel"}
+    rec = env.path("sched.db")
+    arg = "n=%d" % n
+    cmds = [("run", [env.kvmrr, "run", "-q", "--cmdline", arg, env.guest("exits")]),
+            ("record", [env.kvmrr, "record", "-q", "-f", "-o", rec, "--cmdline", arg,
+                        env.guest("exits")]),
+            ("replay", [env.kvmrr, "replay", "-q", rec])]
+    d = {"n": n, "res": {k: [] for k, _ in cmds}}
+    for r in range(reps):
+        for k, cmd in cmds:
+            print("sched: %s n=%d round %d" % (k, n, r + 1), flush=True)
+            d["res"][k].append(sched_probe(env, cmd))
+    d["exits"] = rec_stats(rec)["rows"]
     return d

@@ -325,6 +325,27 @@ class Report:
                  table(["command", "thread"] + cols + ["other", "total"], rows) +
                  "\nTop userspace symbols per exit (marginal, us):\n\n" + "\n".join(syms) + "\n")
 
+    def sched(self, d):
+        if "error" in d:
+            self.add("Scheduler view: not measured: %s\n" % d["error"])
+            return
+        med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+        rows = []
+        for k, res in d["res"].items():
+            v_run = med([x["vcpu"][1] for x in res]) / 1e9
+            v_wait = med([x["vcpu"][2] for x in res]) / 1e9
+            ws = [x["writer"] for x in res if x["writer"]]
+            w_run = "%.3f" % (med([w[1] for w in ws]) / 1e9) if ws else ""
+            w_wait = "%.3f" % (med([w[2] for w in ws]) / 1e9) if ws else ""
+            rows.append((k, "%.3f" % v_run, "%.3f" % v_wait, us(v_wait / d["exits"]), w_run, w_wait))
+        self.add("Scheduler view (`/proc/PID/task/TID/schedstat`, exits guest n=%d, %d exits, "
+                 "median of %d interleaved rounds): the CPU time of each thread and the time it "
+                 "was runnable but waited for a CPU. Wait on the vCPU thread is wall time the "
+                 "guest lost to other threads, ours or not.\n\n" % (
+                     d["n"], d["exits"], len(next(iter(d["res"].values())))) +
+                 table(["command", "vCPU cpu s", "vCPU wait s", "vCPU wait us/exit",
+                        "writer cpu s", "writer wait s"], rows))
+
     def footer(self, secs, env):
         ld = sorted(LOADS) or [float("nan")]
         self.add("---\nbench/run took %.0f s. 1-minute load average before the %d timed "
