@@ -107,11 +107,7 @@ static void report_text(struct replay *r, FILE *out)
 {
 	char a[256], b[256];
 
-	/* compare() names a field ("port"); other reasons are sentences ("no exit ...", "the guest ..."). */
-	bool sentence = strncmp(r->first_div_what, "no ", 3) == 0 || strncmp(r->first_div_what, "the ", 4) == 0;
-
-	fprintf(out, "replay: divergence at seq %" PRIu64 " (%s%s)\n", r->first_div.seq, r->first_div_what,
-		sentence ? "" : " differs");
+	fprintf(out, "replay: divergence at seq %" PRIu64 ": %s\n", r->first_div.seq, r->first_div_what);
 	if (r->first_div.rec.reason || r->first_div.rec.seq || r->have_next)
 		describe_rec(a, sizeof(a), &r->first_div.rec);
 	else

@@ -122,22 +122,22 @@ static void note_actual(struct replay_seen *s, const struct vcpu_exit *e, uint64
 static const char *compare(const struct replay_exit *rec, const struct replay_seen *act)
 {
 	if (rec->reason != act->reason)
-		return "exit reason";
+		return "exit reason differs";
 	if (act->reason == KVM_EXIT_IO || act->reason == KVM_EXIT_MMIO) {
 		if (rec->addr != act->addr)
-			return act->reason == KVM_EXIT_IO ? "port" : "gpa";
+			return act->reason == KVM_EXIT_IO ? "port differs" : "gpa differs";
 		if (rec->size != act->size)
-			return "size";
+			return "size differs";
 		if (rec->dir != act->dir)
-			return "direction";
+			return "direction differs";
 		if (rec->len != act->len)
-			return "length";
+			return "length differs";
 		if (act->dir == 1 && memcmp(rec->data, act->data, act->len < sizeof(act->data) ?
 					    act->len : sizeof(act->data)) != 0)
-			return "data written";
+			return "data written differs";
 	}
 	if (rec->rip != act->rip)
-		return "rip";
+		return "rip differs";
 	return NULL;
 }
 

@@ -232,7 +232,7 @@ static void tamper(const char *sql_set, const char *expect)
 	st = replay(dir, "t", &out);
 	char want[64];
 
-	snprintf(want, sizeof(want), "divergence at seq %lld (asynchronous point", seq);
+	snprintf(want, sizeof(want), "divergence at seq %lld: asynchronous point", seq);
 	TEST_ASSERT(st == 1 && strstr(out, want) && strstr(out, expect),
 		    "tampered (%s): status %d, want 1 with '%s' and '%s':\n%s", sql_set, st, want, expect, out);
 	TEST_ASSERT(now_s() - t0 < 60, "the divergence took %.1f s", now_s() - t0);
