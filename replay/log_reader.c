@@ -102,7 +102,9 @@ int replay_log_next_exit(struct replay_log *log, struct replay_exit *out, char *
 	}
 	out->len = (size_t)n;
 	if (n)
-		memcpy(out->data, blob, (size_t)n);
+		memcpy(log->data, blob, (size_t)n);
+	out->data = log->data;
+	memcpy(out->head, log->data, out->len < sizeof(out->head) ? out->len : sizeof(out->head));
 	/* seq counts every exit from 0: a jump means rows are missing. */
 	if (log->gap_seq < 0 && out->seq != (log->rows_read ? log->last_seq + 1 : 0))
 		log->gap_seq = log->rows_read ? (int64_t)log->last_seq + 1 : 0;

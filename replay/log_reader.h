@@ -24,7 +24,8 @@ struct replay_exit {
 	uint32_t size;
 	int dir;                /* 0 in/read, 1 out/write, -1 none */
 	size_t len;             /* data bytes */
-	uint8_t data[REPLAY_DATA_MAX];
+	const uint8_t *data;    /* all len bytes, in the reader's buffer: valid until the next row */
+	uint8_t head[64];       /* the first bytes, kept with the exit for reports */
 };
 
 struct replay_event {
@@ -41,6 +42,7 @@ struct replay_log {
 	bool have_event;
 	struct replay_event event;   /* the next unconsumed event */
 	uint64_t total_exits;        /* rows in exit */
+	uint8_t data[REPLAY_DATA_MAX];  /* the current exit row's data */
 	uint64_t rows_read;          /* exit rows returned so far */
 	uint64_t last_seq;           /* seq of the last exit row returned */
 	uint32_t last_reason;        /* its reason */

@@ -89,7 +89,8 @@ static void describe(char *buf, size_t len, uint32_t reason, uint64_t addr, uint
 
 static void describe_rec(char *buf, size_t len, const struct replay_exit *e)
 {
-	describe(buf, len, e->reason, e->addr, e->size, e->dir, e->data, e->len, e->rip);
+	describe(buf, len, e->reason, e->addr, e->size, e->dir, e->head,
+		 e->len < sizeof(e->head) ? e->len : sizeof(e->head), e->rip);
 }
 
 static void describe_act(char *buf, size_t len, const struct replay_seen *s)
@@ -161,7 +162,7 @@ static void report_json(struct replay *r, FILE *out, const char *result)
 
 		fprintf(out, ",\"divergence\":{\"seq\":%" PRIu64 ",\"what\":\"%s\",", s->seq, r->first_div_what);
 		json_exit(out, "expected", s->rec.reason, s->rec.addr, s->rec.size, s->rec.dir,
-			  s->rec.data, s->rec.len > 64 ? 64 : s->rec.len, s->rec.rip);
+			  s->rec.head, s->rec.len > sizeof(s->rec.head) ? sizeof(s->rec.head) : s->rec.len, s->rec.rip);
 		fprintf(out, ",");
 		json_exit(out, "actual", s->reason, s->addr, s->size, s->dir, s->data,
 			  s->len > 64 ? 64 : s->len, s->rip);
