@@ -10,40 +10,23 @@
 #include "machine/machine.h"
 #include "vcpu/vm.h"
 
-int machine_async_inject(struct machine *m, struct machine_irq_action *act)
+int machine_async_inject(struct machine *m, struct machine_irq_action *act, uint64_t now)
 {
-	struct kvm_run *run = m->vcpu.run;
-	bool retry = false;
+	bool retry;
+	int r = machine_inject_pending(m, act, &retry);
 
-	if (dev_pic_has_pending(&m->dev.pic)) {
-		/* KVM_INTERRUPT is only valid when the vCPU can take it (api.rst 4.16). */
-		if (run->ready_for_interrupt_injection && run->if_flag) {
-			int vector = dev_pic_ack(&m->dev.pic);
-			int r = vcpu_interrupt(&m->vcpu, (uint32_t)vector);
-
-			if (r < 0) {
-				char why[128];
-
-				snprintf(why, sizeof(why), "KVM_INTERRUPT vector 0x%x at a kick: %s", vector,
-					 strerror(-r));
-				machine_set_end(m, END_ERROR, why);
-				return r;
-			}
-			act->injected_vector = vector;
-			act->async = true;
-			m->async_injections++;
-			retry = dev_pic_has_pending(&m->dev.pic);
-		} else {
-			retry = true;
-		}
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		act->async = true;
+		m->async_injections++;
 	}
-	machine_async_arm(m, retry);
+	machine_async_arm(m, retry, now);
 	return 0;
 }
 
-void machine_async_arm(struct machine *m, bool retry)
+void machine_async_arm(struct machine *m, bool retry, uint64_t now)
 {
-	uint64_t now = machine_now_ns();
 	uint64_t at = devices_next_deadline_ns(&m->dev);
 
 	if (retry && now + MACHINE_ASYNC_RETRY_NS < at)
@@ -57,6 +40,12 @@ void machine_async_arm(struct machine *m, bool retry)
 		return;
 	if (machine_kick_arm(m, at) == 0)
 		m->kick_at_ns = at;
+}
+
+/* Words of a dirty bitmap covering one RAM region. */
+static size_t region_words(const struct guest_mem_region *reg)
+{
+	return (size_t)((reg->size / GUEST_PAGE_SIZE + 63) / 64);
 }
 
 #define H_P1 0x9e3779b185ebca87ULL
@@ -112,7 +101,7 @@ int machine_dirty_init(struct machine_dirty *d, const struct machine *m)
 
 	memset(d, 0, sizeof(*d));
 	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
-		size_t n = (size_t)((m->mem.regions[i].size / GUEST_PAGE_SIZE + 63) / 64);
+		size_t n = region_words(&m->mem.regions[i]);
 
 		d->region_word[i] = words;
 		words += n;
@@ -140,7 +129,7 @@ void machine_dirty_free(struct machine_dirty *d)
 int machine_dirty_collect(struct machine_dirty *d, const struct machine *m)
 {
 	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
-		size_t n = (size_t)((m->mem.regions[i].size / GUEST_PAGE_SIZE + 63) / 64);
+		size_t n = region_words(&m->mem.regions[i]);
 		uint64_t *dst = d->bits + d->region_word[i];
 		int r;
 
@@ -167,7 +156,7 @@ uint64_t machine_dirty_digest(const struct machine_dirty *d, const struct machin
 
 	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
 		const struct guest_mem_region *reg = &m->mem.regions[i];
-		size_t n = (size_t)((reg->size / GUEST_PAGE_SIZE + 63) / 64);
+		size_t n = region_words(reg);
 
 		for (size_t w = 0; w < n; w++) {
 			uint64_t bits = d->bits[d->region_word[i] + w];

@@ -45,14 +45,14 @@ struct machine_irq_action;
  * request_interrupt_window alone. 0 or -errno (KVM_INTERRUPT failed; the
  * run's end says why).
  */
-int machine_async_inject(struct machine *m, struct machine_irq_action *act);
+int machine_async_inject(struct machine *m, struct machine_irq_action *act, uint64_t now);
 
 /*
  * Arm the kick timer for the next device deadline (and the run's timeout),
- * or MACHINE_ASYNC_RETRY_NS from now if retry. Cheap: one timer_settime
+ * or MACHINE_ASYNC_RETRY_NS after now (CLOCK_MONOTONIC ns) if retry. Cheap: one timer_settime
  * only when the kick must come earlier than the one armed.
  */
-void machine_async_arm(struct machine *m, bool retry);
+void machine_async_arm(struct machine *m, bool retry, uint64_t now);
 
 /* ---- Digests of the point ---- */
 

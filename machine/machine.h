@@ -132,6 +132,12 @@ struct machine_irq_action {
 	bool async;                   /* injected at a kick (KVM_EXIT_INTR): an asynchronous event */
 };
 int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act);
+/*
+ * Inject the PIC's pending interrupt if the vCPU can take it right now.
+ * Returns 1 (injected, act->injected_vector set), 0 (nothing pending, or
+ * the vCPU cannot take it) or -errno; *waiting: an interrupt still waits.
+ */
+int machine_inject_pending(struct machine *m, struct machine_irq_action *act, bool *waiting);
 
 /* Print the vCPU registers, for reports of triple faults, timeouts and errors. */
 void machine_dump_regs(struct machine *m, FILE *out);

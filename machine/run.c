@@ -34,48 +34,66 @@ void machine_set_end(struct machine *m, enum machine_end end, const char *detail
 	set_end(m, end, "%s", detail);
 }
 
-int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act)
+int machine_inject_pending(struct machine *m, struct machine_irq_action *act, bool *waiting)
 {
 	struct kvm_run *run = m->vcpu.run;
-	bool want_window = false;
-	int r = 0;
+	int vector, r;
+
+	*waiting = false;
+	if (!dev_pic_has_pending(&m->dev.pic))
+		return 0;
+	/* KVM_INTERRUPT is only valid when the vCPU can take it (api.rst 4.16). */
+	if (!run->ready_for_interrupt_injection || !run->if_flag) {
+		*waiting = true;
+		return 0;
+	}
+	vector = dev_pic_ack(&m->dev.pic);
+	r = vcpu_interrupt(&m->vcpu, (uint32_t)vector);
+	if (r < 0) {
+		set_end(m, END_ERROR, "KVM_INTERRUPT vector 0x%x: %s", vector, strerror(-r));
+		return r;
+	}
+	act->injected_vector = vector;
+	*waiting = dev_pic_has_pending(&m->dev.pic);
+	return 1;
+}
+
+int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act)
+{
+	bool waiting = false;
+	uint64_t now;
+	int r;
 
 	act->injected_vector = -1;
 	act->async = false;
-	if (m->devices_up && m->last_reason == KVM_EXIT_INTR) {
+	if (!m->devices_up) {
+		act->window_requested = false;
+		vcpu_set_request_interrupt_window(&m->vcpu, false);
+		return 0;
+	}
+	if (m->last_reason == KVM_EXIT_INTR) {
 		/* A kick: inject or do nothing, never touch the window (machine/async.h). */
-		act->window_requested = run->request_interrupt_window;
+		act->window_requested = m->vcpu.run->request_interrupt_window;
 		if (m->cfg.irq_at_exits)
 			return 0;
-		devices_update(&m->dev, machine_now_ns());
-		return machine_async_inject(m, act);
+		now = machine_now_ns();
+		devices_update(&m->dev, now);
+		return machine_async_inject(m, act, now);
 	}
-	if (m->devices_up) {
-		devices_update(&m->dev, machine_now_ns());
-		if (dev_pic_has_pending(&m->dev.pic)) {
-			/* KVM_INTERRUPT is only valid when the vCPU can take it (api.rst 4.16). */
-			if (run->ready_for_interrupt_injection && run->if_flag) {
-				int vector = dev_pic_ack(&m->dev.pic);
-
-				r = vcpu_interrupt(&m->vcpu, (uint32_t)vector);
-				if (r < 0) {
-					set_end(m, END_ERROR, "KVM_INTERRUPT vector 0x%x: %s", vector, strerror(-r));
-					return r;
-				}
-				act->injected_vector = vector;
-				/* The window-open exit lands wherever KVM's emulator stopped: asynchronous too. */
-				act->async = m->last_reason == KVM_EXIT_IRQ_WINDOW_OPEN && !m->cfg.irq_at_exits;
-				m->async_injections += act->async;
-				want_window = dev_pic_has_pending(&m->dev.pic);
-			} else {
-				want_window = true;
-			}
-		}
-		if (!m->cfg.irq_at_exits)
-			machine_async_arm(m, false);
+	now = machine_now_ns();
+	devices_update(&m->dev, now);
+	r = machine_inject_pending(m, act, &waiting);
+	if (r < 0)
+		return r;
+	/* The window-open exit lands wherever KVM's emulator stopped: asynchronous too. */
+	if (r > 0 && m->last_reason == KVM_EXIT_IRQ_WINDOW_OPEN && !m->cfg.irq_at_exits) {
+		act->async = true;
+		m->async_injections++;
 	}
-	act->window_requested = want_window;
-	vcpu_set_request_interrupt_window(&m->vcpu, want_window);
+	if (!m->cfg.irq_at_exits)
+		machine_async_arm(m, false, now);
+	act->window_requested = waiting;
+	vcpu_set_request_interrupt_window(&m->vcpu, waiting);
 	return 0;
 }
 

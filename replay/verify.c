@@ -181,6 +181,41 @@ static void end_from_log(struct replay *r)
 	machine_set_end(m, END_HALT, "end of the recording");
 }
 
+/* Stop the replay for --until. */
+static void stop_at_until(struct replay *r)
+{
+	r->until_reached = true;
+	machine_set_end(&r->m, END_MAX_EXITS, "reached --until");
+}
+
+/*
+ * The recorded exit r->next is done (matched, or an asynchronous point
+ * reached): stop for --until, or move on to the next synchronisation point,
+ * or end the replay where the log ends.
+ */
+static int advance(struct replay *r)
+{
+	int64_t until = r->opt.until;
+	int rc;
+
+	r->last_seq = (int64_t)r->next.seq;
+	r->have_next = false;
+	if (until >= 0 && r->last_seq >= until) {
+		stop_at_until(r);
+		return 0;
+	}
+	rc = fetch_next(r);
+	/* --until on a row the VMM caused (INTR, skipped): stop at the last exit before it. */
+	if (until >= 0 && ((rc > 0 && r->next.seq > (uint64_t)until) ||
+			   (rc == 0 && r->log.last_seq >= (uint64_t)until))) {
+		stop_at_until(r);
+		return 0;
+	}
+	if (rc == 0)
+		end_from_log(r);
+	return rc < 0 ? rc : 0;
+}
+
 static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uint64_t t0, uint64_t t1)
 {
 	struct replay *r = ctx;
@@ -196,12 +231,7 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 			return rc < 0 ? rc : 0;
 		if (rc == REPLAY_ASYNC_REACHED) {
 			r->matched++;
-			r->last_seq = (int64_t)r->next.seq;
-			r->have_next = false;
-			rc = fetch_next(r);
-			if (rc == 0)
-				end_from_log(r);
-			return rc < 0 ? rc : 0;
+			return advance(r);
 		}
 	}
 	if (vmm_exit(r, e->reason))
@@ -243,24 +273,7 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 	fill_reads(r, e);
 	echo_console(r, &r->next);
 	r->history[r->nhistory++ % REPLAY_HISTORY] = seen;
-	r->last_seq = (int64_t)r->next.seq;
-	r->have_next = false;
-	if (r->opt.until >= 0 && r->last_seq >= r->opt.until) {
-		r->until_reached = true;
-		machine_set_end(m, END_MAX_EXITS, "reached --until");
-		return 0;
-	}
-	rc = fetch_next(r);
-	/* --until on a row the VMM caused (INTR, skipped): stop at the last exit before it. */
-	if (r->opt.until >= 0 && ((rc > 0 && r->next.seq > (uint64_t)r->opt.until) ||
-				  (rc == 0 && r->log.last_seq >= (uint64_t)r->opt.until))) {
-		r->until_reached = true;
-		machine_set_end(m, END_MAX_EXITS, "reached --until");
-		return 0;
-	}
-	if (rc == 0)
-		end_from_log(r);
-	return rc < 0 ? rc : 0;
+	return advance(r);
 }
 
 int replay_run(struct replay *r)

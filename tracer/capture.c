@@ -145,13 +145,17 @@ int tracer_end(struct tracer *t, const struct tracer_end *e, char *err, size_t e
 		r = tracer_sql_exec(db, "PRAGMA journal_mode=DELETE", "finishing: leaving WAL mode",
 				    err, errlen);
 	tracer_log_unlock(t->log);
-	if (r < 0) {
-		char why[400];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "recording %s: %s", tracer_log_path(t->log), why);
-	}
+	if (r < 0)
+		tracer_err_prefix(t, "", err, errlen);
 	return r;
+}
+
+void tracer_err_prefix(const struct tracer *t, const char *stage, char *err, size_t errlen)
+{
+	char why[400];
+
+	snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, errlen, "recording %s: %s%s", tracer_log_path(t->log), stage, why);
 }
 
 int tracer_error(struct tracer *t, char *err, size_t errlen)

@@ -73,7 +73,6 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 			 "read RIP at every exit; this host reports 0x%x", cap < 0 ? 0 : cap);
 		return -EOPNOTSUPP;
 	}
-	vcpu_sync_regs_set_valid(&m->vcpu, KVM_SYNC_X86_REGS);
 	db = tracer_log_lock(t->log);
 	r = tracer_sql_exec(db, "BEGIN", "initial state: BEGIN", err, errlen);
 	if (!r)
@@ -105,12 +104,8 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	tracer_log_unlock(t->log);
-	if (r < 0) {
-		char why[400];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "recording %s: initial state: %s", tracer_log_path(t->log), why);
-	}
+	if (r < 0)
+		tracer_err_prefix(t, "initial state: ", err, errlen);
 	return r;
 }
 

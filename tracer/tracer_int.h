@@ -27,4 +27,7 @@ static inline uint64_t tracer_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* Prefix err with "recording PATH: " and stage (may be ""), for messages built below. */
+void tracer_err_prefix(const struct tracer *t, const char *stage, char *err, size_t errlen);
+
 #endif
