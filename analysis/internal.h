@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <sqlite3.h>
 
-#define ANALYSIS_FORMAT_NAME "kvmrr-recording"
-#define ANALYSIS_FORMAT_VERSION 1
 
 /* KVM_EXIT_* codes the views treat specially (<linux/kvm.h>, KVM API doc 5. "kvm_run"). */
 #define ANALYSIS_EXIT_IO 2

@@ -4,6 +4,7 @@
  * kvmrr recording this build can read, and says why not.
  */
 #include "analysis/internal.h"
+#include "tracer/format.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -133,34 +134,23 @@ static int analysis_check_tables(const char *cmd, struct analysis_rec *rec)
 	return 0;
 }
 
-/* meta.format, meta.format_version, tsc_khz, complete. */
+/* meta.format and format_version (the recorder's own check), tsc_khz, complete. */
 static int analysis_check_meta(const char *cmd, struct analysis_rec *rec)
 {
-	char *format = analysis_meta(rec, "format");
-	char *version = analysis_meta(rec, "format_version");
 	char *khz = analysis_meta(rec, "tsc_khz");
 	char *complete = analysis_meta(rec, "complete");
-	char *end = NULL;
-	int rc = -EINVAL;
+	char why[256], *end = NULL;
+	int rc = tracer_schema_check(rec->db, why, sizeof(why));
 
-	if (!format || strcmp(format, ANALYSIS_FORMAT_NAME) != 0) {
-		fprintf(stderr, "kvmrr %s: %s: not a kvmrr recording: meta.format is %s%s%s, "
-			"wanted '" ANALYSIS_FORMAT_NAME "'\n", cmd, rec->path, format ? "'" : "",
-			format ? format : "missing", format ? "'" : "");
-	} else if (!version || strtol(version, &end, 10) != ANALYSIS_FORMAT_VERSION || *end) {
-		fprintf(stderr, "kvmrr %s: %s: recording format version %s is not supported: this "
-			"kvmrr (" KVMRR_VERSION ") reads format version %d only\n", cmd, rec->path,
-			version ? version : "(missing)", ANALYSIS_FORMAT_VERSION);
-		rc = -EPROTONOSUPPORT;
+	if (rc < 0) {
+		fprintf(stderr, "kvmrr %s: %s: %s\n", cmd, rec->path, why);
 	} else if (!khz || (rec->tsc_khz = strtod(khz, &end)) <= 0 || *end) {
 		fprintf(stderr, "kvmrr %s: %s: corrupt recording: meta.tsc_khz is %s, wanted a "
 			"positive number\n", cmd, rec->path, khz ? khz : "missing");
+		rc = -EINVAL;
 	} else {
 		rec->complete = complete && strcmp(complete, "1") == 0;
-		rc = 0;
 	}
-	free(format);
-	free(version);
 	free(khz);
 	free(complete);
 	return rc;

@@ -5,9 +5,9 @@
  * analysis_exit is private to analysis/ (a TEMP view, never written to the
  * file): one row per exit with its times in TSC ticks, so that shares are
  * exact ratios of integers. The documented views (docs/log-format.md) are
- * written into the file by the recorder; for a file that lacks them
- * (recorded by an early writer, or a hand-made fixture) we create TEMP
- * copies with the same columns so that `kvmrr query` works on every
+ * written into the file by the recorder; for a file that lacks them (a
+ * hand-made fixture) we create TEMP copies from the recorder's own
+ * definitions (tracer_views), so that `kvmrr query` works on every
  * version-1 recording.
  *
  * analysis_exit has no entry time: a running sum is cheap in C
@@ -19,6 +19,7 @@
  * sum(vmm + guest for seq < n) + vmm_ticks(n) ticks after tsc_base.
  */
 #include "analysis/internal.h"
+#include "tracer/format.h"
 
 #include <errno.h>
 #include <string.h>
@@ -47,37 +48,8 @@ static const char analysis_exit_vcpus_sql[] = ANALYSIS_EXIT_COLS
 	" COALESCE(LEAD(e.vmm_ticks) OVER w, 0) AS vmm_ticks,"
 	ANALYSIS_EXIT_TAIL " WINDOW w AS (PARTITION BY e.vcpu ORDER BY e.seq)";
 
-struct analysis_view {
-	const char *name;
-	const char *sql;
-};
-
 #define NS(x) "CAST((" x ") * 1000000.0 / (SELECT CAST(value AS REAL) FROM main.meta" \
 	      " WHERE key = 'tsc_khz') AS INTEGER)"
-
-static const struct analysis_view analysis_doc_views[] = {
-	{ "exit_timeline",
-	  "CREATE TEMP VIEW exit_timeline AS SELECT * FROM temp.analysis_timeline" },
-	{ "exit_stats",
-	  "CREATE TEMP VIEW exit_stats AS SELECT reason_name, COUNT(*) AS count,"
-	  " COUNT(*) * 1.0 / (SELECT COUNT(*) FROM main.exit) AS share,"
-	  " SUM(dur_ns) AS total_ns, SUM(guest_ns) AS guest_ns, SUM(vmm_ns) AS vmm_ns,"
-	  " MIN(dur_ns) AS min_ns, AVG(dur_ns) AS avg_ns, MAX(dur_ns) AS max_ns"
-	  " FROM temp.analysis_timeline GROUP BY reason ORDER BY count DESC" },
-	{ "pio_stats",
-	  "CREATE TEMP VIEW pio_stats AS SELECT port, dir, COUNT(*) AS count,"
-	  " SUM(dur_ns) AS total_ns, SUM(vmm_ns) AS vmm_ns, AVG(dur_ns) AS avg_ns"
-	  " FROM temp.analysis_timeline WHERE reason = 2 GROUP BY port, dir ORDER BY count DESC" },
-	{ "mmio_stats",
-	  "CREATE TEMP VIEW mmio_stats AS SELECT gpa, dir, COUNT(*) AS count,"
-	  " SUM(dur_ns) AS total_ns, SUM(vmm_ns) AS vmm_ns, AVG(dur_ns) AS avg_ns"
-	  " FROM temp.analysis_timeline WHERE reason = 6 GROUP BY gpa, dir ORDER BY count DESC" },
-	{ "events",
-	  "CREATE TEMP VIEW events AS SELECT v.seq AS seq, v.vcpu AS vcpu,"
-	  " COALESCE(k.name, 'kind_' || v.kind) AS kind_name, v.value AS value"
-	  " FROM main.event v LEFT JOIN main.event_kind k ON k.kind = v.kind"
-	  " ORDER BY v.rowid" },
-};
 
 /* The documented exit_timeline columns, private name so that it always exists. */
 static const char analysis_timeline_sql[] =
@@ -141,9 +113,16 @@ int analysis_views_create(const char *cmd, struct analysis_rec *rec)
 		rc = analysis_exec(cmd, rec, rc ? analysis_exit_vcpus_sql : analysis_exit_one_vcpu_sql);
 	if (rc == 0)
 		rc = analysis_exec(cmd, rec, analysis_timeline_sql);
-	for (size_t i = 0; rc == 0 && i < sizeof(analysis_doc_views) / sizeof(analysis_doc_views[0]); i++) {
-		if (!analysis_has_main_object(rec, analysis_doc_views[i].name))
-			rc = analysis_exec(cmd, rec, analysis_doc_views[i].sql);
+	/* The recorder's own definitions (tracer/format.h), as TEMP copies where the file has none. */
+	for (size_t i = 0; rc == 0 && i < TRACER_VIEW_COUNT; i++) {
+		char err[256];
+
+		if (analysis_has_main_object(rec, tracer_views[i].name))
+			continue;
+		if (tracer_view_create(rec->db, &tracer_views[i], true, err, sizeof(err)) < 0) {
+			fprintf(stderr, "kvmrr %s: %s: cannot create a view: %s\n", cmd, rec->path, err);
+			rc = -EIO;
+		}
 	}
 	return rc;
 }

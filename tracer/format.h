@@ -7,6 +7,7 @@
 #ifndef KVMRR_TRACER_FORMAT_H
 #define KVMRR_TRACER_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sqlite3.h>
 
@@ -27,6 +28,16 @@ const char *tracer_event_kind_name(unsigned int kind);
 
 /* vcpu_state.kind, in restore order (see tracer/snapshot.h). */
 #define TRACER_STATE_KINDS "sregs regs fpu xcrs xsave msrs debugregs mp_state events"
+
+/* A documented view: CREATE VIEW name AS select (docs/log-format.md, "Views"). */
+struct tracer_view {
+	const char *name;
+	const char *select;
+};
+#define TRACER_VIEW_COUNT 5
+extern const struct tracer_view tracer_views[TRACER_VIEW_COUNT];
+/* CREATE [TEMP] VIEW of v; 0 or -EIO with the SQLite message in err. */
+int tracer_view_create(sqlite3 *db, const struct tracer_view *v, bool temp, char *err, size_t errlen);
 
 /*
  * Create every table, index and view of format TRACER_FORMAT_VERSION in an

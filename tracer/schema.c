@@ -45,51 +45,71 @@ static const char schema_sql[] =
 	" cpl INTEGER, regs BLOB, xsave_digest INTEGER, mem_digest INTEGER, dirty_pages INTEGER);\n"
 	"CREATE TABLE exit_reason(reason INTEGER PRIMARY KEY, name TEXT);\n"
 	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT);\n"
-	/*
-	 * Views, written to stream on 1M rows: the running sum (entry time) is
-	 * the only window and follows the rowid order (no sort, no PARTITION);
-	 * the next exit's vmm_ticks comes from a PK lookup, not LEAD (which
-	 * buffers the whole table); names and tsc_khz are scalar subqueries.
-	 */
+	;
+
+/*
+ * The documented views (docs/log-format.md), written to stream on 1M rows:
+ * the running sum (entry time) is the only window and follows the rowid
+ * order (no sort, no PARTITION); the next exit's vmm_ticks comes from a PK
+ * lookup, not LEAD (which buffers the whole table); names and tsc_khz are
+ * scalar subqueries. Names are unqualified, so the same text also makes
+ * TEMP copies for a reader of a file that lacks them.
+ */
 #define NS "(SELECT 1000000.0 / value FROM meta WHERE key = 'tsc_khz')"
 #define REASON_NAME(r) "coalesce((SELECT name FROM exit_reason x WHERE x.reason = " r "), " \
 		       "'UNKNOWN(' || " r " || ')')"
-	"CREATE VIEW exit_timeline AS\n"
-	"SELECT w.seq, w.vcpu, w.reason, " REASON_NAME("w.reason") " AS reason_name,\n"
-	" CAST(w.entry_ticks * " NS " AS INTEGER) AS ts_ns,\n"
-	" CAST((w.guest_ticks + coalesce(n.vmm_ticks, 0)) * " NS " AS INTEGER) AS dur_ns,\n"
-	" CAST(w.guest_ticks * " NS " AS INTEGER) AS guest_ns,\n"
-	" CAST(coalesce(n.vmm_ticks, 0) * " NS " AS INTEGER) AS vmm_ns,\n"
-	" w.rip, CASE WHEN w.reason = 2 THEN w.addr END AS port,\n"
-	" CASE WHEN w.reason = 6 THEN w.addr END AS gpa, w.size, w.dir, w.data\n"
-	"FROM (SELECT e.*, SUM(e.vmm_ticks + e.guest_ticks) OVER (ORDER BY e.seq ROWS UNBOUNDED"
-	" PRECEDING) - e.guest_ticks AS entry_ticks FROM exit e) w\n"
-	"LEFT JOIN exit n ON n.seq = w.seq + 1;\n"
-	/* Per-exit cost in ticks without the running sum, for the stats views. */
+/* Per-exit cost in ticks without the running sum, for the stats views. */
 #define COST "(SELECT e.reason, e.addr, e.dir, e.guest_ticks AS g, coalesce(n.vmm_ticks, 0) AS v" \
 	     " FROM exit e LEFT JOIN exit n ON n.seq = e.seq + 1)"
-	"CREATE VIEW exit_stats AS\n"
-	"SELECT " REASON_NAME("c.reason") " AS reason_name, COUNT(*) AS count,\n"
-	" ROUND(COUNT(*) * 1.0 / (SELECT COUNT(*) FROM exit), 6) AS share,\n"
-	" CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns, CAST(SUM(g) * " NS " AS INTEGER) AS guest_ns,\n"
-	" CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(MIN(g + v) * " NS " AS INTEGER) AS min_ns,\n"
-	" CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns, CAST(MAX(g + v) * " NS " AS INTEGER) AS max_ns\n"
-	"FROM " COST " c GROUP BY c.reason ORDER BY total_ns DESC;\n"
-	"CREATE VIEW pio_stats AS\n"
-	"SELECT addr AS port, dir, COUNT(*) AS count, CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns,\n"
-	" CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns\n"
-	"FROM " COST " WHERE reason = 2 GROUP BY addr, dir ORDER BY total_ns DESC;\n"
-	"CREATE VIEW mmio_stats AS\n"
-	"SELECT addr AS gpa, dir, COUNT(*) AS count, CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns,\n"
-	" CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns\n"
-	"FROM " COST " WHERE reason = 6 GROUP BY addr, dir ORDER BY total_ns DESC;\n"
+const struct tracer_view tracer_views[TRACER_VIEW_COUNT] = {
+	{ "exit_timeline",
+	  "SELECT w.seq, w.vcpu, w.reason, " REASON_NAME("w.reason") " AS reason_name,\n"
+	  " CAST(w.entry_ticks * " NS " AS INTEGER) AS ts_ns,\n"
+	  " CAST((w.guest_ticks + coalesce(n.vmm_ticks, 0)) * " NS " AS INTEGER) AS dur_ns,\n"
+	  " CAST(w.guest_ticks * " NS " AS INTEGER) AS guest_ns,\n"
+	  " CAST(coalesce(n.vmm_ticks, 0) * " NS " AS INTEGER) AS vmm_ns,\n"
+	  " w.rip, CASE WHEN w.reason = 2 THEN w.addr END AS port,\n"
+	  " CASE WHEN w.reason = 6 THEN w.addr END AS gpa, w.size, w.dir, w.data\n"
+	  "FROM (SELECT e.*, SUM(e.vmm_ticks + e.guest_ticks) OVER (ORDER BY e.seq ROWS UNBOUNDED"
+	  " PRECEDING) - e.guest_ticks AS entry_ticks FROM exit e) w\n"
+	  "LEFT JOIN exit n ON n.seq = w.seq + 1" },
+	{ "exit_stats",
+	  "SELECT " REASON_NAME("c.reason") " AS reason_name, COUNT(*) AS count,\n"
+	  " ROUND(COUNT(*) * 1.0 / (SELECT COUNT(*) FROM exit), 6) AS share,\n"
+	  " CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns, CAST(SUM(g) * " NS " AS INTEGER) AS guest_ns,\n"
+	  " CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(MIN(g + v) * " NS " AS INTEGER) AS min_ns,\n"
+	  " CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns, CAST(MAX(g + v) * " NS " AS INTEGER) AS max_ns\n"
+	  "FROM " COST " c GROUP BY c.reason ORDER BY total_ns DESC" },
+	{ "pio_stats",
+	  "SELECT addr AS port, dir, COUNT(*) AS count, CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns,\n"
+	  " CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns\n"
+	  "FROM " COST " WHERE reason = 2 GROUP BY addr, dir ORDER BY total_ns DESC" },
+	{ "mmio_stats",
+	  "SELECT addr AS gpa, dir, COUNT(*) AS count, CAST(SUM(g + v) * " NS " AS INTEGER) AS total_ns,\n"
+	  " CAST(SUM(v) * " NS " AS INTEGER) AS vmm_ns, CAST(AVG(g + v) * " NS " AS INTEGER) AS avg_ns\n"
+	  "FROM " COST " WHERE reason = 6 GROUP BY addr, dir ORDER BY total_ns DESC" },
+	{ "events",
+	  "SELECT ev.seq, ev.vcpu, coalesce((SELECT name FROM event_kind k WHERE k.kind = ev.kind),"
+	  " 'UNKNOWN(' || ev.kind || ')') AS kind_name, ev.value\n"
+	  "FROM event ev ORDER BY ev.rowid" },
+};
 #undef COST
 #undef REASON_NAME
 #undef NS
-	"CREATE VIEW events AS\n"
-	"SELECT ev.seq, ev.vcpu, coalesce((SELECT name FROM event_kind k WHERE k.kind = ev.kind),"
-	" 'UNKNOWN(' || ev.kind || ')') AS kind_name, ev.value\n"
-	"FROM event ev ORDER BY ev.rowid;\n";
+
+int tracer_view_create(sqlite3 *db, const struct tracer_view *v, bool temp, char *err, size_t errlen)
+{
+	char *sql = sqlite3_mprintf("CREATE %sVIEW %s AS %s", temp ? "TEMP " : "", v->name, v->select);
+	int r;
+
+	if (!sql) {
+		snprintf(err, errlen, "view %s: out of memory", v->name);
+		return -ENOMEM;
+	}
+	r = tracer_sql_exec(db, sql, v->name, err, errlen);
+	sqlite3_free(sql);
+	return r;
+}
 
 int tracer_sqlite_errno(int rc)
 {
@@ -205,6 +225,8 @@ int tracer_schema_create(sqlite3 *db, char *err, size_t errlen)
 
 	if (!r)
 		r = tracer_sql_exec(db, schema_sql, "schema: CREATE", err, errlen);
+	for (size_t i = 0; !r && i < TRACER_VIEW_COUNT; i++)
+		r = tracer_view_create(db, &tracer_views[i], false, err, errlen);
 	if (!r)
 		r = fill_names(db, err, errlen);
 	if (!r)
@@ -226,11 +248,14 @@ int tracer_schema_check(sqlite3 *db, char *err, size_t errlen)
 	char *end = NULL;
 	long v;
 
-	if (tracer_meta_get(db, "format", format, sizeof(format)) < 0 ||
-	    strcmp(format, TRACER_FORMAT_NAME) != 0) {
-		snprintf(err, errlen, "not a kvmrr recording: meta.format is %s, wanted '%s'",
-			 tracer_meta_get(db, "format", format, sizeof(format)) < 0 ? "missing" : format,
+	if (tracer_meta_get(db, "format", format, sizeof(format)) < 0) {
+		snprintf(err, errlen, "not a kvmrr recording: meta.format is missing, wanted '%s'",
 			 TRACER_FORMAT_NAME);
+		return -EINVAL;
+	}
+	if (strcmp(format, TRACER_FORMAT_NAME) != 0) {
+		snprintf(err, errlen, "not a kvmrr recording: meta.format is '%s', wanted '%s'",
+			 format, TRACER_FORMAT_NAME);
 		return -EINVAL;
 	}
 	if (tracer_meta_get(db, "format_version", version, sizeof(version)) < 0) {
@@ -240,7 +265,7 @@ int tracer_schema_check(sqlite3 *db, char *err, size_t errlen)
 	v = strtol(version, &end, 10);
 	if (end == version || *end || v != TRACER_FORMAT_VERSION) {
 		snprintf(err, errlen, "recording format version %s is not supported: this kvmrr "
-			 "(%s) reads version %d only", version, KVMRR_VERSION, TRACER_FORMAT_VERSION);
+			 "(%s) reads format version %d only", version, KVMRR_VERSION, TRACER_FORMAT_VERSION);
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
