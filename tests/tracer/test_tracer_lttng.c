@@ -141,7 +141,7 @@ TEST(lttng_exit_events_match_the_log)
 	uint64_t tsc;
 
 	if (access("/usr/bin/lttng-sessiond", X_OK) || access("/usr/bin/babeltrace2", X_OK))
-		TEST_SKIP("lttng-sessiond or babeltrace2 not installed");
+		TEST_ASSERT(0, "lttng-sessiond or babeltrace2 is not installed: scripts/install-deps installs them");
 	lt_start(&lt);
 	setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
 	e2e_record(&r, "hello", (const char *const[]){ "--timeout", "60", NULL });
