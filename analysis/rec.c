@@ -4,7 +4,7 @@
  * kvmrr recording this build can read, and says why not.
  */
 #include "analysis/internal.h"
-#include "tracer/format.h"
+#include "stream/format.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -140,7 +140,7 @@ static int analysis_check_meta(const char *cmd, struct analysis_rec *rec)
 	char *khz = analysis_meta(rec, "tsc_khz");
 	char *complete = analysis_meta(rec, "complete");
 	char why[256], *end = NULL;
-	int rc = tracer_schema_check(rec->db, why, sizeof(why));
+	int rc = stream_schema_check(rec->db, why, sizeof(why));
 
 	if (rc < 0) {
 		fprintf(stderr, "kvmrr %s: %s: %s\n", cmd, rec->path, why);

@@ -7,7 +7,7 @@
  * exact ratios of integers. The documented views (docs/log-format.md) are
  * written into the file by the recorder; for a file that lacks them (a
  * hand-made fixture) we create TEMP copies from the recorder's own
- * definitions (tracer_views), so that `kvmrr query` works on every
+ * definitions (stream_views), so that `kvmrr query` works on every
  * version-1 recording.
  *
  * analysis_exit has no entry time: a running sum is cheap in C
@@ -19,7 +19,7 @@
  * sum(vmm + guest for seq < n) + vmm_ticks(n) ticks after tsc_base.
  */
 #include "analysis/internal.h"
-#include "tracer/format.h"
+#include "stream/format.h"
 
 #include <errno.h>
 #include <string.h>
@@ -113,13 +113,13 @@ int analysis_views_create(const char *cmd, struct analysis_rec *rec)
 		rc = analysis_exec(cmd, rec, rc ? analysis_exit_vcpus_sql : analysis_exit_one_vcpu_sql);
 	if (rc == 0)
 		rc = analysis_exec(cmd, rec, analysis_timeline_sql);
-	/* The recorder's own definitions (tracer/format.h), as TEMP copies where the file has none. */
-	for (size_t i = 0; rc == 0 && i < TRACER_VIEW_COUNT; i++) {
+	/* The recorder's own definitions (stream/format.h), as TEMP copies where the file has none. */
+	for (size_t i = 0; rc == 0 && i < STREAM_VIEW_COUNT; i++) {
 		char err[256];
 
-		if (analysis_has_main_object(rec, tracer_views[i].name))
+		if (analysis_has_main_object(rec, stream_views[i].name))
 			continue;
-		if (tracer_view_create(rec->db, &tracer_views[i], true, err, sizeof(err)) < 0) {
+		if (stream_view_create(rec->db, &stream_views[i], true, err, sizeof(err)) < 0) {
 			fprintf(stderr, "kvmrr %s: %s: cannot create a view: %s\n", cmd, rec->path, err);
 			rc = -EIO;
 		}

@@ -13,6 +13,7 @@ int cli_cmd_record(int argc, char **argv)
 	struct tracer *t = NULL;
 	struct machine m;
 	char err[512] = "";
+	uint64_t total, vmm;
 	int r, status;
 
 	r = cli_parse_machine_options("record", argc, argv, &o);
@@ -35,6 +36,8 @@ int cli_cmd_record(int argc, char **argv)
 	machine_run(&m, tracer_hook(t));
 	status = cli_report_end(&m, "record");
 	r = tracer_finish(t, &m, err, sizeof(err));
+	total = tracer_exits(t);
+	vmm = tracer_vmm_exits(t);
 	tracer_close(t);
 	machine_destroy(&m);
 	if (r < 0) {
@@ -42,7 +45,8 @@ int cli_cmd_record(int argc, char **argv)
 		return 2;
 	}
 	if (!o.quiet)
-		fprintf(stderr, "kvmrr record: %llu exits recorded to %s\n",
-			(unsigned long long)m.exits, o.output);
+		fprintf(stderr, "kvmrr record: %llu exits recorded to %s (%llu synchronisation points, "
+			"%llu caused by the VMM)\n", (unsigned long long)total, o.output,
+			(unsigned long long)(total - vmm), (unsigned long long)vmm);
 	return status;
 }

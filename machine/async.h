@@ -54,31 +54,4 @@ int machine_async_inject(struct machine *m, struct machine_irq_action *act, uint
  */
 void machine_async_arm(struct machine *m, bool retry, uint64_t now);
 
-/* ---- Digests of the point ---- */
-
-/* 64-bit hash of len bytes (a 4-lane multiply-rotate hash, ~8 bytes per cycle), chained on seed. */
-uint64_t machine_hash64(const void *data, size_t len, uint64_t seed);
-
-/* The guest pages written since the log was last cleared, accumulated in one bitmap. */
-struct machine_dirty {
-	uint64_t *bits;                 /* one bit per 4 KiB page, each region from a word boundary */
-	size_t words;
-	size_t region_word[GUEST_MEM_MAX_REGIONS];          /* first word of each guest_mem region */
-	uint64_t *scratch;              /* KVM_GET_DIRTY_LOG buffer for one slot */
-	size_t scratch_words;
-};
-
-/* Size the bitmaps for m's RAM (KVM_MEM_LOG_DIRTY_PAGES must be on). 0 or -ENOMEM. */
-int machine_dirty_init(struct machine_dirty *d, const struct machine *m);
-void machine_dirty_free(struct machine_dirty *d);
-/* KVM_GET_DIRTY_LOG on every RAM slot, ORed into d (the kernel's log is cleared). 0 or -errno. */
-int machine_dirty_collect(struct machine_dirty *d, const struct machine *m);
-/* Forget the accumulated pages (after an event). */
-void machine_dirty_clear(struct machine_dirty *d);
-/* Digest of (gpa, content) of every accumulated page in gpa order; *pages = how many. */
-uint64_t machine_dirty_digest(const struct machine_dirty *d, const struct machine *m, uint32_t *pages);
-
-/* Digest of the vCPU's XSAVE area (KVM_GET_XSAVE). 0 or -errno. */
-int machine_xsave_digest(const struct machine *m, uint64_t *digest);
-
 #endif

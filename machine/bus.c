@@ -46,7 +46,8 @@ const struct bus_range *bus_find(const struct bus *bus, uint64_t addr)
 	return NULL;
 }
 
-int bus_access(struct bus *bus, uint64_t addr, uint32_t size, bool write, uint8_t *data)
+int bus_access(struct bus *bus, uint64_t addr, uint32_t size, bool write, uint8_t *data,
+	       uint64_t now_ns)
 {
 	const struct bus_range *r = bus_find(bus, addr);
 	int ret;
@@ -64,6 +65,6 @@ int bus_access(struct bus *bus, uint64_t addr, uint32_t size, bool write, uint8_
 		bus->last_unhandled_addr = addr;
 		return 0;
 	}
-	ret = r->fn(r->dev, addr - r->base, size, write, data);
+	ret = r->fn(r->dev, addr - r->base, size, write, data, now_ns);
 	return ret < 0 ? ret : 1;
 }

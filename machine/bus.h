@@ -12,11 +12,12 @@
 
 /*
  * A device access: offset from the range base, size in bytes (1..8), data
- * to fill on a read. Returns 0, or -errno for a VMM failure (not a guest
+ * to fill on a read, and the time (CLOCK_MONOTONIC ns) the device sees:
+ * devices never read a clock themselves. Returns 0, or -errno for a VMM failure (not a guest
  * mistake: bad guest accesses are handled like hardware would).
  */
 typedef int (*bus_handler_fn)(void *dev, uint64_t offset, uint32_t size, bool write,
-			      uint8_t *data);
+			      uint8_t *data, uint64_t now_ns);
 
 #define BUS_MAX_RANGES 32
 
@@ -44,6 +45,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, const char *name,
 /* The range holding addr, or NULL. */
 const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);
 /* Dispatch; an unclaimed read fills data with 0xff. Returns 1 if claimed, 0 if not, -errno. */
-int bus_access(struct bus *bus, uint64_t addr, uint32_t size, bool write, uint8_t *data);
+int bus_access(struct bus *bus, uint64_t addr, uint32_t size, bool write, uint8_t *data,
+	       uint64_t now_ns);
 
 #endif

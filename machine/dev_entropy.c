@@ -10,8 +10,10 @@ void dev_entropy_init(struct dev_entropy *e)
 	memset(e, 0, sizeof(*e));
 }
 
-int dev_entropy_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+int dev_entropy_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns)
 {
+	(void)now_ns;
 	struct dev_entropy *e = dev;
 	uint32_t got = 0;
 

@@ -24,6 +24,7 @@ struct dev_entropy {
 void dev_entropy_init(struct dev_entropy *e);
 int dev_entropy_register(struct dev_entropy *e, struct bus *pio);
 /* Returns -errno if getrandom() fails: a host failure, not the guest's. */
-int dev_entropy_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);
+int dev_entropy_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns);
 
 #endif

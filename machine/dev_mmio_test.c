@@ -4,14 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t mmio_test_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void put_le64(uint8_t *p, uint64_t v)
 {
 	int i;
@@ -30,7 +22,8 @@ static uint64_t get_le64(const uint8_t *p)
 	return v;
 }
 
-int dev_mmio_test_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+int dev_mmio_test_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns)
 {
 	struct dev_mmio_test *t = dev;
 	/* The register file as bytes, with room for an access straddling its end. */
@@ -53,7 +46,7 @@ int dev_mmio_test_io(void *dev, uint64_t offset, uint32_t size, bool write, uint
 		return 0;
 	}
 	t->reads++;
-	put_le64(regs + MMIO_TEST_TIME_NS, mmio_test_now_ns());
+	put_le64(regs + MMIO_TEST_TIME_NS, now_ns);
 	put_le64(regs + MMIO_TEST_EXITS, t->exit_counter ? *t->exit_counter : 0);
 	put_le64(regs + MMIO_TEST_ID, DEV_MMIO_TEST_ID);
 	memcpy(data, regs + offset, size);

@@ -37,6 +37,7 @@ struct dev_mmio_test {
 
 void dev_mmio_test_init(struct dev_mmio_test *t, const uint64_t *exit_counter);
 int dev_mmio_test_register(struct dev_mmio_test *t, struct bus *mmio);
-int dev_mmio_test_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);
+int dev_mmio_test_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns);
 
 #endif

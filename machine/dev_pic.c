@@ -265,13 +265,17 @@ static int chip_io(struct dev_pic *pic, unsigned int n, uint64_t offset, uint32_
 	return 0;
 }
 
-int dev_pic_master_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+int dev_pic_master_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns)
 {
+	(void)now_ns;
 	return chip_io(dev, 0, offset, size, write, data);
 }
 
-int dev_pic_slave_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+int dev_pic_slave_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns)
 {
+	(void)now_ns;
 	return chip_io(dev, 1, offset, size, write, data);
 }
 

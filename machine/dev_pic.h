@@ -55,7 +55,9 @@ int dev_pic_has_pending(const struct dev_pic *pic);
 int dev_pic_ack(struct dev_pic *pic);
 
 /* Bus handlers (dev is the struct dev_pic): offset 0 command, 1 data. */
-int dev_pic_master_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);
-int dev_pic_slave_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);
+int dev_pic_master_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns);
+int dev_pic_slave_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns);
 
 #endif

@@ -13,14 +13,6 @@
 /* DRAM refresh request toggles port 0x61 bit 4 about every 15 us. */
 #define REFRESH_NS 15085ULL
 
-static uint64_t pit_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t ns_to_ticks(uint64_t ns)
 {
 	return (uint64_t)((unsigned __int128)ns * DEV_PIT_HZ / NS_PER_SEC);
@@ -275,10 +267,11 @@ static uint8_t read_counter(struct dev_pit *pit, unsigned int ch, uint64_t now_n
 	return read_byte(c->access, v, &c->read_msb_next, &done);
 }
 
-int dev_pit_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+int dev_pit_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns)
 {
 	struct dev_pit *pit = dev;
-	uint64_t now = pit_now_ns();
+	uint64_t now = now_ns;
 
 	if (write) {
 		if (offset == 3)
@@ -318,10 +311,11 @@ static void set_gate(struct dev_pit_channel *c, bool gate, uint64_t now_ns)
 	schedule_edge(c);
 }
 
-int dev_pit_port61_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+int dev_pit_port61_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns)
 {
 	struct dev_pit *pit = dev;
-	uint64_t now = pit_now_ns();
+	uint64_t now = now_ns;
 
 	(void)offset;
 	if (write) {

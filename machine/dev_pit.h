@@ -60,7 +60,9 @@ uint64_t dev_pit_next_deadline_ns(const struct dev_pit *pit);
 uint16_t dev_pit_count(const struct dev_pit *pit, unsigned int ch, uint64_t now_ns);
 bool dev_pit_out(const struct dev_pit *pit, unsigned int ch, uint64_t now_ns);
 
-int dev_pit_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);
-int dev_pit_port61_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);
+int dev_pit_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns);
+int dev_pit_port61_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns);
 
 #endif

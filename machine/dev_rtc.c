@@ -149,8 +149,10 @@ static void rtc_write_reg(struct dev_rtc *rtc, uint8_t reg, uint8_t val)
 	}
 }
 
-int dev_rtc_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+int dev_rtc_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns)
 {
+	(void)now_ns;
 	struct dev_rtc *rtc = dev;
 
 	if (offset == 0) {

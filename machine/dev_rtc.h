@@ -51,6 +51,7 @@ void dev_rtc_init(struct dev_rtc *rtc);
 int dev_rtc_register(struct dev_rtc *rtc, struct bus *pio);
 /* What a read of CMOS register reg shows now. */
 uint8_t dev_rtc_read_reg(struct dev_rtc *rtc, uint8_t reg);
-int dev_rtc_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);
+int dev_rtc_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns);
 
 #endif

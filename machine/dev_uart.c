@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LCR_DLAB 0x80
 #define MCR_LOOP 0x10
 #define LSR_DR   0x01
 #define LSR_OE   0x02
@@ -27,14 +26,6 @@
 #define IIR_RDI  0x04
 #define IIR_RLSI 0x06
 #define FCR_ENABLE 0x01
-
-static uint64_t uart_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint8_t uart_iir(const struct dev_uart *u)
 {
@@ -89,13 +80,13 @@ int dev_uart_flush(struct dev_uart *u)
 	return u->out_error ? -u->out_error : 0;
 }
 
-static void uart_transmit(struct dev_uart *u, uint8_t byte)
+static void uart_transmit(struct dev_uart *u, uint8_t byte, uint64_t now_ns)
 {
 	u->tx_bytes++;
 	if (u->out_fd < 0)
 		return;
 	if (u->out_len == 0)
-		u->out_first_ns = uart_now_ns();
+		u->out_first_ns = now_ns;
 	u->out[u->out_len++] = byte;
 	if (byte == '\n' || u->out_len == DEV_UART_OUT_SIZE)
 		dev_uart_flush(u);
@@ -178,9 +169,9 @@ static void uart_loopback(struct dev_uart *u, uint8_t byte)
 		u->lsr_errors |= LSR_OE;
 }
 
-static void uart_write(struct dev_uart *u, uint64_t off, uint8_t val)
+static void uart_write(struct dev_uart *u, uint64_t off, uint8_t val, uint64_t now_ns)
 {
-	bool dlab = u->lcr & LCR_DLAB;
+	bool dlab = u->lcr & DEV_UART_LCR_DLAB;
 
 	switch (off) {
 	case UART_RBR_THR_DLL:
@@ -191,7 +182,7 @@ static void uart_write(struct dev_uart *u, uint64_t off, uint8_t val)
 		if (u->mcr & MCR_LOOP)
 			uart_loopback(u, val);
 		else
-			uart_transmit(u, val);
+			uart_transmit(u, val, now_ns);
 		/* The byte leaves at once: THR is empty again. */
 		u->thr_int = true;
 		break;
@@ -245,7 +236,7 @@ static uint8_t uart_msr(struct dev_uart *u)
 
 static uint8_t uart_read(struct dev_uart *u, uint64_t off)
 {
-	bool dlab = u->lcr & LCR_DLAB;
+	bool dlab = u->lcr & DEV_UART_LCR_DLAB;
 	uint8_t v;
 
 	switch (off) {
@@ -275,12 +266,13 @@ static uint8_t uart_read(struct dev_uart *u, uint64_t off)
 	}
 }
 
-int dev_uart_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+int dev_uart_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns)
 {
 	struct dev_uart *u = dev;
 
 	if (write) {
-		uart_write(u, offset, data[0]);
+		uart_write(u, offset, data[0], now_ns);
 	} else {
 		data[0] = uart_read(u, offset);
 		if (size > 1)

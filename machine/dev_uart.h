@@ -41,6 +41,19 @@ enum {
 	UART_SCR = 7,
 };
 
+#define DEV_UART_LCR_DLAB 0x80
+
+/*
+ * Replay's view of the console: whether the guest writing value to port
+ * transmits a byte (THR with DLAB clear). *lcr follows the guest's writes to LCR.
+ */
+static inline bool dev_uart_transmits(uint8_t *lcr, uint64_t port, uint8_t value)
+{
+	if (port == DEV_UART_PORT + UART_LCR)
+		*lcr = value;
+	return port == DEV_UART_PORT + UART_RBR_THR_DLL && !(*lcr & DEV_UART_LCR_DLAB);
+}
+
 struct dev_uart {
 	uint8_t ier, fcr, lcr, mcr, scr, msr_delta;
 	uint8_t lsr_errors;              /* OE/PE/FE/BI, cleared by reading LSR */
@@ -82,6 +95,7 @@ bool dev_uart_wants_input(const struct dev_uart *u);
 /* Append bytes to the wire as if they came from in_fd; returns how many fit. */
 uint32_t dev_uart_rx_push(struct dev_uart *u, const uint8_t *buf, uint32_t len);
 
-int dev_uart_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data);
+int dev_uart_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+	uint64_t now_ns);
 
 #endif

@@ -12,10 +12,8 @@
 
 #define KICK_SIGNAL SIGUSR1
 
-/* One vCPU per process: the page the signal handler pokes. */
+/* The page the signal handler pokes (see machine/kick.h). */
 static struct kvm_run *volatile kick_run;
-static timer_t kick_timer;
-static int kick_timer_armed;
 
 static void kick_handler(int sig)
 {
@@ -44,9 +42,9 @@ int machine_kick_start(struct machine *m)
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = KICK_SIGNAL;
 	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	if (timer_create(CLOCK_MONOTONIC, &sev, &kick_timer) < 0)
+	if (timer_create(CLOCK_MONOTONIC, &sev, &m->kick.timer) < 0)
 		return -errno;
-	kick_timer_armed = 1;
+	m->kick.started = true;
 	return machine_kick_arm(m, m->deadline_ns);
 }
 
@@ -54,8 +52,7 @@ int machine_kick_arm(struct machine *m, uint64_t abs_ns)
 {
 	struct itimerspec its;
 
-	(void)m;
-	if (!kick_timer_armed)
+	if (!m->kick.started)
 		return -EINVAL;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = (time_t)(abs_ns / 1000000000ULL);
@@ -63,17 +60,25 @@ int machine_kick_arm(struct machine *m, uint64_t abs_ns)
 	/* A kick that is lost to a race is retried 10 ms later until disarmed. */
 	if (abs_ns)
 		its.it_interval.tv_nsec = 10 * 1000 * 1000;
-	if (timer_settime(kick_timer, TIMER_ABSTIME, &its, NULL) < 0)
+	if (timer_settime(m->kick.timer, TIMER_ABSTIME, &its, NULL) < 0)
 		return -errno;
+	m->kick.at_ns = abs_ns;
 	return 0;
+}
+
+int machine_kick_arm_by(struct machine *m, uint64_t abs_ns, uint64_t now)
+{
+	if (m->kick.at_ns > now && m->kick.at_ns <= abs_ns)
+		return 0;
+	return machine_kick_arm(m, abs_ns);
 }
 
 void machine_kick_stop(struct machine *m)
 {
-	(void)m;
-	if (kick_timer_armed) {
-		timer_delete(kick_timer);
-		kick_timer_armed = 0;
+	if (m->kick.started) {
+		timer_delete(m->kick.timer);
+		m->kick.started = false;
 	}
+	m->kick.at_ns = 0;
 	kick_run = NULL;
 }

@@ -42,25 +42,17 @@ int machine_exit_status(const struct machine *m)
 {
 	switch (m->end) {
 	case END_GUEST_EXIT:     return m->guest_code & 0xff;
-	case END_HALT:           return 0;
-	case END_SHUTDOWN:       return 4;
+	case END_HALT:           return STATUS_HALT;
+	case END_SHUTDOWN:       return STATUS_SHUTDOWN;
 	case END_INTERNAL_ERROR:
-	case END_FAIL_ENTRY:     return 6;
-	case END_TIMEOUT:        return 8;
-	case END_MAX_EXITS:      return 10;
-	case END_SIGNAL:         return 12;
-	case END_UNHANDLED_EXIT: return 14;
-	case END_DIVERGED:       return 16;
-	default:                 return 2;
+	case END_FAIL_ENTRY:     return STATUS_INTERNAL_ERROR;
+	case END_TIMEOUT:        return STATUS_TIMEOUT;
+	case END_MAX_EXITS:      return STATUS_MAX_EXITS;
+	case END_SIGNAL:         return STATUS_SIGNAL;
+	case END_UNHANDLED_EXIT: return STATUS_UNHANDLED_EXIT;
+	case END_DIVERGED:       return STATUS_DIVERGED;
+	default:                 return STATUS_ERROR;
 	}
-}
-
-uint64_t machine_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int setup_cpuid(struct machine *m, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #include "vcpu/guest_mem.h"
 #include "machine/bus.h"
 #include "machine/devices.h"
+#include "machine/kick.h"
 
 #define MACHINE_DEFAULT_MEM (256ULL << 20)
 
@@ -57,7 +58,23 @@ enum machine_end {
 	END_ERROR,             /* a VMM failure (ioctl, I/O), not the guest's doing */
 	END_UNHANDLED_EXIT,    /* an exit reason the VMM does not handle */
 	END_DIVERGED,          /* replay only */
+	END_UNTIL,             /* replay only: reached --until */
+	END_INCOMPLETE,        /* replay only: the end of an incomplete recording */
+	END_LOG_END,           /* replay only: every recorded exit was replayed */
 	END_COUNT
+};
+
+/* Exit statuses of `kvmrr run` (and of record) for each way a run ends; README "Using it". */
+enum machine_status {
+	STATUS_HALT = 0,            /* guest halted for good */
+	STATUS_ERROR = 2,           /* usage or VMM error */
+	STATUS_SHUTDOWN = 4,        /* triple fault */
+	STATUS_INTERNAL_ERROR = 6,  /* KVM could not run or emulate the guest */
+	STATUS_TIMEOUT = 8,
+	STATUS_MAX_EXITS = 10,
+	STATUS_SIGNAL = 12,
+	STATUS_UNHANDLED_EXIT = 14,
+	STATUS_DIVERGED = 16,
 };
 const char *machine_end_name(enum machine_end end);
 
@@ -86,8 +103,7 @@ struct machine {
 	volatile sig_atomic_t *stop;  /* set by a signal handler: end with END_SIGNAL */
 	uint64_t deadline_ns;         /* CLOCK_MONOTONIC; 0 none */
 	uint32_t last_reason;         /* reason of the last exit (KVM_EXIT_INTR: a kick) */
-	uint64_t kick_at_ns;          /* when the kick timer fires next (machine/async.h) */
-	uint64_t async_injections;    /* interrupts injected at kicks */
+	struct machine_kick kick;     /* the timer that kicks the vCPU out of KVM_RUN (machine/kick.h) */
 };
 
 /*
@@ -151,15 +167,5 @@ void machine_set_end(struct machine *m, enum machine_end end, const char *detail
 
 /* Exit status of `kvmrr run` for an end (guest code for END_GUEST_EXIT). */
 int machine_exit_status(const struct machine *m);
-
-/* CLOCK_MONOTONIC in ns. */
-uint64_t machine_now_ns(void);
-
-static inline uint64_t machine_rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "machine/async.h"
 #include "machine/kick.h"
 
@@ -66,30 +67,23 @@ int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act)
 
 	act->injected_vector = -1;
 	act->async = false;
-	if (!m->devices_up) {
-		act->window_requested = false;
-		vcpu_set_request_interrupt_window(&m->vcpu, false);
-		return 0;
-	}
 	if (m->last_reason == KVM_EXIT_INTR) {
 		/* A kick: inject or do nothing, never touch the window (machine/async.h). */
 		act->window_requested = m->vcpu.run->request_interrupt_window;
 		if (m->cfg.irq_at_exits)
 			return 0;
-		now = machine_now_ns();
+		now = clock_now_ns();
 		devices_update(&m->dev, now);
 		return machine_async_inject(m, act, now);
 	}
-	now = machine_now_ns();
+	now = clock_now_ns();
 	devices_update(&m->dev, now);
 	r = machine_inject_pending(m, act, &waiting);
 	if (r < 0)
 		return r;
 	/* The window-open exit lands wherever KVM's emulator stopped: asynchronous too. */
-	if (r > 0 && m->last_reason == KVM_EXIT_IRQ_WINDOW_OPEN && !m->cfg.irq_at_exits) {
+	if (r > 0 && m->last_reason == KVM_EXIT_IRQ_WINDOW_OPEN && !m->cfg.irq_at_exits)
 		act->async = true;
-		m->async_injections++;
-	}
 	if (!m->cfg.irq_at_exits)
 		machine_async_arm(m, false, now);
 	act->window_requested = waiting;
@@ -102,7 +96,7 @@ static void wait_for_interrupt(struct machine *m, uint64_t deadline)
 {
 	struct pollfd pfd = { .fd = dev_uart_wants_input(&m->dev.uart) ? m->dev.uart.in_fd : -1,
 			      .events = POLLIN };
-	uint64_t now = machine_now_ns();
+	uint64_t now = clock_now_ns();
 	struct timespec ts;
 
 	if (m->deadline_ns && m->deadline_ns < deadline)
@@ -120,9 +114,7 @@ static int handle_hlt(struct machine *m)
 	struct kvm_run *run = m->vcpu.run;
 	uint64_t deadline;
 
-	if (!m->devices_up)
-		return 0;
-	devices_update(&m->dev, machine_now_ns());
+	devices_update(&m->dev, clock_now_ns());
 	if (dev_pic_has_pending(&m->dev.pic) && run->if_flag)
 		return 0;
 	deadline = devices_next_deadline_ns(&m->dev);
@@ -147,6 +139,8 @@ static void handle_debug_exit(struct machine *m, const struct vcpu_exit_io *io)
 
 static int handle_io(struct machine *m, struct vcpu_exit_io *io)
 {
+	uint64_t now = clock_now_ns();
+
 	for (uint32_t i = 0; i < io->count; i++) {
 		uint8_t *data = io->data + (size_t)i * io->size;
 		int r;
@@ -155,7 +149,7 @@ static int handle_io(struct machine *m, struct vcpu_exit_io *io)
 			handle_debug_exit(m, io);
 			return 0;
 		}
-		r = bus_access(&m->pio, io->port, io->size, !io->in, data);
+		r = bus_access(&m->pio, io->port, io->size, !io->in, data, now);
 		if (r < 0) {
 			set_end(m, END_ERROR, "port 0x%x %s size %u: %s", io->port,
 				io->in ? "IN" : "OUT", io->size, strerror(-r));
@@ -167,7 +161,7 @@ static int handle_io(struct machine *m, struct vcpu_exit_io *io)
 
 static int handle_mmio(struct machine *m, struct vcpu_exit_mmio *mmio)
 {
-	int r = bus_access(&m->mmio, mmio->gpa, mmio->len, mmio->write, mmio->data);
+	int r = bus_access(&m->mmio, mmio->gpa, mmio->len, mmio->write, mmio->data, clock_now_ns());
 
 	if (r < 0)
 		set_end(m, END_ERROR, "MMIO 0x%" PRIx64 " %s len %u: %s", mmio->gpa,
@@ -212,7 +206,7 @@ static bool should_stop(struct machine *m)
 {
 	if (m->stop && *m->stop)
 		set_end(m, END_SIGNAL, "ended by signal");
-	else if (m->deadline_ns && machine_now_ns() >= m->deadline_ns)
+	else if (m->deadline_ns && clock_now_ns() >= m->deadline_ns)
 		set_end(m, END_TIMEOUT, "timeout after %.1f s", m->cfg.timeout_sec);
 	else if (m->cfg.max_exits && m->exits >= m->cfg.max_exits)
 		set_end(m, END_MAX_EXITS, "reached --max-exits %" PRIu64, m->cfg.max_exits);
@@ -228,7 +222,7 @@ int machine_run(struct machine *m, const struct machine_hook *hook)
 	if (!hook)
 		hook = &none;
 	if (m->cfg.timeout_sec > 0)
-		m->deadline_ns = machine_now_ns() + (uint64_t)(m->cfg.timeout_sec * 1e9);
+		m->deadline_ns = clock_now_ns() + (uint64_t)(m->cfg.timeout_sec * 1e9);
 	r = machine_kick_start(m);
 	if (r < 0) {
 		set_end(m, END_ERROR, "cannot arm the vCPU kick timer: %s", strerror(-r));
@@ -241,9 +235,9 @@ int machine_run(struct machine *m, const struct machine_hook *hook)
 		r = hook->before_entry ? hook->before_entry(hook->ctx, m) : machine_deliver_irqs(m, &act);
 		if (r < 0 || m->end != END_NONE)
 			break;
-		t0 = machine_rdtsc();
+		t0 = clock_rdtsc();
 		r = vcpu_run(&m->vcpu, &exit);
-		t1 = machine_rdtsc();
+		t1 = clock_rdtsc();
 		if (r < 0) {
 			set_end(m, END_ERROR, "KVM_RUN: %s", strerror(-r));
 			break;

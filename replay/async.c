@@ -6,20 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "machine/async.h"
+#include "common/clock.h"
 #include "machine/kick.h"
 #include "replay/replay.h"
-#include "tracer/async.h"
-#include "tracer/format.h"
+#include "stream/format.h"
+#include "stream/point.h"
 
 #define DR7_L0 0x1ULL            /* DR0 enabled, R/W0 = 00 (execute), LEN0 = 00 */
-#define RFLAGS_RF 0x10000ULL     /* resume flag: not part of the point */
-#define NREGS 18
+#define NREGS STREAM_POINT_REGS
 
 struct replay_async {
-	struct tracer_async_point want;
+	struct stream_point want;
+	int vector;
 	bool seeking, stepping, armed_kick;
-	struct machine_dirty dirty;
+	struct stream_dirty dirty;
 	uint64_t start_ns, deadline_ns, budget_ns, rec_ns;
 	uint64_t hits, steps;              /* this seek */
 	/* the nearest state seen: score = 4 * equal registers + 2 * xsave + mem */
@@ -61,95 +61,52 @@ static int guest_debug(struct replay *r, uint32_t control, uint64_t rip)
 	}
 	rc = vcpu_set_guest_debug(&r->m.vcpu, &dbg);
 	if (rc < 0)
-		snprintf(r->err, sizeof(r->err), "KVM_SET_GUEST_DEBUG control 0x%x rip 0x%" PRIx64 ": %s",
-			 control, rip, strerror(-rc));
+		err_set(&r->err, rc, "KVM_SET_GUEST_DEBUG control 0x%x rip 0x%" PRIx64 ": %s",
+			control, rip, strerror(-rc));
 	return rc;
 }
 
 /* Recorded time (ns) from the last matched exit to the point. */
-static uint64_t recorded_ns(struct replay *r, uint64_t seq)
+static uint64_t recorded_ns(const struct replay *r)
 {
-	sqlite3_stmt *st = NULL;
-	double ticks = 0;
-	char khz[32];
-
-	if (tracer_meta_get(r->db, "tsc_khz", khz, sizeof(khz)) < 0 || atof(khz) <= 0)
-		return 0;
-	if (sqlite3_prepare_v2(r->db, "SELECT total(vmm_ticks + guest_ticks) FROM exit WHERE seq > ? "
-			       "AND seq <= ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, r->last_seq);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			ticks = sqlite3_column_double(st, 0);
-	}
-	sqlite3_finalize(st);
-	return (uint64_t)(ticks * 1e6 / atof(khz));
+	return (uint64_t)clock_ticks_to_ns((double)(r->next.ticks - r->last_ticks), r->tsc_khz);
 }
 
 static int async_alloc(struct replay *r)
 {
 	struct replay_async *a = calloc(1, sizeof(*a));
 
-	if (!a || machine_dirty_init(&a->dirty, &r->m) < 0) {
+	if (!a || stream_dirty_init(&a->dirty, &r->m) < 0) {
 		free(a);
-		snprintf(r->err, sizeof(r->err), "asynchronous replay: out of memory");
-		return -ENOMEM;
+		return err_set(&r->err, -ENOMEM, "asynchronous replay: out of memory");
 	}
 	r->async = a;
 	return 0;
 }
 
-/* The vector of the async_irq event after seq: 1, 0 none, -errno. */
-static int async_event_at(struct replay *r, uint64_t seq, int *vector)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(r->db, "SELECT value FROM event WHERE seq = ? AND kind = ?", -1, &st, NULL);
-
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-		sqlite3_bind_int(st, 2, TRACER_EVENT_ASYNC_IRQ);
-		rc = sqlite3_step(st);
-	}
-	if (rc == SQLITE_ROW)
-		*vector = sqlite3_column_int(st, 0);
-	else if (rc != SQLITE_DONE)
-		snprintf(r->err, sizeof(r->err), "reading the events of seq %" PRIu64 ": %s", seq,
-			 sqlite3_errmsg(r->db));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
-}
-
 int replay_async_begin(struct replay *r)
 {
 	struct replay_async *a;
-	int vector = 0;
-	int rc = async_event_at(r, r->next.seq, &vector);
+	int rc;
 
-	if (rc <= 0)
-		return rc;
 	if (!r->async && (rc = async_alloc(r)) < 0)
 		return rc;
 	a = r->async;
-	rc = tracer_async_point_load(r->db, r->next.seq, &a->want, r->err, sizeof(r->err));
-	if (rc == 0) {
-		snprintf(r->err, sizeof(r->err), "exit seq %" PRIu64 ": async_irq event without its "
-			 "async_point row (a recording cut short?)", r->next.seq);
-		rc = -ENODATA;
-	}
-	if (rc < 0)
-		return rc;
-	a->want.vector = vector;
+	a->want = r->next.point;
+	a->vector = -1;
+	for (unsigned int i = 0; i < r->next.nevents; i++)
+		if (r->next.events[i].kind == STREAM_ASYNC_IRQ)
+			a->vector = (int)r->next.events[i].event.value;
 	a->seeking = true;
 	a->stepping = false;
 	a->armed_kick = false;
 	a->hits = a->steps = 0;
 	a->best_score = -1;
-	a->rec_ns = recorded_ns(r, r->next.seq);
+	a->rec_ns = recorded_ns(r);
 	a->budget_ns = REPLAY_ASYNC_FLOOR_NS + REPLAY_ASYNC_FACTOR * a->rec_ns;
-	a->start_ns = machine_now_ns();
+	a->start_ns = clock_now_ns();
 	a->deadline_ns = a->start_ns + a->budget_ns;
-	rc = guest_debug(r, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, a->want.regs.rip);
-	return rc < 0 ? rc : 1;
+	return guest_debug(r, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, a->want.regs.rip);
 }
 
 int replay_async_before_entry(struct replay *r)
@@ -174,23 +131,9 @@ static void end_seek(struct replay *r)
 	a->seeking = false;
 	a->total_hits += a->hits;
 	a->total_steps += a->steps;
-	a->total_ns += machine_now_ns() - a->start_ns;
+	a->total_ns += clock_now_ns() - a->start_ns;
 	guest_debug(r, 0, 0);
 	machine_kick_arm(&r->m, r->m.deadline_ns);
-}
-
-static int equal_regs(const struct kvm_regs *x, const struct kvm_regs *y)
-{
-	const uint64_t *a = (const uint64_t *)x, *b = (const uint64_t *)y;
-	int n = 0;
-
-	_Static_assert(sizeof(struct kvm_regs) == NREGS * sizeof(uint64_t), "kvm_regs is 18 words");
-	for (int i = 0; i < NREGS; i++) {
-		uint64_t mask = i == NREGS - 1 ? ~RFLAGS_RF : ~0ULL;   /* rflags is last */
-
-		n += (a[i] & mask) == (b[i] & mask);
-	}
-	return n;
 }
 
 /* Compare the state at the point's RIP; 1 full match (and the guest can take the interrupt). */
@@ -198,87 +141,53 @@ static int compare_here(struct replay *r, const struct kvm_regs *regs)
 {
 	struct replay_async *a = r->async;
 	struct kvm_run *run = r->m.vcpu.run;
-	int score = 4 * equal_regs(regs, &a->want.regs), rc;
-	bool xs_ok = false, mem_ok = false;
-	uint32_t pages = 0;
+	struct stream_point_match got;
+	int rc = stream_point_compare(&a->dirty, &r->m, regs, &a->want, &got);
+	int score = 4 * got.equal_regs + 2 * got.xsave + got.mem;
 
-	if (score == 4 * NREGS) {
-		uint64_t xs = 0, md;
-
-		rc = machine_xsave_digest(&r->m, &xs);
-		if (rc < 0)
-			return rc;
-		xs_ok = xs == a->want.xsave_digest;
-		/* GET_DIRTY_LOG clears the kernel's log: keep every page since the previous point. */
-		rc = machine_dirty_collect(&a->dirty, &r->m);
-		if (rc < 0)
-			return rc;
-		md = machine_dirty_digest(&a->dirty, &r->m, &pages);
-		mem_ok = md == a->want.mem_digest && pages == a->want.dirty_pages;
-		score += 2 * xs_ok + mem_ok;
-	}
+	if (rc < 0)
+		return rc;
 	if (score > a->best_score) {
 		a->best_score = score;
 		a->best = *regs;
-		a->best_xsave = xs_ok;
-		a->best_mem = mem_ok;
-		a->best_pages = pages;
+		a->best_xsave = got.xsave;
+		a->best_mem = got.mem;
+		a->best_pages = got.pages;
 		a->best_ready = run->ready_for_interrupt_injection && run->if_flag;
 	}
-	return xs_ok && mem_ok && run->ready_for_interrupt_injection && run->if_flag;
+	return rc == 1 && run->ready_for_interrupt_injection && run->if_flag;
 }
 
-static int inject(struct replay *r)
+/* The point is reached: the injection is the item's async_irq event, re-applied before the next entry. */
+static int reached(struct replay *r)
 {
 	struct replay_async *a = r->async;
-	struct replay_event ev;
-	int rc;
 
 	end_seek(r);
 	a->reached++;
-	machine_dirty_clear(&a->dirty);
-	while ((rc = replay_log_take_event(&r->log, (int64_t)a->want.seq, &ev, r->err, sizeof(r->err))) > 0) {
-		if (ev.kind == TRACER_EVENT_IRQ_WINDOW)
-			continue;   /* windows are not replayed with asynchronous delivery */
-		if (ev.kind != TRACER_EVENT_ASYNC_IRQ) {
-			snprintf(r->err, sizeof(r->err), "seq %" PRIu64 ": a %s event after an async_irq",
-				 a->want.seq, tracer_event_kind_name(ev.kind) ? tracer_event_kind_name(ev.kind) : "unknown");
-			return -ENOTSUP;
-		}
-		rc = vcpu_interrupt(&r->m.vcpu, (uint32_t)ev.value);
-		if (rc < 0) {
-			snprintf(r->err, sizeof(r->err), "KVM_INTERRUPT 0x%" PRIx64 " at the asynchronous point "
-				 "of seq %" PRIu64 ": %s", (uint64_t)ev.value, a->want.seq, strerror(-rc));
-			return rc;
-		}
-	}
-	return rc < 0 ? rc : REPLAY_ASYNC_REACHED;
+	stream_dirty_clear(&a->dirty);
+	return REPLAY_ASYNC_REACHED;
 }
 
 static int diverge(struct replay *r, const char *why)
 {
 	struct replay_async *a = r->async;
-	uint64_t spent = machine_now_ns() - a->start_ns;
+	uint64_t spent = clock_now_ns() - a->start_ns;
+	struct replay_seen seen = { .seq = (uint64_t)r->next.exit.seq, .have_rec = true, .rec = r->next.exit };
 
 	snprintf(a->what, sizeof(a->what), "asynchronous point (irq 0x%x at rip 0x%llx, CPL %u) not reached: "
 		 "%s after %" PRIu64 " breakpoint hits, %" PRIu64 " steps, %.1f ms (budget %.1f ms)%s",
-		 a->want.vector, a->want.regs.rip, a->want.cpl, why, a->hits, a->steps, spent / 1e6,
+		 a->vector, a->want.regs.rip, a->want.cpl, why, a->hits, a->steps, spent / 1e6,
 		 a->budget_ns / 1e6, a->hits == 0 && a->want.cpl == 3 ?
 		 "; no hit at CPL3: this host's KVM may give no breakpoints there (docs/async.md)" : "");
 	end_seek(r);
-	if (r->divergences++ == 0) {
-		memset(&r->first_div, 0, sizeof(r->first_div));
-		r->first_div.seq = r->next.seq;
-		r->first_div.rec = r->next;
-		r->first_div_what = a->what;
-	}
-	machine_set_end(&r->m, END_DIVERGED, a->what);
+	replay_diverge(r, &seen, a->what, true);
 	return REPLAY_ASYNC_DIVERGED;
 }
 
 static bool over_budget(struct replay_async *a)
 {
-	return a->hits + a->steps >= REPLAY_ASYNC_MAX_HITS || machine_now_ns() >= a->deadline_ns;
+	return a->hits + a->steps >= REPLAY_ASYNC_MAX_HITS || clock_now_ns() >= a->deadline_ns;
 }
 
 int replay_async_on_exit(struct replay *r, const struct vcpu_exit *e)
@@ -302,13 +211,11 @@ int replay_async_on_exit(struct replay *r, const struct vcpu_exit *e)
 		a->hits++;
 	}
 	rc = compare_here(r, regs);
-	if (rc < 0) {
-		snprintf(r->err, sizeof(r->err), "comparing the asynchronous point of seq %" PRIu64 ": %s",
-			 a->want.seq, strerror(-rc));
-		return rc;
-	}
+	if (rc < 0)
+		return err_set(&r->err, rc, "comparing the asynchronous point of seq %" PRId64 ": %s",
+			       a->want.seq, strerror(-rc));
 	if (rc == 1)
-		return inject(r);
+		return reached(r);
 	if (over_budget(a))
 		return diverge(r, a->hits + a->steps >= REPLAY_ASYNC_MAX_HITS ? "hit budget spent" :
 			       "time budget spent");
@@ -323,7 +230,7 @@ const char *replay_async_early_exit(struct replay *r)
 	struct replay_async *a = r->async;
 
 	snprintf(a->what, sizeof(a->what), "exit before the asynchronous point (irq 0x%x at rip 0x%llx) "
-		 "was reached, after %" PRIu64 " breakpoint hits", a->want.vector, a->want.regs.rip, a->hits);
+		 "was reached, after %" PRIu64 " breakpoint hits", a->vector, a->want.regs.rip, a->hits);
 	end_seek(r);
 	return a->what;
 }
@@ -339,11 +246,11 @@ void replay_async_report(struct replay *r, FILE *out)
 
 	if (!a)
 		return;
-	if (a->what[0] && r->first_div_what == a->what) {
+	if (r->first_div_async) {
 		const uint64_t *w = (const uint64_t *)&a->want.regs, *b = (const uint64_t *)&a->best;
 
-		fprintf(out, "asynchronous point of seq %" PRIu64 ": irq 0x%x, CPL %u, %u pages written since "
-			"the previous point\n", a->want.seq, a->want.vector, a->want.cpl, a->want.dirty_pages);
+		fprintf(out, "asynchronous point of seq %" PRId64 ": irq 0x%x, CPL %u, %u pages written since "
+			"the previous point\n", a->want.seq, a->vector, a->want.cpl, a->want.dirty_pages);
 		if (a->best_score < 0) {
 			fprintf(out, "  no state seen at its rip\n");
 		} else {
@@ -367,7 +274,7 @@ void replay_async_close(struct replay *r)
 {
 	if (!r->async)
 		return;
-	machine_dirty_free(&r->async->dirty);
+	stream_dirty_free(&r->async->dirty);
 	free(r->async);
 	r->async = NULL;
 }

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "vcpu/exit.h"
 
@@ -35,12 +36,7 @@ struct replay;
 /* Whether the recording holds asynchronous points (the replay then needs the dirty log). */
 bool replay_async_in_recording(sqlite3 *db);
 
-/*
- * r->next is a row the VMM caused (KVM_EXIT_INTR, or IRQ_WINDOW_OPEN with
- * asynchronous delivery). If an async_irq event follows it, load its point
- * and start seeking it: 1. If not: 0 (the row is no synchronisation point).
- * -errno with r->err for a missing or malformed point.
- */
+/* r->next is an asynchronous point (STREAM_SYNC_ASYNC): start seeking it. 0 or -errno + r->err. */
 int replay_async_begin(struct replay *r);
 bool replay_async_seeking(const struct replay *r);
 /* Before an entry while seeking: the breakpoint and the budget's kick. 0 or -errno. */

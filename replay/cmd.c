@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tracer/format.h"
+#include "stream/format.h"
 
 static void usage(FILE *out)
 {
@@ -29,7 +29,8 @@ static void usage(FILE *out)
 		"  -q, --quiet-console       do not reproduce the guest's console output\n"
 		"  -h, --help                this text\n"
 		"\n"
-		"exit status: 0 identical, 1 diverged, 2 error (bad file, KVM failure)\n");
+		"exit status: 0 identical, 1 diverged, 2 error (bad file, KVM failure),\n"
+		"             3 an incomplete recording whose prefix replayed identical\n");
 }
 
 /* 20x the recorded time in the guest and the VMM, plus 30 s. */
@@ -40,9 +41,9 @@ static double default_timeout(const char *path)
 	double secs = 0;
 	char khz[32], err[256];
 
-	if (tracer_recording_open(path, &db, err, sizeof(err)) < 0)
+	if (stream_recording_open(path, &db, err, sizeof(err)) < 0)
 		return 60;
-	if (tracer_meta_get(db, "tsc_khz", khz, sizeof(khz)) == 0 && atof(khz) > 0 &&
+	if (stream_meta_get(db, "tsc_khz", khz, sizeof(khz)) == 0 && atof(khz) > 0 &&
 	    sqlite3_prepare_v2(db, "SELECT total(vmm_ticks + guest_ticks) FROM exit", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		secs = sqlite3_column_double(st, 0) / (atof(khz) * 1000.0);
@@ -118,13 +119,9 @@ int replay_cmd(int argc, char **argv)
 	if (rc == 0)
 		rc = replay_run(&r);
 	if (rc < 0) {
-		const char *msg = r.err[0] ? r.err : r.m.end_detail;
-
-		/* Name the file when the message does not (log reader and VMM errors). */
-		if (!strstr(msg, opt.path))
-			fprintf(stderr, "kvmrr replay: %s: %s\n", opt.path, msg);
-		else
-			fprintf(stderr, "kvmrr replay: %s\n", msg);
+		if (!r.err.code)
+			err_set(&r.err, rc, "%s", r.m.end_detail[0] ? r.m.end_detail : strerror(-rc));
+		fprintf(stderr, "kvmrr replay: %s: %s\n", opt.path, r.err.msg);
 		replay_close(&r);
 		return REPLAY_ERROR;
 	}

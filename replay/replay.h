@@ -13,13 +13,15 @@
 #include <stdio.h>
 
 #include "machine/machine.h"
-#include "replay/log_reader.h"
+#include "common/err.h"
+#include "stream/cursor.h"
 
 /* Exit statuses of `kvmrr replay`. */
 enum replay_status {
 	REPLAY_IDENTICAL = 0,
 	REPLAY_DIVERGED = 1,
 	REPLAY_ERROR = 2,
+	REPLAY_INCOMPLETE = 3,   /* an incomplete recording: its prefix replayed identical */
 };
 
 #define REPLAY_HISTORY 5
@@ -35,50 +37,59 @@ struct replay_options {
 	double timeout_sec;         /* 0: derived from the recorded run time */
 };
 
-/* One exit as seen by the replayer, for reports. */
+/* One exit as seen by the replayer, for reports: what the log says and what KVM gave. */
 struct replay_seen {
 	uint64_t seq;
-	struct replay_exit rec;       /* what the log says */
+	bool have_rec;
+	struct stream_rec rec;
+	uint8_t rec_head[64];         /* the first bytes of the recorded data */
 	bool have_actual;
-	uint32_t reason;              /* what KVM gave */
-	uint64_t rip, addr;
-	uint32_t size;
-	int dir;
-	size_t len;
-	uint8_t data[64];
+	struct stream_rec actual;
+	uint8_t actual_head[64];      /* the first bytes the guest wrote (OUT, MMIO write) */
 };
+
+/* Events waiting to be re-applied before the next entry. */
+#define REPLAY_PENDING (4 * STREAM_ITEM_EVENTS)
 
 struct replay {
 	struct replay_options opt;
 	struct machine m;
 	sqlite3 *db;
-	struct replay_log log;
+	struct stream_cursor cursor;
 	bool complete;                /* meta.complete */
 	char recorded_end[32];        /* meta.end */
 	int recorded_code;            /* meta.end_code */
 	bool have_next;
-	struct replay_exit next;      /* the next non-INTR recorded exit */
+	struct stream_item next;      /* the next recorded exit to reach (a synchronisation point or async) */
+	struct stream_rec pending[REPLAY_PENDING];
+	unsigned int npending;
+	bool skipped_tail;            /* the log ended with exits the VMM caused after the last match */
 	int64_t last_seq;             /* the last matched seq; -1 before the first */
-	uint64_t matched;
+	uint64_t last_ticks;          /* its recorded time (stream_item.ticks) */
+	double tsc_khz;               /* meta.tsc_khz (0: unknown) */
+	uint64_t matched;             /* synchronisation points and asynchronous points reached */
+	uint64_t skipped;             /* exits the VMM caused, passed over */
 	uint64_t divergences;
 	struct replay_seen first_div; /* the first divergence */
-	const char *first_div_what;
+	char first_div_what[400];
+	bool first_div_async;         /* at an asynchronous point (replay_async_report shows it) */
 	struct replay_seen history[REPLAY_HISTORY];
 	unsigned int nhistory;
 	uint8_t uart_lcr;             /* to tell THR from the divisor latch on 0x3f8 */
 	bool until_reached;
 	char final_diff[512];         /* what differs at the end, "" if nothing */
 	struct replay_async *async;   /* seeking asynchronous points (replay/async.h); NULL until one */
-	bool irq_async;               /* meta.irq_delivery = async: windows are not replayed */
-	char err[512];
+	struct err err;
 };
 
 /* Open the recording and build the machine in its initial state. 0 or -errno + r->err. */
 int replay_open(struct replay *r, const struct replay_options *opt);
 /* Run to the end (or --until, or the first divergence). 0, or -errno on a VMM/log failure. */
 int replay_run(struct replay *r);
-/* Print the outcome (text or JSON per opt) and return the exit status. */
+/* Print the outcome (text or JSON per opt) and return the exit status (enum replay_status). */
 int replay_report(struct replay *r, FILE *out);
+/* Record a divergence at seq (the first one is kept for the report). */
+void replay_diverge(struct replay *r, const struct replay_seen *seen, const char *what, bool async);
 void replay_close(struct replay *r);
 
 /* kvmrr replay [options] REC.db */

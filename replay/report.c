@@ -6,13 +6,13 @@
 #include <string.h>
 
 #include "replay/async.h"
-#include "tracer/format.h"
-#include "tracer/snapshot.h"
+#include "stream/format.h"
+#include "stream/snapshot.h"
 
-/* Every recorded exit was read and matched: the end (even a timeout) is the recording's. */
+/* Every recorded exit was read and reached: the end (even a timeout) is the recording's. */
 static bool log_consumed(const struct replay *r)
 {
-	return r->log.exits_done && !r->have_next;
+	return r->cursor.exits_done && !r->have_next;
 }
 
 /*
@@ -23,7 +23,7 @@ static bool log_consumed(const struct replay *r)
  */
 static bool ended_by_kick(const struct replay *r)
 {
-	return log_consumed(r) && r->log.rows_read && (int64_t)r->log.last_seq > r->last_seq;
+	return log_consumed(r) && r->skipped_tail;
 }
 
 static bool final_compared(const struct replay *r)
@@ -34,37 +34,37 @@ static bool final_compared(const struct replay *r)
 /* Compare the final vCPU state and memory digest with the recording's; fills r->final_diff. */
 static void compare_final(struct replay *r)
 {
-	struct tracer_snapshot want, got;
+	struct stream_snapshot want, got;
 	char msg[256] = "", hex[65], want_hex[80];
+	static const unsigned int kinds[] = { STREAM_STATE_REGS, STREAM_STATE_SREGS,
+					      STREAM_STATE_XCRS, STREAM_STATE_XSAVE };
 	uint8_t digest[32];
 	size_t used = 0;
 
 	memset(&want, 0, sizeof(want));
 	memset(&got, 0, sizeof(got));
-	if (tracer_snapshot_load(r->db, 0, "final", &want, msg, sizeof(msg)) < 0 ||
-	    tracer_snapshot_take(&got, &r->m.vcpu, r->m.kvm_fd, msg, sizeof(msg)) < 0) {
+	if (stream_snapshot_load(r->db, 0, "final", &want, msg, sizeof(msg)) < 0 ||
+	    stream_snapshot_take(&got, &r->m.vcpu, r->m.kvm_fd, msg, sizeof(msg)) < 0) {
 		snprintf(r->final_diff, sizeof(r->final_diff), "final state unavailable: %s", msg);
 		goto out;
 	}
-	static const unsigned int kinds[] = { TRACER_STATE_REGS, TRACER_STATE_SREGS,
-					      TRACER_STATE_XCRS, TRACER_STATE_XSAVE };
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		size_t la, lb;
-		const void *a = tracer_snapshot_blob(&want, kinds[i], &la);
-		const void *b = tracer_snapshot_blob(&got, kinds[i], &lb);
+		const void *a = stream_snapshot_blob(&want, kinds[i], &la);
+		const void *b = stream_snapshot_blob(&got, kinds[i], &lb);
 
 		if (a && b && (la != lb || memcmp(a, b, la) != 0))
 			used += snprintf(r->final_diff + used, sizeof(r->final_diff) - used, "%s%s",
-					 used ? ", " : "", tracer_state_kind_name(kinds[i]));
+					 used ? ", " : "", stream_state_kind_name(kinds[i]));
 	}
-	tracer_mem_digest(&r->m.mem, digest, hex);
-	if (tracer_meta_get(r->db, "final_mem_digest", want_hex, sizeof(want_hex)) == 0 &&
+	stream_mem_digest(&r->m.mem, digest, hex);
+	if (stream_meta_get(r->db, "final_mem_digest", want_hex, sizeof(want_hex)) == 0 &&
 	    strcmp(want_hex, hex) != 0)
 		snprintf(r->final_diff + used, sizeof(r->final_diff) - used, "%sguest memory (digest %.16s... "
 			 "recorded, %.16s... replayed)", used ? ", " : "", want_hex, hex);
 out:
-	tracer_snapshot_free(&want);
-	tracer_snapshot_free(&got);
+	stream_snapshot_free(&want);
+	stream_snapshot_free(&got);
 }
 
 static void describe(char *buf, size_t len, uint32_t reason, uint64_t addr, uint32_t size, int dir,
@@ -87,10 +87,15 @@ static void describe(char *buf, size_t len, uint32_t reason, uint64_t addr, uint
 	snprintf(buf + used, len - used, " at rip 0x%" PRIx64, rip);
 }
 
-static void describe_rec(char *buf, size_t len, const struct replay_exit *e)
+static void describe_rec(char *buf, size_t len, const struct replay_seen *s)
 {
-	describe(buf, len, e->reason, e->addr, e->size, e->dir, e->head,
-		 e->len < sizeof(e->head) ? e->len : sizeof(e->head), e->rip);
+	if (!s->have_rec) {
+		snprintf(buf, len, "(end of the recording)");
+		return;
+	}
+	describe(buf, len, s->rec.exit.reason, s->rec.exit.addr, s->rec.exit.size, s->rec.dir,
+		 s->rec_head, s->rec.len < sizeof(s->rec_head) ? s->rec.len : sizeof(s->rec_head),
+		 s->rec.exit.rip);
 }
 
 static void describe_act(char *buf, size_t len, const struct replay_seen *s)
@@ -100,8 +105,9 @@ static void describe_act(char *buf, size_t len, const struct replay_seen *s)
 		return;
 	}
 	/* The data of an IN or MMIO read is what replay supplies, not something the guest did. */
-	describe(buf, len, s->reason, s->addr, s->size, s->dir, s->data,
-		 s->dir != 1 ? 0 : s->len > 64 ? 64 : s->len, s->rip);
+	describe(buf, len, s->actual.exit.reason, s->actual.exit.addr, s->actual.exit.size, s->actual.dir,
+		 s->actual_head, s->actual.dir != STREAM_DIR_OUT ? 0 : s->actual.len > 64 ? 64 : s->actual.len,
+		 s->actual.exit.rip);
 }
 
 static void report_text(struct replay *r, FILE *out)
@@ -109,17 +115,14 @@ static void report_text(struct replay *r, FILE *out)
 	char a[256], b[256];
 
 	fprintf(out, "replay: divergence at seq %" PRIu64 ": %s\n", r->first_div.seq, r->first_div_what);
-	if (r->first_div.rec.reason || r->first_div.rec.seq || r->have_next)
-		describe_rec(a, sizeof(a), &r->first_div.rec);
-	else
-		snprintf(a, sizeof(a), "(end of the recording)");
+	describe_rec(a, sizeof(a), &r->first_div);
 	describe_act(b, sizeof(b), &r->first_div);
-	if (r->first_div.rec.seq != r->first_div.seq && r->have_next)   /* rows missing */
-		fprintf(out, "  expected: (no row; the next one, seq %" PRIu64 ", is %s)\n  actual:   %s\n",
+	if (r->first_div.have_rec && (uint64_t)r->first_div.rec.seq != r->first_div.seq)   /* rows missing */
+		fprintf(out, "  expected: (no row; the next one, seq %" PRId64 ", is %s)\n  actual:   %s\n",
 			r->first_div.rec.seq, a, b);
 	else
 		fprintf(out, "  expected: %s\n  actual:   %s\n", a, b);
-	if (r->async && r->first_div_what)
+	if (r->async && r->first_div_async)
 		replay_async_report(r, out);
 	fprintf(out, "vCPU registers:\n");
 	machine_dump_regs(&r->m, out);
@@ -128,9 +131,9 @@ static void report_text(struct replay *r, FILE *out)
 	for (unsigned int i = r->nhistory - n; i < r->nhistory; i++) {
 		const struct replay_seen *s = &r->history[i % REPLAY_HISTORY];
 
-		if (s->seq == r->first_div.seq && r->first_div_what)
+		if (s->seq == r->first_div.seq && r->divergences)
 			continue;
-		describe_rec(a, sizeof(a), &s->rec);
+		describe_rec(a, sizeof(a), s);
 		fprintf(out, "  seq %" PRIu64 ": %s\n", s->seq, a);
 	}
 }
@@ -153,19 +156,20 @@ static void report_json(struct replay *r, FILE *out, const char *result)
 {
 	struct kvm_regs regs = { 0 };
 
-	fprintf(out, "{\"result\":\"%s\",\"exits\":%" PRIu64 ",\"matched\":%" PRIu64
+	fprintf(out, "{\"result\":\"%s\",\"exits\":%" PRIu64 ",\"matched\":%" PRIu64 ",\"skipped\":%" PRIu64
 		",\"divergences\":%" PRIu64 ",\"complete\":%s,\"final_state\":\"%s\"",
-		result, r->m.exits, r->matched, r->divergences, r->complete ? "true" : "false",
+		result, r->cursor.rows, r->matched, r->skipped, r->divergences, r->complete ? "true" : "false",
 		r->final_diff[0] ? "differs" : final_compared(r) ? "identical" : "not compared");
 	if (r->divergences) {
 		const struct replay_seen *s = &r->first_div;
 
 		fprintf(out, ",\"divergence\":{\"seq\":%" PRIu64 ",\"what\":\"%s\",", s->seq, r->first_div_what);
-		json_exit(out, "expected", s->rec.reason, s->rec.addr, s->rec.size, s->rec.dir,
-			  s->rec.head, s->rec.len > sizeof(s->rec.head) ? sizeof(s->rec.head) : s->rec.len, s->rec.rip);
+		json_exit(out, "expected", s->rec.exit.reason, s->rec.exit.addr, s->rec.exit.size, s->rec.dir,
+			  s->rec_head, s->rec.len > sizeof(s->rec_head) ? sizeof(s->rec_head) : s->rec.len,
+			  s->rec.exit.rip);
 		fprintf(out, ",");
-		json_exit(out, "actual", s->reason, s->addr, s->size, s->dir, s->data,
-			  s->len > 64 ? 64 : s->len, s->rip);
+		json_exit(out, "actual", s->actual.exit.reason, s->actual.exit.addr, s->actual.exit.size,
+			  s->actual.dir, s->actual_head, s->actual.len > 64 ? 64 : s->actual.len, s->actual.exit.rip);
 		fprintf(out, "}");
 	}
 	vcpu_get_regs(&r->m.vcpu, &regs);
@@ -175,22 +179,67 @@ static void report_json(struct replay *r, FILE *out, const char *result)
 		regs.rsp, regs.rbp);
 }
 
+/* "N exits" and "S synchronisation points, K caused by the VMM": the words record uses too. */
+static void counts(const struct replay *r, char *n, size_t nlen, char *how, size_t howlen)
+{
+	snprintf(n, nlen, "%" PRIu64 " exits", r->matched + r->skipped);
+	snprintf(how, howlen, "%" PRIu64 " synchronisation points, %" PRIu64 " caused by the VMM",
+		 r->matched, r->skipped);
+}
+
+static void report_outcome(struct replay *r, FILE *out)
+{
+	char n[40], how[120];
+
+	counts(r, n, sizeof(n), how, sizeof(how));
+	if (r->divergences && !r->opt.continue_on_divergence) {
+		report_text(r, out);
+	} else if (r->until_reached) {
+		fprintf(out, "replay: stopped after seq %" PRId64 " (%s, identical so far; %s)\n", r->last_seq,
+			n, how);
+		if (r->last_seq < r->opt.until)
+			fprintf(out, "replay: seq %" PRId64 "-%" PRId64 " are exits the VMM caused (KVM_EXIT_INTR); "
+				"the guest ran on to them without exits, which replay does not reproduce: "
+				"this is the state after seq %" PRId64 "\n", r->last_seq + 1, r->opt.until,
+				r->last_seq);
+		machine_dump_regs(&r->m, out);
+	} else if (r->divergences) {
+		fprintf(out, "replay: %s (%s), %" PRIu64 " divergences; the first:\n", n, how, r->divergences);
+		report_text(r, out);
+	} else if (r->final_diff[0]) {
+		fprintf(out, "replay: %s matched (%s), but the final state differs: %s\n", n, how, r->final_diff);
+	} else if (r->complete && ended_by_kick(r)) {
+		fprintf(out, "replay: %s, identical (%s; the recording ended by %s while the guest "
+			"ran without exits after seq %" PRId64 ": that stretch has no exit to check and its "
+			"final state is not compared)\n", n, how, r->recorded_end, r->last_seq);
+	} else if (!r->complete) {
+		fprintf(out, "replay: %s, identical (%s; the recording is incomplete: replayed its prefix, "
+			"no final state to compare; exit status %d)\n", n, how, REPLAY_INCOMPLETE);
+	} else {
+		fprintf(out, "replay: %s, identical (%s)\n", n, how);
+	}
+}
+
 int replay_report(struct replay *r, FILE *out)
 {
 	const char *result;
 	int status;
 
 	if (r->m.end == END_TIMEOUT && !r->divergences && !log_consumed(r)) {
-		r->divergences = 1;
-		r->first_div.seq = r->have_next ? r->next.seq : (uint64_t)(r->last_seq + 1);
-		r->first_div.rec = r->next;
-		r->first_div_what = "no exit within the time budget (the guest never reached it)";
+		struct replay_seen seen = { .seq = r->have_next ? (uint64_t)r->next.exit.seq :
+						   (uint64_t)(r->last_seq + 1),
+					    .have_rec = r->have_next, .rec = r->next.exit };
+
+		replay_diverge(r, &seen, "no exit within the time budget (the guest never reached it)", false);
 	}
 	if (final_compared(r))
 		compare_final(r);
 	if (r->divergences || r->final_diff[0]) {
 		result = "diverged";
 		status = REPLAY_DIVERGED;
+	} else if (!r->complete && !r->until_reached) {
+		result = "incomplete";
+		status = REPLAY_INCOMPLETE;
 	} else {
 		result = "identical";
 		status = REPLAY_IDENTICAL;
@@ -199,34 +248,7 @@ int replay_report(struct replay *r, FILE *out)
 		report_json(r, out, result);
 		return status;
 	}
-	if (r->divergences && !r->opt.continue_on_divergence) {
-		report_text(r, out);
-	} else if (r->until_reached) {
-		fprintf(out, "replay: stopped after seq %" PRId64 " (%" PRIu64 " exits, identical so far)\n",
-			r->last_seq, r->matched);
-		if (r->last_seq < r->opt.until)
-			fprintf(out, "replay: seq %" PRId64 "-%" PRId64 " are exits the VMM caused (KVM_EXIT_INTR); "
-				"the guest ran on to them without exits, which replay does not reproduce: "
-				"this is the state after seq %" PRId64 "\n", r->last_seq + 1, r->opt.until,
-				r->last_seq);
-		machine_dump_regs(&r->m, out);
-	} else if (r->divergences) {
-		fprintf(out, "replay: %" PRIu64 " exits, %" PRIu64 " divergences; the first:\n", r->m.exits,
-			r->divergences);
-		report_text(r, out);
-	} else if (r->final_diff[0]) {
-		fprintf(out, "replay: %" PRIu64 " exits matched, but the final state differs: %s\n",
-			r->matched, r->final_diff);
-	} else if (r->complete && ended_by_kick(r)) {
-		fprintf(out, "replay: %" PRIu64 " exits, identical (the recording ended by %s while the guest "
-			"ran without exits after seq %" PRId64 "; that stretch has no exit to check and its "
-			"final state is not compared)\n", r->matched, r->recorded_end, r->last_seq);
-	} else if (!r->complete) {
-		fprintf(out, "replay: %" PRIu64 " exits, identical (the recording is incomplete: "
-			"replayed its prefix; no final state to compare)\n", r->matched);
-	} else {
-		fprintf(out, "replay: %" PRIu64 " exits, identical\n", r->matched);
-	}
+	report_outcome(r, out);
 	if (r->async && !r->divergences)
 		replay_async_report(r, out);   /* the seek statistics */
 	return status;

@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 #include "replay/async.h"
-#include "tracer/format.h"
-#include "tracer/snapshot.h"
+#include "stream/format.h"
+#include "stream/point.h"
+#include "stream/snapshot.h"
 #include "vcpu/kvm.h"
 
 static int meta_u64(struct replay *r, const char *key, uint64_t *v)
@@ -17,14 +18,12 @@ static int meta_u64(struct replay *r, const char *key, uint64_t *v)
 	char buf[64];
 	char *end;
 
-	if (tracer_meta_get(r->db, key, buf, sizeof(buf)) < 0) {
-		snprintf(r->err, sizeof(r->err), "%s: meta.%s is missing", r->opt.path, key);
-		return -EINVAL;
+	if (stream_meta_get(r->db, key, buf, sizeof(buf)) < 0) {
+		return err_set(&r->err, -EINVAL, "meta.%s is missing", key);
 	}
 	*v = strtoull(buf, &end, 10);
 	if (*end) {
-		snprintf(r->err, sizeof(r->err), "%s: meta.%s is \"%s\", not a number", r->opt.path, key, buf);
-		return -EINVAL;
+		return err_set(&r->err, -EINVAL, "meta.%s is \"%s\", not a number", key, buf);
 	}
 	return 0;
 }
@@ -45,7 +44,13 @@ static int load_cpuid(struct replay *r, struct kvm_cpuid2 **out)
 		sqlite3_finalize(st);
 		return -ENOMEM;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 256) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == 256) {
+			sqlite3_finalize(st);
+			free(c);
+			return err_set(&r->err, -EINVAL, "corrupt recording: the cpuid table has more than "
+				       "256 rows (KVM takes at most 256)");
+		}
 		struct kvm_cpuid_entry2 *e = &c->entries[n++];
 
 		e->function = (uint32_t)sqlite3_column_int64(st, 0);
@@ -61,14 +66,13 @@ static int load_cpuid(struct replay *r, struct kvm_cpuid2 **out)
 	sqlite3_finalize(st);
 	if (n == 0) {
 		free(c);
-		snprintf(r->err, sizeof(r->err), "%s: the cpuid table is empty", r->opt.path);
-		return -EINVAL;
+		return err_set(&r->err, -EINVAL, "corrupt recording: the cpuid table is empty");
 	}
 	c->nent = n;
 	*out = c;
 	return 0;
 fail:
-	snprintf(r->err, sizeof(r->err), "%s: reading table cpuid: %s", r->opt.path, sqlite3_errmsg(r->db));
+	err_set(&r->err, -EINVAL, "reading table cpuid: %s", sqlite3_errmsg(r->db));
 	sqlite3_finalize(st);
 	free(c);
 	return -EINVAL;
@@ -86,19 +90,17 @@ static int load_pages(struct replay *r)
 		int n = sqlite3_column_bytes(st, 1);
 
 		if (n != (int)GUEST_PAGE_SIZE || guest_mem_write(&r->m.mem, gpa, data, (uint64_t)n) < 0) {
-			snprintf(r->err, sizeof(r->err), "%s: mem_page at gpa 0x%llx (%d bytes) does not fit "
-				 "the recorded %llu bytes of RAM", r->opt.path, (unsigned long long)gpa, n,
-				 (unsigned long long)r->m.cfg.mem_size);
 			sqlite3_finalize(st);
-			return -EINVAL;
+			return err_set(&r->err, -EINVAL, "corrupt recording: mem_page at gpa 0x%llx (%d bytes) does not fit "
+				 "the recorded %llu bytes of RAM", (unsigned long long)gpa, n,
+				 (unsigned long long)r->m.cfg.mem_size);
 		}
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_DONE) {
-		snprintf(r->err, sizeof(r->err), "%s: reading table mem_page: %s", r->opt.path,
-			 sqlite3_errmsg(r->db));
 		sqlite3_finalize(st);
-		return -EIO;
+		return err_set(&r->err, -EIO, "reading table mem_page: %s",
+			 sqlite3_errmsg(r->db));
 	}
 	sqlite3_finalize(st);
 	return 0;
@@ -106,17 +108,17 @@ static int load_pages(struct replay *r)
 
 static int restore_vcpu(struct replay *r)
 {
-	struct tracer_snapshot s;
+	struct stream_snapshot s;
 	char msg[400] = "";
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	rc = tracer_snapshot_load(r->db, 0, "initial", &s, msg, sizeof(msg));
+	rc = stream_snapshot_load(r->db, 0, "initial", &s, msg, sizeof(msg));
 	if (rc == 0)
-		rc = tracer_snapshot_restore(&s, &r->m.vcpu, msg, sizeof(msg));
+		rc = stream_snapshot_restore(&s, &r->m.vcpu, msg, sizeof(msg));
 	if (rc < 0)
-		snprintf(r->err, sizeof(r->err), "%s: initial vCPU state: %s", r->opt.path, msg);
-	tracer_snapshot_free(&s);
+		err_set(&r->err, rc, "initial vCPU state: %s", msg);
+	stream_snapshot_free(&s);
 	return rc;
 }
 
@@ -124,30 +126,30 @@ static void load_end(struct replay *r)
 {
 	char buf[64];
 
-	r->complete = tracer_meta_get(r->db, "complete", buf, sizeof(buf)) == 0 && strcmp(buf, "1") == 0;
-	if (tracer_meta_get(r->db, "end", r->recorded_end, sizeof(r->recorded_end)) < 0)
+	r->complete = stream_meta_get(r->db, "complete", buf, sizeof(buf)) == 0 && strcmp(buf, "1") == 0;
+	if (stream_meta_get(r->db, "end", r->recorded_end, sizeof(r->recorded_end)) < 0)
 		snprintf(r->recorded_end, sizeof(r->recorded_end), "unknown");
-	if (tracer_meta_get(r->db, "end_code", buf, sizeof(buf)) == 0)
+	if (stream_meta_get(r->db, "end_code", buf, sizeof(buf)) == 0)
 		r->recorded_code = atoi(buf);
+	if (stream_meta_get(r->db, "tsc_khz", buf, sizeof(buf)) == 0)
+		r->tsc_khz = atof(buf);
 }
 
 int replay_open(struct replay *r, const struct replay_options *opt)
 {
 	struct machine_config cfg = { 0 };
 	struct kvm_cpuid2 *cpuid = NULL;
-	char buf[16];
+	char msg[ERR_MSG_MAX];
 	uint64_t mem_size = 0;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->opt = *opt;
 	r->last_seq = -1;
-	rc = tracer_recording_open(opt->path, &r->db, r->err, sizeof(r->err));
+	rc = stream_recording_open(opt->path, &r->db, msg, sizeof(msg));
 	if (rc < 0)
-		return rc;
+		return err_set(&r->err, rc, "%s", msg);
 	load_end(r);
-	r->irq_async = tracer_meta_get(r->db, "irq_delivery", buf, sizeof(buf)) == 0 &&
-		       strcmp(buf, "async") == 0;
 	rc = meta_u64(r, "mem_size", &mem_size);
 	if (rc == 0)
 		rc = load_cpuid(r, &cpuid);
@@ -159,7 +161,9 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	cfg.serial_out_fd = STDOUT_FILENO;
 	cfg.timeout_sec = opt->timeout_sec;
 	cfg.dirty_log = replay_async_in_recording(r->db);   /* pages written between async points */
-	rc = machine_create(&r->m, &cfg, r->err, sizeof(r->err));
+	rc = machine_create(&r->m, &cfg, msg, sizeof(msg));
+	if (rc < 0)
+		err_set(&r->err, rc, "%s", msg);
 	free(cpuid);
 	r->m.cfg.cpuid = NULL;
 	if (rc == 0)
@@ -167,19 +171,21 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	if (rc == 0)
 		rc = restore_vcpu(r);
 	if (rc == 0)
-		rc = replay_log_open(&r->log, r->db, r->err, sizeof(r->err));
-	if (rc == 0 && opt->until >= 0 && (uint64_t)opt->until >= r->log.total_exits) {
-		snprintf(r->err, sizeof(r->err), "--until %lld: %s holds exits 0 to %llu only",
-			 (long long)opt->until, opt->path, (unsigned long long)r->log.total_exits - 1);
-		rc = -ERANGE;
-	}
+		rc = stream_cursor_open(&r->cursor, r->db, &r->err);
+	if (rc == 0 && r->complete && r->cursor.total_exits == 0 && meta_u64(r, "exits", &mem_size) == 0 &&
+	    mem_size > 0)
+		rc = err_set(&r->err, -EINVAL, "corrupt recording: complete, meta.exits says %llu exits, "
+			     "but table exit holds no exits", (unsigned long long)mem_size);
+	if (rc == 0 && opt->until >= 0 && (uint64_t)opt->until >= r->cursor.total_exits)
+		rc = err_set(&r->err, -ERANGE, "--until %lld: the recording holds exits 0 to %lld only",
+			     (long long)opt->until, (long long)r->cursor.total_exits - 1);
 	return rc;
 }
 
 void replay_close(struct replay *r)
 {
 	replay_async_close(r);
-	replay_log_close(&r->log);
+	stream_cursor_close(&r->cursor);
 	machine_destroy(&r->m);
 	if (r->db)
 		sqlite3_close(r->db);

@@ -6,7 +6,7 @@
  * vCPU state that identifies the instruction exactly: all general
  * registers and RFLAGS (from the sync-regs area of the INTR exit), the CPL,
  * a digest of XSAVE, and a digest of the guest pages written since the
- * previous asynchronous event (machine/async.h).
+ * previous asynchronous event (stream/point.h).
  *
  * The point goes to the writer thread through the log's ring like the exit
  * rows, and is committed in the same transactions: a recording cut short
@@ -17,22 +17,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
-#include <linux/kvm.h>
 
 struct tracer;
 struct machine;
-
-struct tracer_async_point {
-	uint64_t seq;              /* the KVM_EXIT_INTR row the interrupt was injected after */
-	uint32_t vcpu;
-	int vector;                /* from the async_irq event (filled by readers) */
-	struct kvm_regs regs;      /* regs.rip and regs.rflags included */
-	uint32_t cpl;
-	uint64_t xsave_digest;     /* machine_xsave_digest */
-	uint64_t mem_digest;       /* machine_dirty_digest of the pages written since the previous point */
-	uint32_t dirty_pages;
-};
 
 /*
  * Capture the point of an interrupt (vector) just injected at a kick: the
@@ -47,9 +34,5 @@ int tracer_async_capture(struct tracer *t, struct machine *m, int vector);
  * 0 or -errno with a message.
  */
 int tracer_async_finish(struct tracer *t, char *err, size_t errlen);
-
-/* Read the point recorded at seq: 1 found, 0 none, -errno with a message. */
-int tracer_async_point_load(sqlite3 *db, uint64_t seq, struct tracer_async_point *p,
-			    char *err, size_t errlen);
 
 #endif

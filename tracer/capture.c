@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "tracer/tracer_int.h"
 #include "tracer/tp.h"
 
@@ -33,7 +34,7 @@ int tracer_open(struct tracer **out, const char *path, const struct tracer_optio
 		free(t);
 		return r;
 	}
-	tracer_set_tsc_base(t, tracer_rdtsc());
+	tracer_set_tsc_base(t, clock_rdtsc());
 	*out = t;
 	return 0;
 }
@@ -52,67 +53,37 @@ void tracer_set_tsc_base(struct tracer *t, uint64_t tsc)
 	tracer_log_set_tsc_base(t->log, tsc);
 }
 
-/* The log columns of one exit; data points into the exit (or into scratch for INTERNAL_ERROR). */
-static void exit_info(struct tracer_exit_info *x, const struct vcpu_exit *exit, uint8_t *scratch)
-{
-	switch (exit->reason) {
-	case KVM_EXIT_IO:          /* exit->io valid */
-		x->has_access = true;
-		x->addr = exit->io.port;
-		x->size = exit->io.size;
-		x->dir = exit->io.in ? 0 : 1;
-		x->data = exit->io.data;
-		x->len = (uint32_t)exit->io.size * exit->io.count;
-		break;
-	case KVM_EXIT_MMIO:        /* exit->mmio valid */
-		x->has_access = true;
-		x->addr = exit->mmio.gpa;
-		x->size = exit->mmio.len;
-		x->dir = exit->mmio.write ? 1 : 0;
-		x->data = exit->mmio.data;
-		x->len = exit->mmio.len;
-		break;
-	case KVM_EXIT_INTERNAL_ERROR: { /* exit->internal valid */
-		uint32_t n = exit->internal.ndata < 16 ? exit->internal.ndata : 16;
-
-		memcpy(scratch, &exit->internal.suberror, 4);
-		memcpy(scratch + 4, exit->internal.data, (size_t)n * 8);
-		x->data = scratch;
-		x->len = 4 + n * 8;
-		break;
-	}
-	default:
-		break;
-	}
-}
-
 int tracer_capture_exit(struct tracer *t, uint32_t vcpu, const struct vcpu_exit *exit,
 			uint64_t rip, uint64_t tsc_entry, uint64_t tsc_exit)
 {
-	uint8_t scratch[4 + 16 * 8];
-	struct tracer_exit_info x = {
-		.seq = t->seq, .vcpu = vcpu, .reason = exit->reason,
-		.tsc_entry = tsc_entry, .tsc_exit = tsc_exit, .rip = rip,
-	};
+	uint8_t scratch[STREAM_SCRATCH];
+	struct stream_rec r = { .vcpu = (uint16_t)vcpu, .seq = (int64_t)t->seq };
+	const void *data = stream_rec_of_exit(&r, exit, scratch);
 
-	exit_info(&x, exit, scratch);
-	tracer_tp(exit, x.seq, vcpu, exit->reason, tsc_entry, tsc_exit, rip);
+	r.exit.tsc_entry = tsc_entry;
+	r.exit.tsc_exit = tsc_exit;
+	r.exit.rip = rip;
+	if (r.len && r.len <= sizeof(r.data))
+		memcpy(r.data, data, r.len);
+	tracer_tp(exit, (uint64_t)r.seq, vcpu, exit->reason, tsc_entry, tsc_exit, rip);
 	if (exit->reason == KVM_EXIT_IO)
-		tracer_tp(pio, x.seq, exit->io.port, exit->io.size, x.dir, exit->io.count,
+		tracer_tp(pio, (uint64_t)r.seq, exit->io.port, exit->io.size, r.dir, exit->io.count,
 			  exit->io.data);
 	else if (exit->reason == KVM_EXIT_MMIO)
-		tracer_tp(mmio, x.seq, exit->mmio.gpa, exit->mmio.len, x.dir, exit->mmio.data);
+		tracer_tp(mmio, (uint64_t)r.seq, exit->mmio.gpa, exit->mmio.len, r.dir, exit->mmio.data);
 	t->seq++;
-	return tracer_log_exit(t->log, &x);
+	return tracer_log_rec(t->log, &r, data);
 }
 
-int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum tracer_event_kind kind,
-			 int64_t value)
+int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum stream_kind kind, int64_t value,
+			 const struct stream_point *point)
 {
-	int64_t seq = (int64_t)t->seq - 1;
+	struct stream_rec r = { .kind = (uint8_t)kind, .dir = STREAM_DIR_NONE, .vcpu = (uint16_t)vcpu,
+				.seq = (int64_t)t->seq - 1, .event.value = value,
+				.len = point ? sizeof(*point) : 0 };
 
-	tracer_tp(inject, seq, vcpu, (uint32_t)kind, value);
-	return tracer_log_event(t->log, (uint64_t)seq, vcpu, kind, value);
+	tracer_tp(inject, r.seq, vcpu, (uint32_t)kind, value);
+	return tracer_log_rec(t->log, &r, point);
 }
 
 int tracer_end(struct tracer *t, const struct tracer_end *e, char *err, size_t errlen)
@@ -123,26 +94,26 @@ int tracer_end(struct tracer *t, const struct tracer_end *e, char *err, size_t e
 	if (r < 0)
 		return r;
 	db = tracer_log_lock(t->log);
-	r = tracer_sql_exec(db, "BEGIN", "finishing: BEGIN", err, errlen);
+	r = stream_sql_exec(db, "BEGIN", "finishing: BEGIN", err, errlen);
 	if (!r)
-		r = tracer_meta_set_text(db, "end", e->end, err, errlen);
+		r = stream_meta_set_text(db, "end", e->end, err, errlen);
 	if (!r)
-		r = tracer_meta_set_int(db, "end_code", e->code, err, errlen);
+		r = stream_meta_set_int(db, "end_code", e->code, err, errlen);
 	if (!r)
-		r = tracer_meta_set_text(db, "end_detail", e->detail, err, errlen);
+		r = stream_meta_set_text(db, "end_detail", e->detail, err, errlen);
 	if (!r)
-		r = tracer_meta_set_int(db, "exits", (long long)t->seq, err, errlen);
+		r = stream_meta_set_int(db, "exits", (long long)t->seq, err, errlen);
 	if (!r && e->mem_digest)
-		r = tracer_meta_set_text(db, "final_mem_digest", e->mem_digest, err, errlen);
+		r = stream_meta_set_text(db, "final_mem_digest", e->mem_digest, err, errlen);
 	if (!r)
-		r = tracer_meta_set_int(db, "complete", 1, err, errlen);
+		r = stream_meta_set_int(db, "complete", 1, err, errlen);
 	if (!r)
-		r = tracer_sql_exec(db, "COMMIT", "finishing: COMMIT", err, errlen);
+		r = stream_sql_exec(db, "COMMIT", "finishing: COMMIT", err, errlen);
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	/* One self-contained file from here on: checkpoint and drop the WAL. */
 	if (!r)
-		r = tracer_sql_exec(db, "PRAGMA journal_mode=DELETE", "finishing: leaving WAL mode",
+		r = stream_sql_exec(db, "PRAGMA journal_mode=DELETE", "finishing: leaving WAL mode",
 				    err, errlen);
 	tracer_log_unlock(t->log);
 	if (r < 0)
@@ -168,7 +139,7 @@ uint64_t tracer_exits(const struct tracer *t)
 	return t->seq;
 }
 
-struct tracer_log *tracer_get_log(struct tracer *t)
+uint64_t tracer_vmm_exits(const struct tracer *t)
 {
-	return t->log;
+	return t->vmm_exits - t->async_points;
 }

@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "machine/sha256.h"
-#include "tracer/format.h"
-#include "tracer/pagemap.h"
+#include "stream/format.h"
+#include "stream/pagemap.h"
 #include "vcpu/kvm.h"
 
 static void cpu_model(char *buf, size_t len)
@@ -110,17 +110,17 @@ int tracer_initial_meta(sqlite3 *db, struct machine *m, int argc, char **argv, c
 		free(cmd);
 		return khz < 0 ? khz : -EINVAL;
 	}
-	r = tracer_meta_set_text(db, "kvmrr_version", KVMRR_VERSION, err, errlen);
-	if (!r) r = tracer_meta_set_text(db, "host_kernel", host, err, errlen);
-	if (!r) r = tracer_meta_set_text(db, "cpu_model", model, err, errlen);
-	if (!r) r = tracer_meta_set_int(db, "kvm_api_version", api, err, errlen);
-	if (!r) r = tracer_meta_set_int(db, "tsc_khz", khz, err, errlen);
-	if (!r) r = tracer_meta_set_text(db, "command_line", cmd, err, errlen);
-	if (!r) r = tracer_meta_set_int(db, "mem_size", (long long)m->mem.ram_size, err, errlen);
-	if (!r) r = tracer_meta_set_text(db, "loader", m->loader ? m->loader :
+	r = stream_meta_set_text(db, "kvmrr_version", KVMRR_VERSION, err, errlen);
+	if (!r) r = stream_meta_set_text(db, "host_kernel", host, err, errlen);
+	if (!r) r = stream_meta_set_text(db, "cpu_model", model, err, errlen);
+	if (!r) r = stream_meta_set_int(db, "kvm_api_version", api, err, errlen);
+	if (!r) r = stream_meta_set_int(db, "tsc_khz", khz, err, errlen);
+	if (!r) r = stream_meta_set_text(db, "command_line", cmd, err, errlen);
+	if (!r) r = stream_meta_set_int(db, "mem_size", (long long)m->mem.ram_size, err, errlen);
+	if (!r) r = stream_meta_set_text(db, "loader", m->loader ? m->loader :
 					    tracer_loader_name(m->cfg.guest_path), err, errlen);
-	if (!r) r = tracer_meta_set_text(db, "guest_cmdline", m->cfg.cmdline ? m->cfg.cmdline : "", err, errlen);
-	if (!r) r = tracer_meta_set_int(db, "started_at", (long long)time(NULL), err, errlen);
+	if (!r) r = stream_meta_set_text(db, "guest_cmdline", m->cfg.cmdline ? m->cfg.cmdline : "", err, errlen);
+	if (!r) r = stream_meta_set_int(db, "started_at", (long long)time(NULL), err, errlen);
 	free(cmd);
 	return r;
 }
@@ -173,7 +173,7 @@ static int add_image(sqlite3_stmt *st, const char *path, const char *role, char 
 	free(data);
 	if (r != SQLITE_DONE) {
 		snprintf(err, errlen, "INSERT INTO image %s: %s", path, sqlite3_errstr(r));
-		return tracer_sqlite_errno(r);
+		return stream_sqlite_errno(r);
 	}
 	return 0;
 }
@@ -217,7 +217,7 @@ int tracer_initial_cpuid(sqlite3 *db, struct machine *m, char *err, size_t errle
 	if (rc != SQLITE_OK)
 		snprintf(err, errlen, "INSERT INTO cpuid: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : tracer_sqlite_errno(rc);
+	return rc == SQLITE_OK ? 0 : stream_sqlite_errno(rc);
 }
 
 static bool page_is_zero(const uint8_t *p)
@@ -246,11 +246,11 @@ int tracer_initial_pages(sqlite3 *db, const struct guest_mem *mem, char *err, si
 			return -ENOMEM;
 		}
 		/* Pages the kernel never populated are zero: skip them without touching them. */
-		tracer_pages_populated(reg->host, npages, pop);
+		stream_pages_populated(reg->host, npages, pop);
 		for (uint64_t p = 0; rc == SQLITE_OK && p < npages; p++) {
 			const uint8_t *page = reg->host + p * GUEST_PAGE_SIZE;
 
-			if (!tracer_page_populated(pop, p) || page_is_zero(page))
+			if (!stream_page_populated(pop, p) || page_is_zero(page))
 				continue;
 			sqlite3_bind_int64(st, 1, (sqlite3_int64)(reg->gpa + p * GUEST_PAGE_SIZE));
 			sqlite3_bind_blob(st, 2, page, GUEST_PAGE_SIZE, SQLITE_STATIC);
@@ -262,5 +262,5 @@ int tracer_initial_pages(sqlite3 *db, const struct guest_mem *mem, char *err, si
 	if (rc != SQLITE_OK)
 		snprintf(err, errlen, "INSERT INTO mem_page: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : tracer_sqlite_errno(rc);
+	return rc == SQLITE_OK ? 0 : stream_sqlite_errno(rc);
 }

@@ -15,16 +15,54 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "tracer/async.h"
-#include "tracer/format.h"
-#include "tracer/log_int.h"
+#include "common/clock.h"
+#include "stream/format.h"
+#include "stream/write.h"
+#include "tracer/ring.h"
 
-static uint64_t now_ns(void)
+struct tracer_log {
+	char path[PATH_MAX];
+	sqlite3 *db;
+	struct stream_writer w;
+	pthread_mutex_t db_lock;
+	pthread_t writer;
+	bool writer_started;
+	struct tracer_ring ring;
+	uint32_t batch_rows;
+	uint64_t batch_ns;
+
+	/* writer-thread state */
+	bool in_txn;
+	uint64_t txn_start_ns;
+	uint32_t txn_rows;
+	struct stream_rec cur;   /* record being assembled from continuation slots */
+	uint32_t cur_slots_left, cur_off;
+	uint8_t *buf;            /* STREAM_DATA_MAX */
+
+	_Atomic uint32_t committed;   /* ring index up to which rows are committed */
+	_Atomic int flush;
+	_Atomic int stop;
+	_Atomic int error;            /* -errno once the writer failed */
+	pthread_mutex_t err_lock;
+	char err_msg[PATH_MAX + 1024];
+};
+
+/* The writer's first failure: kept with the file's name; later records are dropped. */
+static void writer_failed(struct tracer_log *l)
 {
-	struct timespec ts;
+	if (atomic_load(&l->error))
+		return;
+	pthread_mutex_lock(&l->err_lock);
+	snprintf(l->err_msg, sizeof(l->err_msg), "recording %s: %s; the log is incomplete", l->path,
+		 l->w.err.msg);
+	pthread_mutex_unlock(&l->err_lock);
+	atomic_store(&l->error, l->w.err.code);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+static void write_rec(struct tracer_log *l, const struct stream_rec *r, const uint8_t *data)
+{
+	if (stream_write(&l->w, r, data) < 0)
+		writer_failed(l);
 }
 
 /* Consume one slot: a record header, or the next 64 data bytes of the current record. */
@@ -33,7 +71,7 @@ static void take_slot(struct tracer_log *l, const struct tracer_slot *s)
 	if (l->cur_slots_left == 0) {
 		memcpy(&l->cur, s, sizeof(l->cur));
 		if (l->cur.len <= sizeof(l->cur.data)) {
-			log_write_rec(l, &l->cur, l->cur.data);
+			write_rec(l, &l->cur, l->cur.data);
 			return;
 		}
 		l->cur_slots_left = (l->cur.len + TRACER_REC_SIZE - 1) / TRACER_REC_SIZE;
@@ -43,7 +81,7 @@ static void take_slot(struct tracer_log *l, const struct tracer_slot *s)
 	memcpy(l->buf + l->cur_off, s->bytes, TRACER_REC_SIZE);
 	l->cur_off += TRACER_REC_SIZE;
 	if (--l->cur_slots_left == 0)
-		log_write_rec(l, &l->cur, l->buf);
+		write_rec(l, &l->cur, l->buf);
 }
 
 static void txn_begin(struct tracer_log *l)
@@ -52,24 +90,29 @@ static void txn_begin(struct tracer_log *l)
 
 	pthread_mutex_lock(&l->db_lock);
 	l->in_txn = true;
-	l->txn_rows = 0;
-	l->txn_start_ns = now_ns();
+	l->w.rows = 0;
+	l->txn_start_ns = clock_now_ns();
 	if (atomic_load(&l->error))
 		return;
 	rc = sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		log_writer_fail(l, rc, "BEGIN", l->cur.seq);
+	if (rc != SQLITE_OK) {
+		stream_writer_fail(&l->w, rc, "BEGIN", l->cur.seq);
+		writer_failed(l);
+	}
 }
 
 static void txn_commit(struct tracer_log *l, uint32_t tail)
 {
 	int rc;
 
-	log_flush_pending(l);
+	if (stream_writer_flush(&l->w) < 0)
+		writer_failed(l);
 	if (!atomic_load(&l->error)) {
 		rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			log_writer_fail(l, rc, "COMMIT", l->cur.seq);
+		if (rc != SQLITE_OK) {
+			stream_writer_fail(&l->w, rc, "COMMIT", l->cur.seq);
+			writer_failed(l);
+		}
 	}
 	if (atomic_load(&l->error) && !sqlite3_get_autocommit(l->db))
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
@@ -104,8 +147,8 @@ static void *writer_main(void *arg)
 			tracer_ring_pop(&l->ring, n);
 			tail += n;
 		}
-		if (l->in_txn && (l->txn_rows >= l->batch_rows ||
-				  now_ns() - l->txn_start_ns >= l->batch_ns ||
+		if (l->in_txn && (l->w.rows >= l->batch_rows ||
+				  clock_now_ns() - l->txn_start_ns >= l->batch_ns ||
 				  (!n && (stop || flush))))
 			txn_commit(l, tail);
 		if (!l->in_txn)
@@ -166,15 +209,20 @@ static int open_db(struct tracer_log *l, char *err, size_t errlen)
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "recording %s: sqlite3_open: %s", l->path,
 			 l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
-		return tracer_sqlite_errno(rc);
+		return stream_sqlite_errno(rc);
 	}
 	snprintf(what, sizeof(what), "recording: setting WAL mode");
-	r = tracer_sql_exec(l->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	r = stream_sql_exec(l->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 			    " PRAGMA cache_size=-16384;", what, err, errlen);
 	if (!r)
-		r = tracer_schema_create(l->db, err, errlen);
-	if (!r)
-		r = log_prepare(l, err, errlen);
+		r = stream_schema_create(l->db, err, errlen);
+	if (!r) {
+		struct err e = { 0 };
+
+		r = stream_writer_init(&l->w, l->db, &e);
+		if (r < 0)
+			snprintf(err, errlen, "recording %s: %s", l->path, e.msg);
+	}
 	return r;
 }
 
@@ -207,7 +255,7 @@ int tracer_log_open(struct tracer_log **out, const char *path, const struct trac
 		return -ENAMETOOLONG;
 	}
 	l = calloc(1, sizeof(*l));
-	if (!l || !(l->buf = malloc(TRACER_MAX_DATA + TRACER_REC_SIZE))) {
+	if (!l || !(l->buf = malloc(STREAM_DATA_MAX + TRACER_REC_SIZE))) {
 		free(l);
 		snprintf(err, errlen, "recording %s: out of memory", path);
 		return -ENOMEM;
@@ -256,10 +304,7 @@ void tracer_log_close(struct tracer_log *l)
 		tracer_ring_kick(&l->ring);
 		pthread_join(l->writer, NULL);
 	}
-	sqlite3_finalize(l->ins_exit);
-	sqlite3_finalize(l->ins_exit_multi);
-	sqlite3_finalize(l->ins_event);
-	sqlite3_finalize(l->ins_async);
+	stream_writer_fini(&l->w);
 	if (l->db)
 		sqlite3_close(l->db);
 	tracer_ring_free(&l->ring);
@@ -271,64 +316,27 @@ void tracer_log_close(struct tracer_log *l)
 
 void tracer_log_set_tsc_base(struct tracer_log *l, uint64_t tsc)
 {
-	l->tsc_base = tsc;  /* published to the writer by the first push (release) */
+	l->w.tsc_base = tsc;  /* published to the writer by the first push (release) */
 }
 
-static int push_rec(struct tracer_log *l, const struct log_rec *r, const void *data)
+int tracer_log_rec(struct tracer_log *l, const struct stream_rec *r, const void *data)
 {
-	int e = tracer_ring_push(&l->ring, (const struct tracer_slot *)r);
-
-	if (!e && r->len > sizeof(r->data)) {
-		const uint8_t *p = data;
-
-		for (uint32_t off = 0; !e && off < r->len; off += TRACER_REC_SIZE) {
-			struct tracer_slot s;
-			uint32_t n = r->len - off < TRACER_REC_SIZE ? r->len - off : TRACER_REC_SIZE;
-
-			memcpy(s.bytes, p + off, n);
-			e = tracer_ring_push(&l->ring, &s);
-		}
-	}
-	if (e < 0)
-		return atomic_load(&l->error) ? atomic_load(&l->error) : e;
-	return 0;
-}
-
-int tracer_log_exit(struct tracer_log *l, const struct tracer_exit_info *x)
-{
-	struct log_rec r;
 	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
 
 	if (e)
 		return e;
-	if (x->len > TRACER_MAX_DATA)
+	if (r->len > STREAM_DATA_MAX)
 		return -E2BIG;
-	r = (struct log_rec){
-		.type = REC_EXIT, .dir = x->has_access ? x->dir : DIR_NONE, .vcpu = (uint16_t)x->vcpu,
-		.reason = x->reason, .size = x->size, .len = x->data ? x->len : 0, .seq = x->seq,
-		.tsc_entry = x->tsc_entry, .tsc_exit = x->tsc_exit, .rip = x->rip, .addr = x->addr,
-	};
-	if (r.len && r.len <= sizeof(r.data))
-		memcpy(r.data, x->data, r.len);
-	return push_rec(l, &r, x->data);
-}
+	tracer_ring_push(&l->ring, (const struct tracer_slot *)r);
+	/* Data over the 8 inline bytes follows in raw slots. */
+	for (uint32_t off = 0; r->len > sizeof(r->data) && off < r->len; off += TRACER_REC_SIZE) {
+		struct tracer_slot s;
+		uint32_t n = r->len - off < TRACER_REC_SIZE ? r->len - off : TRACER_REC_SIZE;
 
-int tracer_log_event(struct tracer_log *l, uint64_t seq, uint32_t vcpu, uint32_t kind, int64_t value)
-{
-	struct log_rec r = { .type = REC_EVENT, .dir = DIR_NONE, .vcpu = (uint16_t)vcpu,
-			     .reason = kind, .seq = seq, .rip = (uint64_t)value };
-	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
-
-	return e ? e : push_rec(l, &r, NULL);
-}
-
-int tracer_log_async_point(struct tracer_log *l, const struct tracer_async_point *p)
-{
-	struct log_rec r = { .type = REC_ASYNC, .dir = DIR_NONE, .len = sizeof(*p), .seq = p->seq };
-	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
-
-	_Static_assert(sizeof(*p) > sizeof(r.data), "a point travels in continuation slots");
-	return e ? e : push_rec(l, &r, p);
+		memcpy(s.bytes, (const uint8_t *)data + off, n);
+		tracer_ring_push(&l->ring, &s);
+	}
+	return 0;
 }
 
 int tracer_log_error(struct tracer_log *l, char *err, size_t errlen)
@@ -355,11 +363,6 @@ int tracer_log_drain(struct tracer_log *l, char *err, size_t errlen)
 	}
 	atomic_store(&l->flush, 0);
 	return tracer_log_error(l, err, errlen);
-}
-
-uint64_t tracer_log_exit_rows(struct tracer_log *l)
-{
-	return atomic_load(&l->exit_rows);
 }
 
 sqlite3 *tracer_log_lock(struct tracer_log *l)

@@ -4,9 +4,9 @@
  * drains the exit/event ring into batched transactions (WAL,
  * synchronous=NORMAL, prepared statements).
  *
- * Threads: tracer_log_exit() and tracer_log_event() are the producer side and
- * belong to one thread (the vCPU thread); they never touch SQLite and only
- * block when the ring is full. Everything else runs on the thread that owns
+ * Threads: tracer_log_rec() is the producer side and belongs to one
+ * thread (the vCPU thread); it never touches SQLite and only blocks when
+ * the ring is full. Everything else runs on the thread that owns
  * the recording (the same thread, before and after the run). Synchronous
  * writes (initial and final state) go through tracer_log_lock().
  */
@@ -18,30 +18,13 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
-/* Longest data an exit may carry (REP string IO is at most a page). */
-#define TRACER_MAX_DATA 65536
+#include "stream/stream.h"
 
 struct tracer_log_options {
 	bool force;              /* replace an existing file instead of refusing */
 	uint32_t ring_records;   /* ring capacity in 64-byte slots; 0: 65536 (4 MiB) */
 	uint32_t batch_rows;     /* commit after this many rows; 0: 50000 */
 	uint32_t batch_ms;       /* ... or this long after the transaction began; 0: 50 */
-};
-
-/* One exit as the sinks see it. */
-struct tracer_exit_info {
-	uint64_t seq;
-	uint32_t vcpu;
-	uint32_t reason;         /* KVM_EXIT_* */
-	uint64_t tsc_entry;      /* host TSC right before KVM_RUN */
-	uint64_t tsc_exit;       /* host TSC right after it returned */
-	uint64_t rip;
-	bool has_access;         /* IO/MMIO: addr, size, dir are set; else NULL in the log */
-	uint64_t addr;           /* port or gpa */
-	uint32_t size;
-	uint8_t dir;             /* 0 IN / read, 1 OUT / write */
-	const void *data;        /* NULL: no data */
-	uint32_t len;            /* bytes at data, <= TRACER_MAX_DATA */
 };
 
 struct tracer_log;
@@ -60,24 +43,17 @@ void tracer_log_close(struct tracer_log *l);
 void tracer_log_set_tsc_base(struct tracer_log *l, uint64_t tsc);
 
 /*
- * Producer: queue one exit / one event row. Returns 0, -E2BIG for data over
- * TRACER_MAX_DATA, or the writer's error (-ENOSPC for a full disk, -EIO, ...)
- * once it has failed: the caller then stops the run; tracer_log_error() has
- * the message.
+ * Producer: queue one record (stream/stream.h) and its r->len data bytes.
+ * Returns 0, -E2BIG for data over STREAM_DATA_MAX, or the writer's error
+ * (-ENOSPC for a full disk, -EIO, ...) once it has failed: the caller then
+ * stops the run; tracer_log_error() has the message.
  */
-int tracer_log_exit(struct tracer_log *l, const struct tracer_exit_info *x);
-int tracer_log_event(struct tracer_log *l, uint64_t seq, uint32_t vcpu, uint32_t kind, int64_t value);
-/* Queue an async_point row (tracer/async.h), committed with the exits around it. */
-struct tracer_async_point;
-int tracer_log_async_point(struct tracer_log *l, const struct tracer_async_point *p);
+int tracer_log_rec(struct tracer_log *l, const struct stream_rec *r, const void *data);
 
 /* Wait until everything queued so far is committed. 0 or the writer's error with its message. */
 int tracer_log_drain(struct tracer_log *l, char *err, size_t errlen);
 /* The writer's error (0 if none) and its message. */
 int tracer_log_error(struct tracer_log *l, char *err, size_t errlen);
-/* Rows the writer has written to `exit` so far (committed or not). */
-uint64_t tracer_log_exit_rows(struct tracer_log *l);
-
 /* Take / release the database for synchronous writes (waits for the writer's batch). */
 sqlite3 *tracer_log_lock(struct tracer_log *l);
 void tracer_log_unlock(struct tracer_log *l);

@@ -13,10 +13,11 @@
 #include <sys/utsname.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "machine/sha256.h"
 #include "tracer/async.h"
 #include "tracer/initial.h"
-#include "tracer/snapshot.h"
+#include "stream/snapshot.h"
 #include "tracer/tracer_int.h"
 #include "vcpu/kvm.h"
 
@@ -29,14 +30,15 @@ static int record_before_entry(void *ctx, struct machine *m)
 	if (r < 0)
 		return r;
 	if (act.injected_vector >= 0) {
+		t->async_points += act.async;
 		r = act.async ? tracer_async_capture(t, m, act.injected_vector) :
-			tracer_capture_event(t, m->vcpu.id, TRACER_EVENT_IRQ, act.injected_vector);
+			tracer_capture_event(t, m->vcpu.id, STREAM_IRQ, act.injected_vector, NULL);
 		if (r < 0)
 			return r;
 	}
 	if (act.window_requested != t->window) {
 		t->window = act.window_requested;
-		r = tracer_capture_event(t, m->vcpu.id, TRACER_EVENT_IRQ_WINDOW, t->window);
+		r = tracer_capture_event(t, m->vcpu.id, STREAM_IRQ_WINDOW, t->window, NULL);
 	}
 	return r;
 }
@@ -50,6 +52,9 @@ static int record_on_exit(void *ctx, struct machine *m, struct vcpu_exit *exit,
 	/* RIP from the sync-regs area: KVM filled it at this exit (KVM_SYNC_X86_REGS valid). */
 	uint64_t rip = vcpu_sync_regs_read(&m->vcpu)->regs.rip;
 	int c = tracer_capture_exit(t, m->vcpu.id, exit, rip, tsc_entry, tsc_exit);
+
+	if (stream_sync_of(exit->reason, !m->cfg.irq_at_exits, false) == STREAM_SYNC_NONE)
+		t->vmm_exits++;
 
 	return r < 0 ? r : c;
 }
@@ -74,11 +79,11 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 		return -EOPNOTSUPP;
 	}
 	db = tracer_log_lock(t->log);
-	r = tracer_sql_exec(db, "BEGIN", "initial state: BEGIN", err, errlen);
+	r = stream_sql_exec(db, "BEGIN", "initial state: BEGIN", err, errlen);
 	if (!r)
 		r = tracer_initial_meta(db, m, argc, argv, err, errlen);
 	if (!r)   /* "async": INTR and IRQ_WINDOW_OPEN rows are no synchronisation points (tracer/async.h) */
-		r = tracer_meta_set_text(db, "irq_delivery", m->cfg.irq_at_exits ? "exits" : "async",
+		r = stream_meta_set_text(db, "irq_delivery", m->cfg.irq_at_exits ? "exits" : "async",
 					 err, errlen);
 	if (!r)
 		r = tracer_initial_images(db, m, err, errlen);
@@ -87,20 +92,20 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 	if (!r)
 		r = tracer_initial_pages(db, &m->mem, err, errlen);
 	if (!r) {
-		struct tracer_snapshot s;
+		struct stream_snapshot s;
 
-		r = tracer_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
+		r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
 		if (!r)
-			r = tracer_snapshot_save(db, m->vcpu.id, "initial", &s, err, errlen);
-		tracer_snapshot_free(&s);
+			r = stream_snapshot_save(db, m->vcpu.id, "initial", &s, err, errlen);
+		stream_snapshot_free(&s);
 	}
 	if (!r) {
 		/* The time base: right before the first entry, after the slow writes above. */
-		tracer_set_tsc_base(t, tracer_rdtsc());
-		r = tracer_meta_set_int(db, "tsc_base", (long long)t->tsc_base, err, errlen);
+		tracer_set_tsc_base(t, clock_rdtsc());
+		r = stream_meta_set_int(db, "tsc_base", (long long)t->tsc_base, err, errlen);
 	}
 	if (!r)
-		r = tracer_sql_exec(db, "COMMIT", "initial state: COMMIT", err, errlen);
+		r = stream_sql_exec(db, "COMMIT", "initial state: COMMIT", err, errlen);
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	tracer_log_unlock(t->log);
@@ -111,7 +116,7 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 
 int tracer_finish(struct tracer *t, struct machine *m, char *err, size_t errlen)
 {
-	struct tracer_snapshot s;
+	struct stream_snapshot s;
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	sqlite3 *db;
@@ -120,16 +125,16 @@ int tracer_finish(struct tracer *t, struct machine *m, char *err, size_t errlen)
 
 	if (r < 0 || (r = a) < 0)
 		return r;
-	r = tracer_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
+	r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
 	if (!r) {
 		db = tracer_log_lock(t->log);
-		r = tracer_snapshot_save(db, m->vcpu.id, "final", &s, err, errlen);
+		r = stream_snapshot_save(db, m->vcpu.id, "final", &s, err, errlen);
 		tracer_log_unlock(t->log);
 	}
-	tracer_snapshot_free(&s);
+	stream_snapshot_free(&s);
 	if (r < 0)
 		return r;
-	tracer_mem_digest(&m->mem, digest, hex);
+	stream_mem_digest(&m->mem, digest, hex);
 	return tracer_end(t, &(struct tracer_end){ .end = machine_end_name(m->end),
 						   .code = machine_exit_status(m),
 						   .detail = m->end_detail, .mem_digest = hex },

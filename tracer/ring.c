@@ -40,7 +40,6 @@ int tracer_ring_init(struct tracer_ring *r, uint32_t capacity)
 	atomic_init(&r->tail, 0);
 	atomic_init(&r->consumer_sleeping, 0);
 	atomic_init(&r->producer_sleeping, 0);
-	atomic_init(&r->closed, 0);
 	return 0;
 }
 
@@ -50,20 +49,18 @@ void tracer_ring_free(struct tracer_ring *r)
 	r->slots = NULL;
 }
 
-int tracer_ring_push(struct tracer_ring *r, const struct tracer_slot *s)
+void tracer_ring_push(struct tracer_ring *r, const struct tracer_slot *s)
 {
 	uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 	uint32_t used;
 
 	while (head - tail > r->mask) {
-		if (atomic_load_explicit(&r->closed, memory_order_acquire))
-			return -EPIPE;
 		/* Full: announce, re-check, sleep on tail (see tracer_ring_pop). */
 		atomic_store(&r->producer_sleeping, 1);
 		tracer_ring_kick(r);
 		tail = atomic_load(&r->tail);
-		if (head - tail > r->mask && !atomic_load(&r->closed))
+		if (head - tail > r->mask)
 			futex_wait(&r->tail, tail, 100000000ULL);
 		atomic_store(&r->producer_sleeping, 0);
 		tail = atomic_load_explicit(&r->tail, memory_order_acquire);
@@ -77,7 +74,6 @@ int tracer_ring_push(struct tracer_ring *r, const struct tracer_slot *s)
 		if (atomic_load_explicit(&r->consumer_sleeping, memory_order_relaxed))
 			futex_wake(&r->head);
 	}
-	return 0;
 }
 
 void tracer_ring_kick(struct tracer_ring *r)
@@ -110,10 +106,4 @@ void tracer_ring_wait(struct tracer_ring *r, uint64_t timeout_ns)
 	if (atomic_load(&r->head) == head)
 		futex_wait(&r->head, head, timeout_ns);
 	atomic_store(&r->consumer_sleeping, 0);
-}
-
-void tracer_ring_close(struct tracer_ring *r)
-{
-	atomic_store(&r->closed, 1);
-	futex_wake(&r->tail);
 }

@@ -29,7 +29,6 @@ struct tracer_ring {
 	_Atomic uint32_t consumer_sleeping;
 	_Alignas(64) _Atomic uint32_t tail;  /* next slot the consumer reads */
 	_Atomic uint32_t producer_sleeping;
-	_Atomic uint32_t closed;             /* consumer gone: pushes fail instead of blocking */
 };
 
 /* capacity is rounded up to a power of two (minimum 1). 0 or -ENOMEM. */
@@ -38,10 +37,10 @@ void tracer_ring_free(struct tracer_ring *r);
 static inline uint32_t tracer_ring_capacity(const struct tracer_ring *r) { return r->mask + 1; }
 
 /*
- * Producer: copy one slot in, blocking while the ring is full.
- * Returns 0, or -EPIPE if the consumer closed the ring.
+ * Producer: copy one slot in, blocking while the ring is full (the
+ * consumer drains until the end, even after a failure: nothing waits forever).
  */
-int tracer_ring_push(struct tracer_ring *r, const struct tracer_slot *s);
+void tracer_ring_push(struct tracer_ring *r, const struct tracer_slot *s);
 /* Producer: wake the consumer now (used before waiting for a drain). */
 void tracer_ring_kick(struct tracer_ring *r);
 
@@ -57,7 +56,5 @@ static inline const struct tracer_slot *tracer_ring_peek(const struct tracer_rin
 void tracer_ring_pop(struct tracer_ring *r, uint32_t n);
 /* Consumer: sleep until the producer kicks, the ring is half full, or timeout_ns passed. */
 void tracer_ring_wait(struct tracer_ring *r, uint64_t timeout_ns);
-/* Consumer: stop accepting pushes and release a blocked producer. */
-void tracer_ring_close(struct tracer_ring *r);
 
 #endif

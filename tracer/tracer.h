@@ -23,7 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tracer/format.h"
+#include "stream/format.h"
+#include "stream/stream.h"
 #include "vcpu/exit.h"
 
 struct machine;
@@ -79,9 +80,13 @@ void tracer_close(struct tracer *t);
  */
 int tracer_capture_exit(struct tracer *t, uint32_t vcpu, const struct vcpu_exit *exit,
 			uint64_t rip, uint64_t tsc_entry, uint64_t tsc_exit);
-/* Capture a VMM action after the last captured exit (seq -1 before the first). */
-int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum tracer_event_kind kind,
-			 int64_t value);
+/*
+ * Capture a VMM action after the last captured exit (seq -1 before the
+ * first). An STREAM_ASYNC_IRQ carries the point where it was injected;
+ * point is NULL for the other kinds.
+ */
+int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum stream_kind kind, int64_t value,
+			 const struct stream_point *point);
 
 struct tracer_end {
 	const char *end;         /* meta.end: "guest-exit", "signal", ... */
@@ -96,8 +101,9 @@ int tracer_end(struct tracer *t, const struct tracer_end *e, char *err, size_t e
 int tracer_error(struct tracer *t, char *err, size_t errlen);
 /* Exits captured so far (the next seq). */
 uint64_t tracer_exits(const struct tracer *t);
+/* Of those, the exits the VMM caused that are no synchronisation points (stream_sync_of). */
+uint64_t tracer_vmm_exits(const struct tracer *t);
 /* Set the TSC the first exit's vmm_ticks counts from (default: when tracer_open ran). */
 void tracer_set_tsc_base(struct tracer *t, uint64_t tsc);
-struct tracer_log *tracer_get_log(struct tracer *t);
 
 #endif

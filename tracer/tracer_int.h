@@ -13,19 +13,13 @@
 struct tracer {
 	struct tracer_log *log;
 	uint64_t seq;                /* next exit seq */
+	uint64_t vmm_exits;          /* exits the VMM caused (kicks), stream_sync_of */
+	uint64_t async_points;       /* of those, the ones an interrupt was injected after */
 	uint64_t tsc_base;
 	bool window;                 /* request_interrupt_window as last logged */
 	struct machine_hook hook;
 	struct tracer_async *async;  /* asynchronous points (tracer/async.c); NULL until the first */
 };
-
-static inline uint64_t tracer_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 /* Prefix err with "recording PATH: " and stage (may be ""), for messages built below. */
 void tracer_err_prefix(const struct tracer *t, const char *stage, char *err, size_t errlen);

@@ -20,8 +20,8 @@ struct case_ {
 static void record_replay(const struct case_ *k)
 {
 	struct e2e_cmd rec, rep;
-	char dir[64], db_path[128], elf[128], expect[64];
-	long long rows;
+	char dir[64], db_path[128], elf[128], expect[512];
+	long long rows, sync;
 	sqlite3 *db;
 
 	test_require_kvm();
@@ -38,14 +38,20 @@ static void record_replay(const struct case_ *k)
 
 	db = e2e_db_open(db_path);
 	TEST_ASSERT_EQ(e2e_db_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 1);
-	rows = e2e_sync_points(db, INT64_MAX);
+	rows = e2e_db_int(db, "SELECT count(*) FROM exit");
+	sync = e2e_sync_points(db, INT64_MAX);
 	sqlite3_close(db);
 
 	e2e_replay(&rep, dir, db_path, NULL);
 	E2E_ASSERT(&rep, rep.status == 0, "replay of %s %s: status %d, wanted 0 (identical)", k->guest,
 		   k->opts ? k->opts : "", rep.status);
-	snprintf(expect, sizeof(expect), "replay: %lld exits, identical", rows);
+	snprintf(expect, sizeof(expect), "replay: %lld exits, identical (%lld synchronisation points, %lld "
+		 "caused by the VMM", rows, sync, rows - sync);
 	E2E_HAS(&rep, rep.err, expect);
+	/* record says the same thing in the same words */
+	snprintf(expect, sizeof(expect), "%lld exits recorded to %s (%lld synchronisation points, %lld "
+		 "caused by the VMM)", rows, db_path, sync, rows - sync);
+	E2E_HAS(&rec, rec.err, expect);
 	E2E_ASSERT(&rep, rep.out_len == rec.out_len && memcmp(rep.out, rec.out, rec.out_len) == 0,
 		   "the replayed console (%zu bytes) differs from the recorded one (%zu bytes):\n%s",
 		   rep.out_len, rec.out_len, rec.out);

@@ -3,6 +3,7 @@
 
 #include <time.h>
 
+#include "common/clock.h"
 #include "tests/test.h"
 
 uint64_t now_ns(void)
@@ -38,14 +39,14 @@ void rig_init(struct rig *r, int out_fd, int in_fd)
 
 void outb(struct rig *r, uint16_t port, uint8_t v)
 {
-	TEST_ASSERT(bus_access(&r->pio, port, 1, true, &v) == 1, "OUT 0x%x not claimed", port);
+	TEST_ASSERT(bus_access(&r->pio, port, 1, true, &v, clock_now_ns()) == 1, "OUT 0x%x not claimed", port);
 }
 
 uint8_t inb(struct rig *r, uint16_t port)
 {
 	uint8_t v = 0;
 
-	TEST_ASSERT(bus_access(&r->pio, port, 1, false, &v) == 1, "IN 0x%x not claimed", port);
+	TEST_ASSERT(bus_access(&r->pio, port, 1, false, &v, clock_now_ns()) == 1, "IN 0x%x not claimed", port);
 	return v;
 }
 

@@ -4,6 +4,7 @@
  * exits. No KVM needed: these are the register-level behaviours a guest
  * driver relies on.
  */
+#include "common/clock.h"
 #include "tests/test.h"
 
 #include "machine/machine.h"
@@ -11,10 +12,12 @@
 
 /* ------------------------------------------------------------------ bus */
 
-static int counting_handler(void *dev, uint64_t off, uint32_t size, bool write, uint8_t *data)
+static int counting_handler(void *dev, uint64_t off, uint32_t size, bool write, uint8_t *data,
+			    uint64_t now_ns)
 {
 	uint64_t *last = dev;
 
+	(void)now_ns;
 	*last = off << 8 | size << 1 | write;
 	if (!write)
 		memset(data, 0x5a, size);
@@ -39,10 +42,10 @@ TEST(bus_overlap_and_dispatch)
 	TEST_ASSERT_STR_EQ(bus_find(&b, 0x10f)->name, "a");
 	TEST_ASSERT(bus_find(&b, 0x111) == NULL, "0x111 is unmapped");
 
-	TEST_ASSERT_EQ(bus_access(&b, 0x104, 2, false, data), 1);
+	TEST_ASSERT_EQ(bus_access(&b, 0x104, 2, false, data, 0), 1);
 	TEST_ASSERT_EQ(last, 4 << 8 | 2 << 1 | 0);
 	TEST_ASSERT_EQ(data[0], 0x5a);
-	TEST_ASSERT_EQ(bus_access(&b, 0x10f, 1, true, data), 1);
+	TEST_ASSERT_EQ(bus_access(&b, 0x10f, 1, true, data, 0), 1);
 	TEST_ASSERT_EQ(last, 0xf << 8 | 1 << 1 | 1);
 
 	for (i = b.nranges; i < BUS_MAX_RANGES; i++)
@@ -57,14 +60,14 @@ TEST(bus_unhandled_counting)
 	uint8_t data[4] = { 1, 2, 3, 4 };
 
 	rig_init(&r, -1, -1);
-	TEST_ASSERT_EQ(bus_access(&r.pio, 0x80, 4, false, data), 0);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x80, 4, false, data, 0), 0);
 	TEST_ASSERT_EQ(data[0] & data[1] & data[2] & data[3], 0xff);
-	TEST_ASSERT_EQ(bus_access(&r.pio, 0x80, 1, true, data), 0);
-	TEST_ASSERT_EQ(bus_access(&r.pio, 0x81, 1, true, data), 0);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x80, 1, true, data, 0), 0);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x81, 1, true, data, 0), 0);
 	TEST_ASSERT_EQ(r.pio.unhandled_reads, 1);
 	TEST_ASSERT_EQ(r.pio.unhandled_writes, 2);
 	TEST_ASSERT_EQ(r.pio.last_unhandled_addr, 0x81);
-	TEST_ASSERT_EQ(bus_access(&r.mmio, 0xfee00000, 4, false, data), 0);
+	TEST_ASSERT_EQ(bus_access(&r.mmio, 0xfee00000, 4, false, data, 0), 0);
 	TEST_ASSERT_EQ(r.mmio.unhandled_reads, 1);
 	TEST_ASSERT_EQ(r.mmio.last_unhandled_addr, 0xfee00000);
 	/* The devices claim their ports. */
@@ -236,16 +239,16 @@ TEST(entropy_port_varies)
 
 	rig_init(&r, -1, -1);
 	for (i = 0; i < 16; i++)
-		TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0 + (i & 3), 4, false, (uint8_t *)&v[i]), 1);
+		TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0 + (i & 3), 4, false, (uint8_t *)&v[i], 0), 1);
 	for (i = 0; i < 16; i++)
 		for (j = i + 1; j < 16; j++)
 			dup += v[i] == v[j];
 	TEST_ASSERT(dup == 0, "16 random dwords with %u duplicates", dup);
 	memset(b, 0, sizeof(b));
-	TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0, 2, false, b), 1);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0, 2, false, b, 0), 1);
 	TEST_ASSERT_EQ(b[2] | b[3], 0);                /* a 2-byte IN fills only 2 bytes */
 	TEST_ASSERT_EQ(r.d.entropy.bytes, 16 * 4 + 2);
-	TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0, 1, true, b), 1);
+	TEST_ASSERT_EQ(bus_access(&r.pio, 0x5e0, 1, true, b, 0), 1);
 	devices_destroy(&r.d);
 }
 
@@ -253,13 +256,13 @@ static uint64_t mmio_read(struct rig *r, uint64_t off, uint32_t size)
 {
 	uint64_t v = 0;
 
-	TEST_ASSERT_EQ(bus_access(&r->mmio, MMIO_TEST_GPA + off, size, false, (uint8_t *)&v), 1);
+	TEST_ASSERT_EQ(bus_access(&r->mmio, MMIO_TEST_GPA + off, size, false, (uint8_t *)&v, clock_now_ns()), 1);
 	return v;
 }
 
 static void mmio_write(struct rig *r, uint64_t off, uint32_t size, uint64_t v)
 {
-	TEST_ASSERT_EQ(bus_access(&r->mmio, MMIO_TEST_GPA + off, size, true, (uint8_t *)&v), 1);
+	TEST_ASSERT_EQ(bus_access(&r->mmio, MMIO_TEST_GPA + off, size, true, (uint8_t *)&v, clock_now_ns()), 1);
 }
 
 TEST(mmio_test_device_registers)

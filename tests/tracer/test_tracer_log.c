@@ -19,7 +19,7 @@ TEST(row_counts_exact)
 	tt_tmpdir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/rec.db", dir);
 	synth_open(&s, path, NULL);
-	TEST_ASSERT_OK(tracer_capture_event(s.t, 0, TRACER_EVENT_IRQ_WINDOW, 1)); /* seq -1 */
+	TEST_ASSERT_OK(tracer_capture_event(s.t, 0, STREAM_IRQ_WINDOW, 1, NULL)); /* seq -1 */
 	for (int i = 0; i < 5000; i++) {
 		struct vcpu_exit e = { 0 };
 		uint8_t mmio[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -36,7 +36,7 @@ TEST(row_counts_exact)
 		}
 		TEST_ASSERT_OK(synth_feed(&s, &e, 0x100000 + i, 3000, 20000));
 		if (i % 100 == 0)
-			TEST_ASSERT_OK(tracer_capture_event(s.t, 0, TRACER_EVENT_IRQ, 0x20));
+			TEST_ASSERT_OK(tracer_capture_event(s.t, 0, STREAM_IRQ, 0x20, NULL));
 	}
 	TEST_ASSERT_EQ(tracer_exits(s.t), 5000);
 	synth_finish(&s, "guest-exit");
@@ -315,7 +315,7 @@ TEST(views_on_a_million_rows)
 
 		TEST_ASSERT_OK(synth_feed(&s, &e, 0x100000 + i % 4096, 3000, 20000));
 		if (i % 1000 == 0)
-			TEST_ASSERT_OK(tracer_capture_event(s.t, 0, TRACER_EVENT_IRQ, 0x20));
+			TEST_ASSERT_OK(tracer_capture_event(s.t, 0, STREAM_IRQ, 0x20, NULL));
 	}
 	synth_finish(&s, "halt");
 	set_khz(path, 2500000);

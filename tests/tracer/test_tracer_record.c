@@ -12,8 +12,8 @@
 #include "machine/sha256.h"
 #include "tests/test.h"
 #include "tests/tracer/tracer_e2e.h"
-#include "tracer/format.h"
-#include "tracer/snapshot.h"
+#include "stream/format.h"
+#include "stream/snapshot.h"
 
 #define UART_BASE 0x3f8
 #define MSR_IA32_TSC 0x10
@@ -52,19 +52,19 @@ static char *uart_output(sqlite3 *db, size_t *len)
 }
 
 /* Blob equality per state kind; the MSRs compared entry by entry, the TSC left out. */
-static void compare_state(const struct tracer_snapshot *a, const struct tracer_snapshot *b)
+static void compare_state(const struct stream_snapshot *a, const struct stream_snapshot *b)
 {
 	TEST_ASSERT_EQ(a->have, b->have);
-	for (unsigned int k = 0; k < TRACER_STATE_COUNT; k++) {
+	for (unsigned int k = 0; k < STREAM_STATE_COUNT; k++) {
 		size_t la, lb;
-		const uint8_t *pa = tracer_snapshot_blob(a, k, &la), *pb = tracer_snapshot_blob(b, k, &lb);
+		const uint8_t *pa = stream_snapshot_blob(a, k, &la), *pb = stream_snapshot_blob(b, k, &lb);
 
-		if (!(a->have & (1U << k)) || k == TRACER_STATE_MSRS)
+		if (!(a->have & (1U << k)) || k == STREAM_STATE_MSRS)
 			continue;
 		TEST_ASSERT_EQ(la, lb);
 		for (size_t i = 0; i < la; i++)
 			TEST_ASSERT(pa[i] == pb[i], "state %s differs at byte %zu: recorded 0x%02x, "
-				    "restored 0x%02x", tracer_state_kind_name(k), i, pa[i], pb[i]);
+				    "restored 0x%02x", stream_state_kind_name(k), i, pa[i], pb[i]);
 	}
 	TEST_ASSERT_EQ(a->msrs->nmsrs, b->msrs->nmsrs);
 	for (uint32_t i = 0; i < a->msrs->nmsrs; i++) {
@@ -80,23 +80,23 @@ static void compare_state(const struct tracer_snapshot *a, const struct tracer_s
 /* Write the recorded initial state into a fresh VM, read it back, compare. */
 static void check_restore(const char *rec)
 {
-	struct tracer_snapshot want, got;
+	struct stream_snapshot want, got;
 	struct machine_config cfg = { 0 };
 	struct machine m;
 	char err[1024] = "";
 	sqlite3 *db = NULL;
 
-	TEST_ASSERT(tracer_recording_open(rec, &db, err, sizeof(err)) == 0, "%s", err);
-	TEST_ASSERT(tracer_snapshot_load(db, 0, "initial", &want, err, sizeof(err)) == 0, "%s", err);
+	TEST_ASSERT(stream_recording_open(rec, &db, err, sizeof(err)) == 0, "%s", err);
+	TEST_ASSERT(stream_snapshot_load(db, 0, "initial", &want, err, sizeof(err)) == 0, "%s", err);
 	cfg.mem_size = (uint64_t)tt_int(db, "SELECT value FROM meta WHERE key = 'mem_size'");
 	cfg.serial_out_fd = open("/dev/null", O_WRONLY);
 	sqlite3_close(db);
 	TEST_ASSERT(machine_create(&m, &cfg, err, sizeof(err)) == 0, "machine_create: %s", err);
-	TEST_ASSERT(tracer_snapshot_restore(&want, &m.vcpu, err, sizeof(err)) == 0, "%s", err);
-	TEST_ASSERT(tracer_snapshot_take(&got, &m.vcpu, m.kvm_fd, err, sizeof(err)) == 0, "%s", err);
+	TEST_ASSERT(stream_snapshot_restore(&want, &m.vcpu, err, sizeof(err)) == 0, "%s", err);
+	TEST_ASSERT(stream_snapshot_take(&got, &m.vcpu, m.kvm_fd, err, sizeof(err)) == 0, "%s", err);
 	compare_state(&want, &got);
-	tracer_snapshot_free(&want);
-	tracer_snapshot_free(&got);
+	stream_snapshot_free(&want);
+	stream_snapshot_free(&got);
 	machine_destroy(&m);
 }
 
@@ -215,7 +215,7 @@ GUEST_TEST(rdtsc, "--timeout", "60", NULL)
 GUEST_TEST(preempt, "--timeout", "60", NULL)
 
 /*
- * tracer_mem_digest is SHA-256 of all RAM in gpa order, also for pages it
+ * stream_mem_digest is SHA-256 of all RAM in gpa order, also for pages it
  * skips reading (never populated: hashed as zeros). Pages written, pages only
  * read (zero page mapped) and pages never touched, checked against a plain
  * SHA-256 of the whole region.
@@ -238,7 +238,7 @@ TEST(mem_digest_is_sha256_of_ram)
 			sink ^= mem.regions[0].host[page * 4096];   /* read only */
 	}
 	(void)sink;
-	tracer_mem_digest(&mem, got, hex);
+	stream_mem_digest(&mem, got, hex);
 	sha256(mem.regions[0].host, mem.regions[0].size, want);
 	sha256_hex(want, whex);
 	TEST_ASSERT_STR_EQ(hex, whex);

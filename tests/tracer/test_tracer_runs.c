@@ -9,8 +9,8 @@
 
 #include "tests/test.h"
 #include "tests/tracer/tracer_e2e.h"
-#include "tracer/format.h"
-#include "tracer/snapshot.h"
+#include "stream/format.h"
+#include "stream/snapshot.h"
 
 /* SIGINT or SIGTERM mid-run: flushed, final state written, end 'signal', complete = 1. */
 static void signal_ends_cleanly(int sig)
@@ -85,7 +85,7 @@ TEST(kill9_leaves_readable_prefix)
 	TEST_ASSERT(rows >= 10000, "%lld rows", rows);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT max(seq) + 1 FROM exit"), rows);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM vcpu_state WHERE phase = 'initial'"),
-		       TRACER_STATE_COUNT);
+		       STREAM_STATE_COUNT);
 	check_times(db);
 	printf("# kill -9 left %lld exits, complete=0\n", rows);
 	sqlite3_close(db);

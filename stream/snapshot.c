@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "tracer/snapshot.h"
+#include "stream/snapshot.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -7,22 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tracer/format.h"
+#include "stream/format.h"
 #include "vcpu/kvm.h"
 
-static const char *const kind_names[TRACER_STATE_COUNT] = {
-	[TRACER_STATE_SREGS] = "sregs",     [TRACER_STATE_REGS] = "regs",
-	[TRACER_STATE_FPU] = "fpu",         [TRACER_STATE_XCRS] = "xcrs",
-	[TRACER_STATE_XSAVE] = "xsave",     [TRACER_STATE_MSRS] = "msrs",
-	[TRACER_STATE_DEBUGREGS] = "debugregs", [TRACER_STATE_MP_STATE] = "mp_state",
-	[TRACER_STATE_EVENTS] = "events",
+static const char *const kind_names[STREAM_STATE_COUNT] = {
+	[STREAM_STATE_SREGS] = "sregs",     [STREAM_STATE_REGS] = "regs",
+	[STREAM_STATE_FPU] = "fpu",         [STREAM_STATE_XCRS] = "xcrs",
+	[STREAM_STATE_XSAVE] = "xsave",     [STREAM_STATE_MSRS] = "msrs",
+	[STREAM_STATE_DEBUGREGS] = "debugregs", [STREAM_STATE_MP_STATE] = "mp_state",
+	[STREAM_STATE_EVENTS] = "events",
 };
-_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == TRACER_STATE_COUNT,
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == STREAM_STATE_COUNT,
 	       "one name per state kind");
 
-const char *tracer_state_kind_name(unsigned int kind)
+const char *stream_state_kind_name(unsigned int kind)
 {
-	return kind < TRACER_STATE_COUNT ? kind_names[kind] : NULL;
+	return kind < STREAM_STATE_COUNT ? kind_names[kind] : NULL;
 }
 
 static size_t msrs_size(uint32_t n)
@@ -45,7 +45,7 @@ static bool msr_is_paravirt(uint32_t index)
 	       (index >= 0x40000000 && index <= 0x400000ff);
 }
 
-static int take_msrs(struct tracer_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
+static int take_msrs(struct stream_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
 		     char *err, size_t errlen)
 {
 	struct kvm_msr_list *list = NULL;
@@ -90,7 +90,7 @@ out:
 	return r;
 }
 
-int tracer_snapshot_take(struct tracer_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
+int stream_snapshot_take(struct stream_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
 			 char *err, size_t errlen)
 {
 	const char *what = NULL;
@@ -113,18 +113,18 @@ int tracer_snapshot_take(struct tracer_snapshot *s, const struct vcpu *vcpu, int
 		snprintf(err, errlen, "snapshot of vcpu %u: %s: %s", vcpu->id, what, strerror(-r));
 		return r;
 	}
-	s->have = 1U << TRACER_STATE_SREGS | 1U << TRACER_STATE_REGS | 1U << TRACER_STATE_FPU |
-		  1U << TRACER_STATE_DEBUGREGS | 1U << TRACER_STATE_MP_STATE |
-		  1U << TRACER_STATE_EVENTS;
+	s->have = 1U << STREAM_STATE_SREGS | 1U << STREAM_STATE_REGS | 1U << STREAM_STATE_FPU |
+		  1U << STREAM_STATE_DEBUGREGS | 1U << STREAM_STATE_MP_STATE |
+		  1U << STREAM_STATE_EVENTS;
 	/* XCRS/XSAVE need KVM_CAP_XCRS/KVM_CAP_XSAVE; a host without them has no such state. */
 	if (vcpu_get_xcrs(vcpu, &s->xcrs) == 0)
-		s->have |= 1U << TRACER_STATE_XCRS;
+		s->have |= 1U << STREAM_STATE_XCRS;
 	if (vcpu_get_xsave(vcpu, &s->xsave) == 0)
-		s->have |= 1U << TRACER_STATE_XSAVE;
+		s->have |= 1U << STREAM_STATE_XSAVE;
 	r = take_msrs(s, vcpu, kvm_fd, err, errlen);
 	if (r < 0)
 		return r;
-	s->have |= 1U << TRACER_STATE_MSRS;
+	s->have |= 1U << STREAM_STATE_MSRS;
 	return 0;
 }
 
@@ -145,29 +145,29 @@ static int restore_msrs(const struct kvm_msrs *msrs, const struct vcpu *vcpu, ch
 	return r < 0 ? r : 0;
 }
 
-int tracer_snapshot_restore(const struct tracer_snapshot *s, const struct vcpu *vcpu,
+int stream_snapshot_restore(const struct stream_snapshot *s, const struct vcpu *vcpu,
 			    char *err, size_t errlen)
 {
-	for (unsigned int k = 0; k < TRACER_STATE_COUNT; k++) {
+	for (unsigned int k = 0; k < STREAM_STATE_COUNT; k++) {
 		struct kvm_vcpu_events ev;
 		int r = 0;
 
 		if (!(s->have & (1U << k)))
 			continue;
 		switch (k) {
-		case TRACER_STATE_SREGS: r = vcpu_set_sregs(vcpu, &s->sregs); break;
-		case TRACER_STATE_REGS: r = vcpu_set_regs(vcpu, &s->regs); break;
-		case TRACER_STATE_FPU: r = vcpu_set_fpu(vcpu, &s->fpu); break;
-		case TRACER_STATE_XCRS: r = vcpu_set_xcrs(vcpu, &s->xcrs); break;
-		case TRACER_STATE_XSAVE: r = vcpu_set_xsave(vcpu, &s->xsave); break;
-		case TRACER_STATE_MSRS:
+		case STREAM_STATE_SREGS: r = vcpu_set_sregs(vcpu, &s->sregs); break;
+		case STREAM_STATE_REGS: r = vcpu_set_regs(vcpu, &s->regs); break;
+		case STREAM_STATE_FPU: r = vcpu_set_fpu(vcpu, &s->fpu); break;
+		case STREAM_STATE_XCRS: r = vcpu_set_xcrs(vcpu, &s->xcrs); break;
+		case STREAM_STATE_XSAVE: r = vcpu_set_xsave(vcpu, &s->xsave); break;
+		case STREAM_STATE_MSRS:
 			r = restore_msrs(s->msrs, vcpu, err, errlen);
 			if (r < 0)
 				return r;
 			break;
-		case TRACER_STATE_DEBUGREGS: r = vcpu_set_debug_regs(vcpu, &s->debugregs); break;
-		case TRACER_STATE_MP_STATE: r = vcpu_set_mp_state(vcpu, &s->mp_state); break;
-		case TRACER_STATE_EVENTS:
+		case STREAM_STATE_DEBUGREGS: r = vcpu_set_debug_regs(vcpu, &s->debugregs); break;
+		case STREAM_STATE_MP_STATE: r = vcpu_set_mp_state(vcpu, &s->mp_state); break;
+		case STREAM_STATE_EVENTS:
 			/* GET leaves these flags clear; set them so NMI and SIPI state are restored too. */
 			ev = s->events;
 			ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
@@ -183,41 +183,41 @@ int tracer_snapshot_restore(const struct tracer_snapshot *s, const struct vcpu *
 	return 0;
 }
 
-void tracer_snapshot_free(struct tracer_snapshot *s)
+void stream_snapshot_free(struct stream_snapshot *s)
 {
 	free(s->msrs);
 	s->msrs = NULL;
 	s->have = 0;
 }
 
-const void *tracer_snapshot_blob(const struct tracer_snapshot *s, unsigned int kind, size_t *len)
+const void *stream_snapshot_blob(const struct stream_snapshot *s, unsigned int kind, size_t *len)
 {
 	switch (kind) {
-	case TRACER_STATE_SREGS: *len = sizeof(s->sregs); return &s->sregs;
-	case TRACER_STATE_REGS: *len = sizeof(s->regs); return &s->regs;
-	case TRACER_STATE_FPU: *len = sizeof(s->fpu); return &s->fpu;
-	case TRACER_STATE_XCRS: *len = sizeof(s->xcrs); return &s->xcrs;
-	case TRACER_STATE_XSAVE: *len = sizeof(s->xsave); return &s->xsave;
-	case TRACER_STATE_MSRS:
+	case STREAM_STATE_SREGS: *len = sizeof(s->sregs); return &s->sregs;
+	case STREAM_STATE_REGS: *len = sizeof(s->regs); return &s->regs;
+	case STREAM_STATE_FPU: *len = sizeof(s->fpu); return &s->fpu;
+	case STREAM_STATE_XCRS: *len = sizeof(s->xcrs); return &s->xcrs;
+	case STREAM_STATE_XSAVE: *len = sizeof(s->xsave); return &s->xsave;
+	case STREAM_STATE_MSRS:
 		*len = s->msrs ? msrs_size(s->msrs->nmsrs) : 0;
 		return s->msrs;
-	case TRACER_STATE_DEBUGREGS: *len = sizeof(s->debugregs); return &s->debugregs;
-	case TRACER_STATE_MP_STATE: *len = sizeof(s->mp_state); return &s->mp_state;
-	case TRACER_STATE_EVENTS: *len = sizeof(s->events); return &s->events;
+	case STREAM_STATE_DEBUGREGS: *len = sizeof(s->debugregs); return &s->debugregs;
+	case STREAM_STATE_MP_STATE: *len = sizeof(s->mp_state); return &s->mp_state;
+	case STREAM_STATE_EVENTS: *len = sizeof(s->events); return &s->events;
 	default: *len = 0; return NULL;
 	}
 }
 
-int tracer_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
-			 const struct tracer_snapshot *s, char *err, size_t errlen)
+int stream_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
+			 const struct stream_snapshot *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO vcpu_state(vcpu, phase, kind, data)"
 				    " VALUES(?, ?, ?, ?)", -1, &st, NULL);
 
-	for (unsigned int k = 0; rc == SQLITE_OK && k < TRACER_STATE_COUNT; k++) {
+	for (unsigned int k = 0; rc == SQLITE_OK && k < STREAM_STATE_COUNT; k++) {
 		size_t len;
-		const void *blob = tracer_snapshot_blob(s, k, &len);
+		const void *blob = stream_snapshot_blob(s, k, &len);
 
 		if (!(s->have & (1U << k)) || !blob)
 			continue;
@@ -231,16 +231,16 @@ int tracer_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
 	if (rc != SQLITE_OK)
 		snprintf(err, errlen, "writing the %s vCPU %u state: %s", phase, vcpu, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : tracer_sqlite_errno(rc);
+	return rc == SQLITE_OK ? 0 : stream_sqlite_errno(rc);
 }
 
-static int load_kind(struct tracer_snapshot *s, unsigned int k, const void *blob, size_t len,
+static int load_kind(struct stream_snapshot *s, unsigned int k, const void *blob, size_t len,
 		     char *err, size_t errlen)
 {
 	size_t want;
 	void *dst;
 
-	if (k == TRACER_STATE_MSRS) {
+	if (k == STREAM_STATE_MSRS) {
 		const struct kvm_msrs *m = blob;
 
 		if (len < sizeof(*m) || len != msrs_size(m->nmsrs)) {
@@ -257,7 +257,7 @@ static int load_kind(struct tracer_snapshot *s, unsigned int k, const void *blob
 		memcpy(s->msrs, blob, len);
 		return 0;
 	}
-	dst = (void *)tracer_snapshot_blob(s, k, &want);
+	dst = (void *)stream_snapshot_blob(s, k, &want);
 	if (len != want) {
 		snprintf(err, errlen, "vcpu_state %s: %zu bytes, wanted %zu (sizeof the KVM struct)",
 			 kind_names[k], len, want);
@@ -267,8 +267,8 @@ static int load_kind(struct tracer_snapshot *s, unsigned int k, const void *blob
 	return 0;
 }
 
-int tracer_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
-			 struct tracer_snapshot *s, char *err, size_t errlen)
+int stream_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
+			 struct stream_snapshot *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int r = 0, rc;
@@ -278,7 +278,7 @@ int tracer_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "reading vcpu_state: %s", sqlite3_errmsg(db));
-		return tracer_sqlite_errno(rc);
+		return stream_sqlite_errno(rc);
 	}
 	sqlite3_bind_int64(st, 1, vcpu);
 	sqlite3_bind_text(st, 2, phase, -1, SQLITE_STATIC);
@@ -286,9 +286,9 @@ int tracer_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
 		const char *kind = (const char *)sqlite3_column_text(st, 0);
 		unsigned int k;
 
-		for (k = 0; k < TRACER_STATE_COUNT && strcmp(kind ? kind : "", kind_names[k]); k++)
+		for (k = 0; k < STREAM_STATE_COUNT && strcmp(kind ? kind : "", kind_names[k]); k++)
 			;
-		if (k == TRACER_STATE_COUNT) {
+		if (k == STREAM_STATE_COUNT) {
 			snprintf(err, errlen, "vcpu_state: unknown kind '%s' for vcpu %u %s",
 				 kind ? kind : "(null)", vcpu, phase);
 			r = -EINVAL;
@@ -305,6 +305,6 @@ int tracer_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
 		r = -ENOENT;
 	}
 	if (r < 0)
-		tracer_snapshot_free(s);
+		stream_snapshot_free(s);
 	return r;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The recording schema, version 1: tables, views and the version check (docs/log-format.md). */
-#include "tracer/format.h"
+#include "stream/format.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -11,21 +11,21 @@
 
 #include "vcpu/exit.h"
 
-static const char *const event_kind_names[TRACER_EVENT_COUNT] = {
-	[TRACER_EVENT_NONE] = NULL,
-	[TRACER_EVENT_IRQ] = "irq",
-	[TRACER_EVENT_NMI] = "nmi",
-	[TRACER_EVENT_IRQ_WINDOW] = "irq_window",
-	[TRACER_EVENT_ASYNC_IRQ] = "async_irq",
+static const char *const event_kind_names[STREAM_KIND_COUNT] = {
+	[STREAM_EXIT] = "exit",
+	[STREAM_IRQ] = "irq",
+	[STREAM_NMI] = "nmi",
+	[STREAM_IRQ_WINDOW] = "irq_window",
+	[STREAM_ASYNC_IRQ] = "async_irq",
 };
-_Static_assert(sizeof(event_kind_names) / sizeof(event_kind_names[0]) == TRACER_EVENT_COUNT,
+_Static_assert(sizeof(event_kind_names) / sizeof(event_kind_names[0]) == STREAM_KIND_COUNT,
 	       "one name per event kind");
 /* The views test reason numbers in SQL text. */
 _Static_assert(KVM_EXIT_IO == 2 && KVM_EXIT_MMIO == 6, "exit_timeline hard-codes IO=2, MMIO=6");
 
-const char *tracer_event_kind_name(unsigned int kind)
+const char *stream_kind_name(unsigned int kind)
 {
-	return kind < TRACER_EVENT_COUNT ? event_kind_names[kind] : NULL;
+	return kind < STREAM_KIND_COUNT ? event_kind_names[kind] : NULL;
 }
 
 static const char schema_sql[] =
@@ -61,7 +61,7 @@ static const char schema_sql[] =
 /* Per-exit cost in ticks without the running sum, for the stats views. */
 #define COST "(SELECT e.reason, e.addr, e.dir, e.guest_ticks AS g, coalesce(n.vmm_ticks, 0) AS v" \
 	     " FROM exit e LEFT JOIN exit n ON n.seq = e.seq + 1)"
-const struct tracer_view tracer_views[TRACER_VIEW_COUNT] = {
+const struct stream_view stream_views[STREAM_VIEW_COUNT] = {
 	{ "exit_timeline",
 	  "SELECT w.seq, w.vcpu, w.reason, " REASON_NAME("w.reason") " AS reason_name,\n"
 	  " CAST(w.entry_ticks * " NS " AS INTEGER) AS ts_ns,\n"
@@ -97,7 +97,7 @@ const struct tracer_view tracer_views[TRACER_VIEW_COUNT] = {
 #undef REASON_NAME
 #undef NS
 
-int tracer_view_create(sqlite3 *db, const struct tracer_view *v, bool temp, char *err, size_t errlen)
+int stream_view_create(sqlite3 *db, const struct stream_view *v, bool temp, char *err, size_t errlen)
 {
 	char *sql = sqlite3_mprintf("CREATE %sVIEW %s AS %s", temp ? "TEMP " : "", v->name, v->select);
 	int r;
@@ -106,12 +106,12 @@ int tracer_view_create(sqlite3 *db, const struct tracer_view *v, bool temp, char
 		snprintf(err, errlen, "view %s: out of memory", v->name);
 		return -ENOMEM;
 	}
-	r = tracer_sql_exec(db, sql, v->name, err, errlen);
+	r = stream_sql_exec(db, sql, v->name, err, errlen);
 	sqlite3_free(sql);
 	return r;
 }
 
-int tracer_sqlite_errno(int rc)
+int stream_sqlite_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_FULL: return -ENOSPC;
@@ -126,7 +126,7 @@ int tracer_sqlite_errno(int rc)
 	}
 }
 
-int tracer_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
+int stream_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
@@ -135,7 +135,7 @@ int tracer_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, s
 		return 0;
 	snprintf(err, errlen, "%s: %s (SQLite %d)", what, msg ? msg : sqlite3_errstr(rc), rc);
 	sqlite3_free(msg);
-	return tracer_sqlite_errno(rc);
+	return stream_sqlite_errno(rc);
 }
 
 static int meta_set(sqlite3 *db, const char *key, const char *text, long long num, bool is_num,
@@ -156,23 +156,23 @@ static int meta_set(sqlite3 *db, const char *key, const char *text, long long nu
 	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
 		snprintf(err, errlen, "writing meta '%s': %s (SQLite %d)", key, sqlite3_errmsg(db), rc);
 		sqlite3_finalize(st);
-		return tracer_sqlite_errno(rc);
+		return stream_sqlite_errno(rc);
 	}
 	sqlite3_finalize(st);
 	return 0;
 }
 
-int tracer_meta_set_text(sqlite3 *db, const char *key, const char *value, char *err, size_t errlen)
+int stream_meta_set_text(sqlite3 *db, const char *key, const char *value, char *err, size_t errlen)
 {
 	return meta_set(db, key, value ? value : "", 0, false, err, errlen);
 }
 
-int tracer_meta_set_int(sqlite3 *db, const char *key, long long value, char *err, size_t errlen)
+int stream_meta_set_int(sqlite3 *db, const char *key, long long value, char *err, size_t errlen)
 {
 	return meta_set(db, key, NULL, value, true, err, errlen);
 }
 
-int tracer_meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
+int stream_meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
 {
 	sqlite3_stmt *st = NULL;
 	int r = -ENOENT;
@@ -206,7 +206,7 @@ static int fill_names(sqlite3 *db, char *err, size_t errlen)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(db, "INSERT INTO event_kind(kind, name) VALUES(?, ?)", -1,
 					&st, NULL);
-	for (unsigned int k = 1; rc == SQLITE_OK && k < TRACER_EVENT_COUNT; k++) {
+	for (unsigned int k = 1; rc == SQLITE_OK && k < STREAM_KIND_COUNT; k++) {
 		sqlite3_bind_int(st, 1, (int)k);
 		sqlite3_bind_text(st, 2, event_kind_names[k], -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_reset(st) : SQLITE_ERROR;
@@ -214,79 +214,76 @@ static int fill_names(sqlite3 *db, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "filling exit_reason/event_kind: %s", sqlite3_errmsg(db));
-		return tracer_sqlite_errno(rc);
+		return stream_sqlite_errno(rc);
 	}
 	return 0;
 }
 
-int tracer_schema_create(sqlite3 *db, char *err, size_t errlen)
+int stream_schema_create(sqlite3 *db, char *err, size_t errlen)
 {
-	int r = tracer_sql_exec(db, "BEGIN", "schema: BEGIN", err, errlen);
+	int r = stream_sql_exec(db, "BEGIN", "schema: BEGIN", err, errlen);
 
 	if (!r)
-		r = tracer_sql_exec(db, schema_sql, "schema: CREATE", err, errlen);
-	for (size_t i = 0; !r && i < TRACER_VIEW_COUNT; i++)
-		r = tracer_view_create(db, &tracer_views[i], false, err, errlen);
+		r = stream_sql_exec(db, schema_sql, "schema: CREATE", err, errlen);
+	for (size_t i = 0; !r && i < STREAM_VIEW_COUNT; i++)
+		r = stream_view_create(db, &stream_views[i], false, err, errlen);
 	if (!r)
 		r = fill_names(db, err, errlen);
 	if (!r)
-		r = tracer_meta_set_text(db, "format", TRACER_FORMAT_NAME, err, errlen);
+		r = stream_meta_set_text(db, "format", STREAM_FORMAT_NAME, err, errlen);
 	if (!r)
-		r = tracer_meta_set_int(db, "format_version", TRACER_FORMAT_VERSION, err, errlen);
+		r = stream_meta_set_int(db, "format_version", STREAM_FORMAT_VERSION, err, errlen);
 	if (!r)
-		r = tracer_meta_set_int(db, "complete", 0, err, errlen);
+		r = stream_meta_set_int(db, "complete", 0, err, errlen);
 	if (!r)
-		r = tracer_sql_exec(db, "COMMIT", "schema: COMMIT", err, errlen);
+		r = stream_sql_exec(db, "COMMIT", "schema: COMMIT", err, errlen);
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
-int tracer_schema_check(sqlite3 *db, char *err, size_t errlen)
+int stream_schema_check(sqlite3 *db, char *err, size_t errlen)
 {
 	char format[64], version[32];
 	char *end = NULL;
 	long v;
 
-	if (tracer_meta_get(db, "format", format, sizeof(format)) < 0) {
+	if (stream_meta_get(db, "format", format, sizeof(format)) < 0) {
 		snprintf(err, errlen, "not a kvmrr recording: meta.format is missing, wanted '%s'",
-			 TRACER_FORMAT_NAME);
+			 STREAM_FORMAT_NAME);
 		return -EINVAL;
 	}
-	if (strcmp(format, TRACER_FORMAT_NAME) != 0) {
+	if (strcmp(format, STREAM_FORMAT_NAME) != 0) {
 		snprintf(err, errlen, "not a kvmrr recording: meta.format is '%s', wanted '%s'",
-			 format, TRACER_FORMAT_NAME);
+			 format, STREAM_FORMAT_NAME);
 		return -EINVAL;
 	}
-	if (tracer_meta_get(db, "format_version", version, sizeof(version)) < 0) {
+	if (stream_meta_get(db, "format_version", version, sizeof(version)) < 0) {
 		snprintf(err, errlen, "kvmrr recording without meta.format_version");
 		return -EINVAL;
 	}
 	v = strtol(version, &end, 10);
-	if (end == version || *end || v != TRACER_FORMAT_VERSION) {
+	if (end == version || *end || v != STREAM_FORMAT_VERSION) {
 		snprintf(err, errlen, "recording format version %s is not supported: this kvmrr "
-			 "(%s) reads format version %d only", version, KVMRR_VERSION, TRACER_FORMAT_VERSION);
+			 "(%s) reads format version %d only", version, KVMRR_VERSION, STREAM_FORMAT_VERSION);
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
 }
 
-int tracer_recording_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+int stream_recording_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	char why[400];
 	int r;
 
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "opening recording %s: %s", path,
-			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		snprintf(err, errlen, "cannot open it: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		sqlite3_close(db);
-		return tracer_sqlite_errno(rc);
+		return stream_sqlite_errno(rc);
 	}
-	r = tracer_schema_check(db, why, sizeof(why));
+	r = stream_schema_check(db, err, errlen);
 	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
 		sqlite3_close(db);
 		return r;
 	}

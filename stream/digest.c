@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* tracer_mem_digest (declared in tracer/snapshot.h): SHA-256 of all guest RAM in gpa order. */
-#include "tracer/snapshot.h"
+/* stream_mem_digest (declared in stream/snapshot.h): SHA-256 of all guest RAM in gpa order. */
+#include "stream/snapshot.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 
 #include "machine/sha256.h"
-#include "tracer/pagemap.h"
+#include "stream/pagemap.h"
 #ifdef KVMRR_HAVE_LIBCRYPTO
 #include <openssl/evp.h>
 #endif
@@ -15,7 +15,7 @@
  * SHA-256 of RAM: with libcrypto (SHA-NI here, ~1 GB/s) when the build found
  * it, else machine/sha256 (~0.2 GB/s). Same function, same digest. Pages
  * never populated are hashed from a zero page instead of being read, which
- * would fault each one in (tracer/pagemap.h): same bytes, same digest.
+ * would fault each one in (stream/pagemap.h): same bytes, same digest.
  */
 struct digest_ctx {
 #ifdef KVMRR_HAVE_LIBCRYPTO
@@ -74,12 +74,12 @@ static void digest_region(struct digest_ctx *d, const struct guest_mem_region *r
 		digest_update(d, reg->host, reg->size);
 		return;
 	}
-	tracer_pages_populated(reg->host, npages, pop);
+	stream_pages_populated(reg->host, npages, pop);
 	while (i < npages) {
 		uint64_t j = i;
-		bool data = tracer_page_populated(pop, i);
+		bool data = stream_page_populated(pop, i);
 
-		while (j < npages && tracer_page_populated(pop, j) == data)
+		while (j < npages && stream_page_populated(pop, j) == data)
 			j++;
 		if (data)
 			digest_update(d, reg->host + i * GUEST_PAGE_SIZE, (j - i) * GUEST_PAGE_SIZE);
@@ -91,7 +91,7 @@ static void digest_region(struct digest_ctx *d, const struct guest_mem_region *r
 	free(pop);
 }
 
-void tracer_mem_digest(const struct guest_mem *mem, uint8_t digest[32], char hex[65])
+void stream_mem_digest(const struct guest_mem *mem, uint8_t digest[32], char hex[65])
 {
 	const struct guest_mem_region *order[GUEST_MEM_MAX_REGIONS];
 	unsigned int n = mem->nregions;

@@ -6,7 +6,7 @@
  * Record takes it right before the first KVM_RUN and at the end; replay
  * restores the initial one into a fresh VM.
  *
- * Restore order (tracer_snapshot_restore), and why:
+ * Restore order (stream_snapshot_restore), and why:
  *   1. sregs     - CR0/CR4/EFER decide how KVM interprets everything after
  *   2. regs      - RIP/RFLAGS after the mode is set
  *   3. fpu       - legacy FPU/SSE state ...
@@ -20,8 +20,8 @@
  *                  shadow must not be cleared by the writes above
  *                  (api.rst 4.31 KVM_SET_VCPU_EVENTS)
  */
-#ifndef KVMRR_TRACER_SNAPSHOT_H
-#define KVMRR_TRACER_SNAPSHOT_H
+#ifndef KVMRR_STREAM_SNAPSHOT_H
+#define KVMRR_STREAM_SNAPSHOT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,21 +33,21 @@
 
 /* vcpu_state.kind, in restore order. */
 enum tracer_state_kind {
-	TRACER_STATE_SREGS,
-	TRACER_STATE_REGS,
-	TRACER_STATE_FPU,
-	TRACER_STATE_XCRS,
-	TRACER_STATE_XSAVE,
-	TRACER_STATE_MSRS,
-	TRACER_STATE_DEBUGREGS,
-	TRACER_STATE_MP_STATE,
-	TRACER_STATE_EVENTS,
-	TRACER_STATE_COUNT
+	STREAM_STATE_SREGS,
+	STREAM_STATE_REGS,
+	STREAM_STATE_FPU,
+	STREAM_STATE_XCRS,
+	STREAM_STATE_XSAVE,
+	STREAM_STATE_MSRS,
+	STREAM_STATE_DEBUGREGS,
+	STREAM_STATE_MP_STATE,
+	STREAM_STATE_EVENTS,
+	STREAM_STATE_COUNT
 };
 /* "sregs", "regs", ... (the vcpu_state.kind text); NULL past the table. */
-const char *tracer_state_kind_name(unsigned int kind);
+const char *stream_state_kind_name(unsigned int kind);
 
-struct tracer_snapshot {
+struct stream_snapshot {
 	unsigned int have;                 /* bit (1 << kind) for each kind present */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
@@ -66,28 +66,28 @@ struct tracer_snapshot {
  * XSAVE are left out (bit clear) when the host lacks them. 0 or -errno with
  * a message naming the getter.
  */
-int tracer_snapshot_take(struct tracer_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
+int stream_snapshot_take(struct stream_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
 			 char *err, size_t errlen);
 /* Write it back in the order above. 0 or -errno naming the setter (and the MSR). */
-int tracer_snapshot_restore(const struct tracer_snapshot *s, const struct vcpu *vcpu,
+int stream_snapshot_restore(const struct stream_snapshot *s, const struct vcpu *vcpu,
 			    char *err, size_t errlen);
-void tracer_snapshot_free(struct tracer_snapshot *s);
+void stream_snapshot_free(struct stream_snapshot *s);
 
 /* The blob of one kind as stored in vcpu_state.data (the KVM struct as returned). */
-const void *tracer_snapshot_blob(const struct tracer_snapshot *s, unsigned int kind, size_t *len);
+const void *stream_snapshot_blob(const struct stream_snapshot *s, unsigned int kind, size_t *len);
 
 /* INSERT the present kinds as rows (vcpu, phase, kind, data). Caller runs the transaction. */
-int tracer_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
-			 const struct tracer_snapshot *s, char *err, size_t errlen);
+int stream_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
+			 const struct stream_snapshot *s, char *err, size_t errlen);
 /*
  * Load the rows of (vcpu, phase). -ENOENT if there are none, -EINVAL for a
  * blob whose size does not match its struct (the message names the kind,
  * both sizes).
  */
-int tracer_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
-			 struct tracer_snapshot *s, char *err, size_t errlen);
+int stream_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
+			 struct stream_snapshot *s, char *err, size_t errlen);
 
 /* SHA-256 over every RAM region of mem in gpa order; hex is 65 bytes (NUL-terminated). */
-void tracer_mem_digest(const struct guest_mem *mem, uint8_t digest[32], char hex[65]);
+void stream_mem_digest(const struct guest_mem *mem, uint8_t digest[32], char hex[65]);
 
 #endif

@@ -7,8 +7,8 @@
  * this nested host (0.15 s for 256 MiB). /proc/self/pagemap says, 8 bytes a
  * page: bit 63 present, bit 62 swapped (Documentation/admin-guide/mm/pagemap.rst).
  */
-#ifndef KVMRR_TRACER_PAGEMAP_H
-#define KVMRR_TRACER_PAGEMAP_H
+#ifndef KVMRR_STREAM_PAGEMAP_H
+#define KVMRR_STREAM_PAGEMAP_H
 
 #include <stdint.h>
 
@@ -17,9 +17,9 @@
  * host (4 KiB aligned) is present or swapped. Returns 0, or -errno if
  * pagemap cannot be read: then every bit is set (callers read every page).
  */
-int tracer_pages_populated(const void *host, uint64_t npages, uint64_t *populated);
+int stream_pages_populated(const void *host, uint64_t npages, uint64_t *populated);
 
-static inline int tracer_page_populated(const uint64_t *populated, uint64_t i)
+static inline int stream_page_populated(const uint64_t *populated, uint64_t i)
 {
 	return (populated[i / 64] >> (i % 64)) & 1;
 }

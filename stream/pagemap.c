@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "tracer/pagemap.h"
+#include "stream/pagemap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #define PM_SWAPPED (1ULL << 62)
 #define CHUNK 2048   /* pagemap entries per read (16 KiB on the stack) */
 
-int tracer_pages_populated(const void *host, uint64_t npages, uint64_t *populated)
+int stream_pages_populated(const void *host, uint64_t npages, uint64_t *populated)
 {
 	uint64_t entries[CHUNK];
 	uint64_t first = (uint64_t)(uintptr_t)host / 4096;

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reader's side of the stream: one cursor over a recording that yields,
+ * in seq order, each exit together with what the VMM did after it (its
+ * events and, for an asynchronous injection, the point), already sorted
+ * into synchronisation points and exits the VMM caused (stream_sync_of).
+ * Rows are read with prepared statements stepping in seq order; the log is
+ * never loaded whole. Every value read is range-checked: an impossible one
+ * is an error (-EINVAL, "corrupt recording: ..."), never truncated.
+ */
+#ifndef KVMRR_STREAM_CURSOR_H
+#define KVMRR_STREAM_CURSOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "common/err.h"
+#include "stream/stream.h"
+
+/* The recorder writes at most an injection and a window change after an exit. */
+#define STREAM_ITEM_EVENTS 4
+
+struct stream_item {
+	bool has_exit;                  /* false: the events before the first exit */
+	struct stream_rec exit;         /* kind STREAM_EXIT */
+	const uint8_t *data;            /* its exit.len bytes: valid until the next call */
+	uint64_t ticks;                 /* recorded TSC ticks from the start to this exit */
+	enum stream_sync sync;
+	struct stream_rec events[STREAM_ITEM_EVENTS];   /* what the VMM did after it, in order */
+	unsigned int nevents;
+	bool has_point;                 /* an async_irq among the events: where it was injected */
+	struct stream_point point;
+};
+
+struct stream_cursor {
+	sqlite3 *db;
+	sqlite3_stmt *exits, *events, *points;
+	bool irq_async;                 /* meta.irq_delivery = async */
+	bool started, exits_done;
+	bool have_event, have_point;
+	struct stream_rec event;        /* the next event row, not yet given out */
+	struct stream_point point;      /* the next async_point row */
+	uint64_t ticks;
+	uint64_t rows;                  /* exit rows read */
+	int64_t last_seq;               /* seq of the last exit row read */
+	int64_t gap_seq;                /* the first seq with no row (rows missing), -1: none */
+	uint64_t total_exits;           /* rows in table exit */
+	uint8_t data[STREAM_DATA_MAX];
+};
+
+/* Prepare the readers on an open, format-checked recording. 0 or -errno + e. */
+int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, struct err *e);
+void stream_cursor_close(struct stream_cursor *c);
+/* The next item: 1, 0 at the end of the recording, -errno + e. */
+int stream_cursor_next(struct stream_cursor *c, struct stream_item *it, struct err *e);
+
+#endif

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+#include "stream/point.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine/machine.h"
+#include "vcpu/vm.h"
+
+#define RFLAGS_RF 0x10000ULL     /* resume flag: not part of the point */
+
+/* Words of a dirty bitmap covering one RAM region. */
+static size_t region_words(const struct guest_mem_region *reg)
+{
+	return (size_t)((reg->size / GUEST_PAGE_SIZE + 63) / 64);
+}
+
+#define H_P1 0x9e3779b185ebca87ULL
+#define H_P2 0xc2b2ae3d27d4eb4fULL
+#define H_P3 0x165667b19e3779f9ULL
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t lane(uint64_t acc, uint64_t w)
+{
+	return rotl64(acc + w * H_P2, 31) * H_P1;
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+uint64_t stream_hash64(const void *data, size_t len, uint64_t seed)
+{
+	const uint8_t *p = data;
+	uint64_t a = seed + H_P1 + H_P2, b = seed + H_P2, c = seed, d = seed - H_P1, h;
+	size_t i = 0;
+
+	/* Four independent lanes keep the multipliers busy: ~8 bytes per cycle. */
+	for (; i + 32 <= len; i += 32) {
+		a = lane(a, load64(p + i));
+		b = lane(b, load64(p + i + 8));
+		c = lane(c, load64(p + i + 16));
+		d = lane(d, load64(p + i + 24));
+	}
+	h = rotl64(a, 1) + rotl64(b, 7) + rotl64(c, 12) + rotl64(d, 18) + (uint64_t)len;
+	for (; i + 8 <= len; i += 8)
+		h = rotl64(h ^ lane(0, load64(p + i)), 27) * H_P1 + H_P3;
+	for (; i < len; i++)
+		h = rotl64(h ^ (p[i] * H_P3), 11) * H_P1;
+	h ^= h >> 33;
+	h *= H_P2;
+	h ^= h >> 29;
+	h *= H_P3;
+	return h ^ (h >> 32);
+}
+
+int stream_dirty_init(struct stream_dirty *d, const struct machine *m)
+{
+	size_t words = 0, most = 0;
+
+	memset(d, 0, sizeof(*d));
+	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
+		size_t n = region_words(&m->mem.regions[i]);
+
+		d->region_word[i] = words;
+		words += n;
+		if (n > most)
+			most = n;
+	}
+	d->bits = calloc(words ? words : 1, sizeof(uint64_t));
+	d->scratch = calloc(most ? most : 1, sizeof(uint64_t));
+	if (!d->bits || !d->scratch) {
+		stream_dirty_free(d);
+		return -ENOMEM;
+	}
+	d->words = words;
+	d->scratch_words = most;
+	return 0;
+}
+
+void stream_dirty_free(struct stream_dirty *d)
+{
+	free(d->bits);
+	free(d->scratch);
+	memset(d, 0, sizeof(*d));
+}
+
+int stream_dirty_collect(struct stream_dirty *d, const struct machine *m)
+{
+	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
+		size_t n = region_words(&m->mem.regions[i]);
+		uint64_t *dst = d->bits + d->region_word[i];
+		int r;
+
+		/* The kernel fills a bitmap of the slot's pages and clears its own (api.rst 4.8). */
+		memset(d->scratch, 0, n * sizeof(uint64_t));
+		r = vm_get_dirty_log(m->vm_fd, m->mem.regions[i].slot, d->scratch);
+		if (r < 0)
+			return r;
+		for (size_t w = 0; w < n; w++)
+			dst[w] |= d->scratch[w];
+	}
+	return 0;
+}
+
+void stream_dirty_clear(struct stream_dirty *d)
+{
+	memset(d->bits, 0, d->words * sizeof(uint64_t));
+}
+
+uint64_t stream_dirty_digest(const struct stream_dirty *d, const struct machine *m, uint32_t *pages)
+{
+	uint64_t h = 0x6b7672722d6d656dULL;   /* "kvrr-mem" */
+	uint32_t count = 0;
+
+	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
+		const struct guest_mem_region *reg = &m->mem.regions[i];
+		size_t n = region_words(reg);
+
+		for (size_t w = 0; w < n; w++) {
+			uint64_t bits = d->bits[d->region_word[i] + w];
+
+			while (bits) {
+				uint64_t page = w * 64 + (uint64_t)__builtin_ctzll(bits);
+				uint64_t gpa = reg->gpa + page * GUEST_PAGE_SIZE;
+
+				bits &= bits - 1;
+				h = stream_hash64(&gpa, sizeof(gpa), h);
+				h = stream_hash64(reg->host + page * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE, h);
+				count++;
+			}
+		}
+	}
+	*pages = count;
+	return h;
+}
+
+int stream_xsave_digest(const struct machine *m, uint64_t *digest)
+{
+	struct kvm_xsave xs;
+	int r = vcpu_get_xsave(&m->vcpu, &xs);
+
+	if (r < 0)
+		return r;
+	*digest = stream_hash64(&xs, sizeof(xs), 0);
+	return 0;
+}
+
+int stream_point_capture(struct stream_dirty *d, struct machine *m, struct stream_point *p)
+{
+	struct kvm_sregs sregs;
+	int r;
+
+	/* KVM filled the sync-regs area at this exit (KVM_SYNC_X86_REGS valid). */
+	p->regs = vcpu_sync_regs_read(&m->vcpu)->regs;
+	r = vcpu_get_sregs(&m->vcpu, &sregs);
+	if (r < 0)
+		return r;
+	p->cpl = sregs.cs.selector & 3;
+	r = stream_xsave_digest(m, &p->xsave_digest);
+	if (r < 0)
+		return r;
+	r = stream_dirty_collect(d, m);
+	if (r < 0)
+		return r;
+	p->mem_digest = stream_dirty_digest(d, m, &p->dirty_pages);
+	stream_dirty_clear(d);
+	return 0;
+}
+
+static int equal_regs(const struct kvm_regs *x, const struct kvm_regs *y)
+{
+	const uint64_t *a = (const uint64_t *)x, *b = (const uint64_t *)y;
+	int n = 0;
+
+	_Static_assert(sizeof(struct kvm_regs) == STREAM_POINT_REGS * sizeof(uint64_t), "kvm_regs is 18 words");
+	for (int i = 0; i < STREAM_POINT_REGS; i++) {
+		uint64_t mask = i == STREAM_POINT_REGS - 1 ? ~RFLAGS_RF : ~0ULL;   /* rflags is last */
+
+		n += (a[i] & mask) == (b[i] & mask);
+	}
+	return n;
+}
+
+int stream_point_compare(struct stream_dirty *d, struct machine *m, const struct kvm_regs *regs,
+			 const struct stream_point *want, struct stream_point_match *out)
+{
+	uint64_t xs = 0, md;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->equal_regs = equal_regs(regs, &want->regs);
+	if (out->equal_regs != STREAM_POINT_REGS)
+		return 0;
+	out->compared = true;
+	r = stream_xsave_digest(m, &xs);
+	if (r < 0)
+		return r;
+	out->xsave = xs == want->xsave_digest;
+	/* GET_DIRTY_LOG clears the kernel's log: keep every page since the previous point. */
+	r = stream_dirty_collect(d, m);
+	if (r < 0)
+		return r;
+	md = stream_dirty_digest(d, m, &out->pages);
+	out->mem = md == want->mem_digest && out->pages == want->dirty_pages;
+	return out->xsave && out->mem;
+}

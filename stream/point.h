@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Identifying an asynchronous point (docs/async.md): the general registers
+ * and RFLAGS, the CPL, a digest of the XSAVE area, and a digest of the
+ * guest pages written since the previous point (KVM's dirty log, api.rst
+ * 4.8 KVM_GET_DIRTY_LOG, which also clears the kernel's log). Record
+ * captures a point with stream_point_capture; replay compares the state at
+ * each breakpoint hit with stream_point_compare. Both use the same digests.
+ */
+#ifndef KVMRR_STREAM_POINT_H
+#define KVMRR_STREAM_POINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream/stream.h"
+#include "vcpu/guest_mem.h"
+
+struct machine;
+
+/* 64-bit hash of len bytes (a 4-lane multiply-rotate hash, ~8 bytes per cycle), chained on seed. */
+uint64_t stream_hash64(const void *data, size_t len, uint64_t seed);
+
+/* The guest pages written since the set was last cleared, accumulated in one bitmap. */
+struct stream_dirty {
+	uint64_t *bits;                 /* one bit per 4 KiB page, each region from a word boundary */
+	size_t words;
+	size_t region_word[GUEST_MEM_MAX_REGIONS];          /* first word of each guest_mem region */
+	uint64_t *scratch;              /* KVM_GET_DIRTY_LOG buffer for one slot */
+	size_t scratch_words;
+};
+
+/* Size the bitmaps for m's RAM (KVM_MEM_LOG_DIRTY_PAGES must be on). 0 or -ENOMEM. */
+int stream_dirty_init(struct stream_dirty *d, const struct machine *m);
+void stream_dirty_free(struct stream_dirty *d);
+/* KVM_GET_DIRTY_LOG on every RAM slot, ORed into d (the kernel's log is cleared). 0 or -errno. */
+int stream_dirty_collect(struct stream_dirty *d, const struct machine *m);
+/* Forget the accumulated pages (after a point). */
+void stream_dirty_clear(struct stream_dirty *d);
+/* Digest of (gpa, content) of every accumulated page in gpa order; *pages = how many. */
+uint64_t stream_dirty_digest(const struct stream_dirty *d, const struct machine *m, uint32_t *pages);
+
+/* Digest of the vCPU's XSAVE area (KVM_GET_XSAVE). 0 or -errno. */
+int stream_xsave_digest(const struct machine *m, uint64_t *digest);
+
+/*
+ * The point the vCPU is at now (right after an exit: registers from the
+ * sync-regs area), its pages since the last point, and clear the set for
+ * the next one. p->seq and p->vcpu are the caller's. 0 or -errno.
+ */
+int stream_point_capture(struct stream_dirty *d, struct machine *m, struct stream_point *p);
+
+/* How close the vCPU is to a recorded point. */
+struct stream_point_match {
+	int equal_regs;          /* of the 18 words of kvm_regs (RFLAGS.RF ignored) */
+	bool compared;           /* all registers equal: xsave and mem were compared */
+	bool xsave, mem;         /* their digests equal */
+	uint32_t pages;          /* pages written since the previous point */
+};
+#define STREAM_POINT_REGS 18
+/*
+ * Compare the vCPU (regs: the sync-regs area at this exit) with want. The
+ * digests are only computed when every register matches; the dirty set is
+ * then collected (and kept: the caller clears it once the point is
+ * reached). 1 full match, 0 not, -errno.
+ */
+int stream_point_compare(struct stream_dirty *d, struct machine *m, const struct kvm_regs *regs,
+			 const struct stream_point *want, struct stream_point_match *out);
+
+#endif
