@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +20,19 @@ struct stats_by {
 	const char *name, *title, *key, *where, *group;
 };
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The SQL below names exit reasons by number: KVM_EXIT_IO and KVM_EXIT_MMIO. */
+_Static_assert(KVM_EXIT_IO == 2 && KVM_EXIT_MMIO == 6, "stats_bys spells out KVM_EXIT_IO and KVM_EXIT_MMIO");
+#define SQL_EXIT_IO "2"
+#define SQL_EXIT_MMIO "6"
+
 static const struct stats_by stats_bys[] = {
 	{ "reason", "REASON", "reason_name", "1", "reason" },
 	{ "port", "PORT", "printf('0x%04x %s', addr, CASE dir WHEN 1 THEN 'out' ELSE 'in' END)",
-	  "reason = 2", "addr, dir" },
+	  "reason = " SQL_EXIT_IO, "addr, dir" },
 	{ "gpa", "GPA", "printf('0x%x %s', addr, CASE dir WHEN 1 THEN 'write' ELSE 'read' END)",
-	  "reason = 6", "addr, dir" },
+	  "reason = " SQL_EXIT_MMIO, "addr, dir" },
 	{ "rip", "RIP", "printf('0x%x', rip)", "1", "rip" },
 };
 
@@ -81,16 +89,16 @@ static int stats_parse(int argc, char **argv, struct stats_opts *o)
 
 		switch (c) {
 		case 'b':
-			for (i = 0; i < 4 && strcmp(optarg, stats_bys[i].name); i++)
+			for (i = 0; i < ARRAY_LEN(stats_bys) && strcmp(optarg, stats_bys[i].name); i++)
 				;
-			if (i == 4)
+			if (i == ARRAY_LEN(stats_bys))
 				goto bad_value;
 			o->by = &stats_bys[i];
 			break;
 		case 's':
-			for (i = 0; i < 4 && strcmp(optarg, stats_sorts[i].name); i++)
+			for (i = 0; i < ARRAY_LEN(stats_sorts) && strcmp(optarg, stats_sorts[i].name); i++)
 				;
-			if (i == 4)
+			if (i == ARRAY_LEN(stats_sorts))
 				goto bad_value;
 			o->order = stats_sorts[i].order;
 			break;
@@ -256,13 +264,13 @@ static int stats_print_table(struct analysis_rec *rec, const struct stats_opts *
 {
 	static const char *const heads[] = { "SAMPLES", "SAMPLES%", "TIME%", "TOTAL us", "GUEST us",
 					     "VMM us", "MIN us", "AVG us", "MAX us" };
-	struct analysis_table *t = analysis_table_new(10);
+	struct analysis_table *t = analysis_table_new(1 + ARRAY_LEN(heads));
 	size_t shown = o->limit && (size_t)o->limit < n ? (size_t)o->limit : n;
 	struct stats_row total = *tot;
 	int rc = t ? 0 : -ENOMEM;
 
 	rc = rc ? rc : analysis_table_add(t, o->by->title);
-	for (int i = 0; i < 9 && rc == 0; i++) {
+	for (int i = 0; i < (int)ARRAY_LEN(heads) && rc == 0; i++) {
 		analysis_table_right(t, i + 1);
 		rc = analysis_table_add(t, heads[i]);
 	}

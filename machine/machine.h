@@ -149,6 +149,14 @@ struct machine_irq_action {
 };
 int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act);
 /*
+ * The VMM's actions on the guest, the same for a live run and a replay:
+ * inject an interrupt (KVM_INTERRUPT; a failure ends the run with
+ * END_ERROR and returns -errno), ask for an exit when the guest can take
+ * one (request_interrupt_window).
+ */
+int machine_inject_irq(struct machine *m, int vector);
+void machine_set_irq_window(struct machine *m, bool on);
+/*
  * Inject the PIC's pending interrupt if the vCPU can take it right now.
  * Returns 1 (injected, act->injected_vector set), 0 (nothing pending, or
  * the vCPU cannot take it) or -errno; *waiting: an interrupt still waits.

@@ -35,6 +35,20 @@ void machine_set_end(struct machine *m, enum machine_end end, const char *detail
 	set_end(m, end, "%s", detail);
 }
 
+int machine_inject_irq(struct machine *m, int vector)
+{
+	int r = vcpu_interrupt(&m->vcpu, (uint32_t)vector);
+
+	if (r < 0)
+		set_end(m, END_ERROR, "KVM_INTERRUPT vector 0x%x: %s", vector, strerror(-r));
+	return r;
+}
+
+void machine_set_irq_window(struct machine *m, bool on)
+{
+	vcpu_set_request_interrupt_window(&m->vcpu, on);
+}
+
 int machine_inject_pending(struct machine *m, struct machine_irq_action *act, bool *waiting)
 {
 	struct kvm_run *run = m->vcpu.run;
@@ -49,11 +63,9 @@ int machine_inject_pending(struct machine *m, struct machine_irq_action *act, bo
 		return 0;
 	}
 	vector = dev_pic_ack(&m->dev.pic);
-	r = vcpu_interrupt(&m->vcpu, (uint32_t)vector);
-	if (r < 0) {
-		set_end(m, END_ERROR, "KVM_INTERRUPT vector 0x%x: %s", vector, strerror(-r));
+	r = machine_inject_irq(m, vector);
+	if (r < 0)
 		return r;
-	}
 	act->injected_vector = vector;
 	*waiting = dev_pic_has_pending(&m->dev.pic);
 	return 1;
@@ -87,7 +99,7 @@ int machine_deliver_irqs(struct machine *m, struct machine_irq_action *act)
 	if (!m->cfg.irq_at_exits)
 		machine_async_arm(m, false, now);
 	act->window_requested = waiting;
-	vcpu_set_request_interrupt_window(&m->vcpu, waiting);
+	machine_set_irq_window(m, waiting);
 	return 0;
 }
 
@@ -210,6 +222,9 @@ static bool should_stop(struct machine *m)
 		set_end(m, END_TIMEOUT, "timeout after %.1f s", m->cfg.timeout_sec);
 	else if (m->cfg.max_exits && m->exits >= m->cfg.max_exits)
 		set_end(m, END_MAX_EXITS, "reached --max-exits %" PRIu64, m->cfg.max_exits);
+	else if (m->dev.uart.in_error)   /* never taken as the end of the input */
+		set_end(m, END_ERROR, "serial input %s: read failed: %s",
+			m->cfg.serial_in_path ? m->cfg.serial_in_path : "(fd)", strerror(m->dev.uart.in_error));
 	return m->end != END_NONE;
 }
 

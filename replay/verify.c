@@ -82,11 +82,11 @@ static int apply_event(struct replay *r, const struct stream_rec *ev)
 	switch (ev->kind) {
 	case STREAM_IRQ:
 	case STREAM_ASYNC_IRQ:
-		rc = vcpu_interrupt(&m->vcpu, (uint32_t)ev->event.value);
+		rc = machine_inject_irq(m, (int)ev->event.value);
 		break;
 	case STREAM_IRQ_WINDOW:
 		/* With asynchronous delivery the window-open exits are not replayed: never ask for them. */
-		vcpu_set_request_interrupt_window(&m->vcpu, ev->event.value != 0 && !r->cursor.irq_async);
+		machine_set_irq_window(m, ev->event.value != 0 && !r->cursor.irq_async);
 		break;
 	default:
 		return err_set(&r->err, -EINVAL, "event after seq %" PRId64 ": unknown kind %u", ev->seq, ev->kind);

@@ -85,6 +85,8 @@ CASE(max_exits, "exits", "--max-exits 100 --cmdline n=1000", 10, NULL)
 /* Ends with the kick that stopped the spin: a trailing KVM_EXIT_INTR, no exit after it. */
 /* Ticks injected while the tasks spin without exits: asynchronous points, reached at CPL0. */
 CASE(preempt_cpl0, "preempt", "--cmdline cpl0", 1, "ticks=100 slices=")
+/* Several KiB of REP OUTSB: every byte of every exit is verified. */
+CASE(strio, "strio", NULL, 1, "strio: 6144 bytes sent with one REP OUTSB")
 CASE(spin_timeout, "crash", "--timeout 1 --cmdline mode=spin", 8, "crash: mode=spin\n")
 
 /* echo: the serial input file is gone at replay; the log answers the UART reads. */

@@ -32,6 +32,22 @@ TEST(spin_stopped_by_timeout)
 	e2e_cleanup(dir);
 }
 
+/* A --serial-in that cannot be read is an error, never the end of the input (the guest would wait forever). */
+TEST(serial_in_read_error)
+{
+	struct e2e_cmd c;
+	char dir[64];
+
+	test_require_kvm();
+	e2e_tmpdir(dir, sizeof(dir));
+	e2e_run(&c, dir, "echo", "--timeout 20 --serial-in /");
+	E2E_ASSERT(&c, c.status == 2, "unreadable serial input: status %d, wanted 2 (VMM error)", c.status);
+	E2E_ASSERT(&c, c.secs < 10, "took %.1f s: the run waited for input", c.secs);
+	E2E_HAS(&c, c.err, "serial input /: read failed: Is a directory");
+	e2e_free(&c);
+	e2e_cleanup(dir);
+}
+
 TEST(max_exits)
 {
 	struct e2e_cmd c;

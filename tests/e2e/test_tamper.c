@@ -348,4 +348,48 @@ TEST(incomplete_prefix)
 	fixture_done(&fx);
 }
 
+/*
+ * Integer columns set beyond 32 bits (or to a value no recorder writes)
+ * are refused as corrupt (status 2) by replay: never read back truncated
+ * to the original value and replayed "identical".
+ */
+TEST(out_of_range_columns)
+{
+	static const char *const edits[] = {
+		"UPDATE exit SET size = size + 4294967296 WHERE seq = %lld",
+		"UPDATE exit SET reason = reason + 4294967296 WHERE seq = %lld",
+		"UPDATE exit SET dir = dir + 4294967296 WHERE seq = %lld",
+		"UPDATE exit SET addr = addr + 65536 WHERE seq = %lld",
+		"UPDATE exit SET vcpu = 70000 WHERE seq = %lld",
+		"UPDATE exit SET size = 'one' WHERE seq = %lld",
+		"UPDATE exit SET dir = NULL WHERE seq = %lld",
+		"UPDATE exit SET data = zeroblob(70000) WHERE seq = %lld",
+	};
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[256], name[16];
+	long long s;
+
+	fixture_record(&fx, "hello", NULL);
+	s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE addr = %d AND seq >= 40", PORT_THR);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		snprintf(sql, sizeof(sql), edits[i], s);
+		snprintf(name, sizeof(name), "range%zu", i);
+		tamper(&fx, &c, name, NULL, sql);
+		E2E_ASSERT(&c, c.status == 2, "%s: status %d, wanted 2 (corrupt recording)", sql, c.status);
+		E2E_HAS(&c, c.err, "corrupt recording: exit seq");
+		E2E_ASSERT(&c, !e2e_identical(&c), "an impossible value replayed as identical");
+		e2e_free(&c);
+	}
+	fixture_done(&fx);
+	fixture_record(&fx, "timer", NULL);
+	snprintf(sql, sizeof(sql), "UPDATE event SET value = value + 4294967296 WHERE rowid = "
+		 "(SELECT min(rowid) FROM event WHERE kind = %d)", EVENT_IRQ);
+	tamper(&fx, &c, "event_range", NULL, sql);
+	E2E_ASSERT(&c, c.status == 2, "%s: status %d, wanted 2", sql, c.status);
+	E2E_HAS(&c, c.err, "corrupt recording: event seq");
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
 TEST_MAIN()
