@@ -33,31 +33,25 @@ int analysis_status_of(int rc)
 }
 
 /* The file exists, is a regular file and starts with the SQLite header. */
-static int analysis_check_file(const char *cmd, const char *path)
+static int analysis_check_file(const char *path, struct err *e)
 {
 	static const char magic[16] = "SQLite format 3";
 	unsigned char head[16] = { 0 };
 	struct stat st;
 	ssize_t n;
-	int fd, e;
+	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		fprintf(stderr, "kvmrr %s: %s: cannot open the recording: %s\n", cmd, path, strerror(e));
-		return -e;
-	}
+	if (fd < 0)
+		return err_set(e, -errno, "cannot open the recording: %s", strerror(errno));
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
-		fprintf(stderr, "kvmrr %s: %s: is a directory, not a recording file\n", cmd, path);
-		return -EISDIR;
+		return err_set(e, -EISDIR, "is a directory, not a recording file");
 	}
 	n = read(fd, head, sizeof(head));
 	close(fd);
-	if (n == 0) {
-		fprintf(stderr, "kvmrr %s: %s: not a kvmrr recording: the file is empty\n", cmd, path);
-		return -EINVAL;
-	}
+	if (n == 0)
+		return err_set(e, -EINVAL, "not a kvmrr recording: the file is empty");
 	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0) {
 		char shown[64] = "";
 		size_t k = 0;
@@ -65,9 +59,8 @@ static int analysis_check_file(const char *cmd, const char *path)
 		for (ssize_t i = 0; i < n && i < 8; i++)
 			k += snprintf(shown + k, sizeof(shown) - k, isprint(head[i]) ? "%c" : "\\x%02x",
 				      head[i]);
-		fprintf(stderr, "kvmrr %s: %s: not a kvmrr recording: not a SQLite database "
-			"(it starts with \"%s\", a recording with \"SQLite format 3\")\n", cmd, path, shown);
-		return -EINVAL;
+		return err_set(e, -EINVAL, "not a kvmrr recording: not a SQLite database "
+			       "(it starts with \"%s\", a recording with \"SQLite format 3\")", shown);
 	}
 	return 0;
 }
@@ -88,7 +81,7 @@ char *analysis_meta(struct analysis_rec *rec, const char *key)
 }
 
 /* PRAGMA quick_check, then every table with its columns. */
-static int analysis_check_schema(const char *cmd, struct analysis_rec *rec)
+static int analysis_check_schema(struct analysis_rec *rec, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -104,30 +97,27 @@ static int analysis_check_schema(const char *cmd, struct analysis_rec *rec)
 								 : sqlite3_errmsg(rec->db));
 		for (char *p = why; *p; p++)
 			*p = *p == '\n' ? ' ' : *p;
-		fprintf(stderr, "kvmrr %s: %s: corrupt recording: SQLite integrity check failed: %s\n",
-			cmd, rec->path, why);
 		sqlite3_finalize(st);
-		return rc == SQLITE_NOMEM ? -ENOMEM : -EINVAL;
+		return err_set(e, rc == SQLITE_NOMEM ? -ENOMEM : -EINVAL,
+			       "corrupt recording: SQLite integrity check failed: %s", why);
 	}
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(rec->db, analysis_required[0], -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "kvmrr %s: %s: not a kvmrr recording: a SQLite database without a "
-			"meta(key, value) table (%s)\n", cmd, rec->path, sqlite3_errmsg(rec->db));
-		return -EINVAL;
+		return err_set(e, -EINVAL, "not a kvmrr recording: a SQLite database without a "
+			       "meta(key, value) table (%s)", sqlite3_errmsg(rec->db));
 	}
 	sqlite3_finalize(st);
 	return 0;
 }
 
-static int analysis_check_tables(const char *cmd, struct analysis_rec *rec)
+static int analysis_check_tables(struct analysis_rec *rec, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 
 	for (size_t i = 1; i < sizeof(analysis_required) / sizeof(analysis_required[0]); i++) {
 		if (sqlite3_prepare_v2(rec->db, analysis_required[i], -1, &st, NULL) != SQLITE_OK) {
-			fprintf(stderr, "kvmrr %s: %s: corrupt recording: %s (wanted: %s)\n", cmd,
-				rec->path, sqlite3_errmsg(rec->db), analysis_required[i]);
-			return -EINVAL;
+			return err_set(e, -EINVAL, "corrupt recording: %s (wanted: %s)",
+				       sqlite3_errmsg(rec->db), analysis_required[i]);
 		}
 		sqlite3_finalize(st);
 	}
@@ -135,20 +125,19 @@ static int analysis_check_tables(const char *cmd, struct analysis_rec *rec)
 }
 
 /* meta.format and format_version (the recorder's own check), tsc_khz, complete. */
-static int analysis_check_meta(const char *cmd, struct analysis_rec *rec)
+static int analysis_check_meta(struct analysis_rec *rec, struct err *e)
 {
 	char *khz = analysis_meta(rec, "tsc_khz");
 	char *complete = analysis_meta(rec, "complete");
-	char why[256], *end = NULL;
-	int rc = stream_schema_check(rec->db, why, sizeof(why));
+	char *end = NULL;
+	int rc = stream_schema_check(rec->db, e);
 
-	if (rc < 0) {
-		fprintf(stderr, "kvmrr %s: %s: %s\n", cmd, rec->path, why);
-	} else if (!khz || (rec->tsc_khz = strtod(khz, &end)) <= 0 || *end) {
-		fprintf(stderr, "kvmrr %s: %s: corrupt recording: meta.tsc_khz is %s, wanted a "
-			"positive number\n", cmd, rec->path, khz ? khz : "missing");
-		rc = -EINVAL;
-	} else {
+	if (rc < 0)
+		;
+	else if (!khz || (rec->tsc_khz = strtod(khz, &end)) <= 0 || *end)
+		rc = err_set(e, -EINVAL, "corrupt recording: meta.tsc_khz is %s, wanted a positive number",
+			     khz ? khz : "missing");
+	else {
 		rec->complete = complete && strcmp(complete, "1") == 0;
 	}
 	free(khz);
@@ -176,26 +165,29 @@ static int analysis_count_exits(const char *cmd, struct analysis_rec *rec)
 
 int analysis_rec_open(const char *cmd, const char *path, struct analysis_rec *rec)
 {
+	struct err e = { 0 };
 	int rc;
 
 	memset(rec, 0, sizeof(*rec));
 	rec->path = path;
-	rc = analysis_check_file(cmd, path);
-	if (rc)
-		return rc;
-	rc = sqlite3_open_v2(path, &rec->db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "kvmrr %s: %s: cannot open as SQLite: %s\n", cmd, path,
-			rec->db ? sqlite3_errmsg(rec->db) : sqlite3_errstr(rc));
-		analysis_rec_close(rec);
-		return rc == SQLITE_NOMEM ? -ENOMEM : -EINVAL;
+	rc = analysis_check_file(path, &e);
+	if (rc == 0) {
+		rc = sqlite3_open_v2(path, &rec->db, SQLITE_OPEN_READONLY, NULL);
+		if (rc != SQLITE_OK)
+			rc = err_set(&e, rc == SQLITE_NOMEM ? -ENOMEM : -EINVAL, "cannot open as SQLite: %s",
+				     rec->db ? sqlite3_errmsg(rec->db) : sqlite3_errstr(rc));
 	}
-	sqlite3_busy_timeout(rec->db, 5000);
-	rc = analysis_check_schema(cmd, rec);
+	if (rc == 0) {
+		sqlite3_busy_timeout(rec->db, 5000);
+		rc = analysis_check_schema(rec, &e);
+	}
 	if (!rc)
-		rc = analysis_check_meta(cmd, rec);
+		rc = analysis_check_meta(rec, &e);
 	if (!rc)
-		rc = analysis_check_tables(cmd, rec);
+		rc = analysis_check_tables(rec, &e);
+	/* One report, here, for what the checks found; the two below report for themselves. */
+	if (rc)
+		fprintf(stderr, "kvmrr %s: %s: %s\n", cmd, path, e.msg);
 	if (!rc)
 		rc = analysis_views_create(cmd, rec);
 	if (!rc)

@@ -115,12 +115,12 @@ int analysis_views_create(const char *cmd, struct analysis_rec *rec)
 		rc = analysis_exec(cmd, rec, analysis_timeline_sql);
 	/* The recorder's own definitions (stream/format.h), as TEMP copies where the file has none. */
 	for (size_t i = 0; rc == 0 && i < STREAM_VIEW_COUNT; i++) {
-		char err[256];
+		struct err err = { 0 };
 
 		if (analysis_has_main_object(rec, stream_views[i].name))
 			continue;
-		if (stream_view_create(rec->db, &stream_views[i], true, err, sizeof(err)) < 0) {
-			fprintf(stderr, "kvmrr %s: %s: cannot create a view: %s\n", cmd, rec->path, err);
+		if (stream_view_create(rec->db, &stream_views[i], true, &err) < 0) {
+			fprintf(stderr, "kvmrr %s: %s: cannot create a view: %s\n", cmd, rec->path, err.msg);
 			rc = -EIO;
 		}
 	}

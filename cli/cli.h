@@ -2,6 +2,7 @@
 #ifndef KVMRR_CLI_CLI_H
 #define KVMRR_CLI_CLI_H
 
+#include "common/err.h"
 #include <signal.h>
 #include <stdbool.h>
 
@@ -22,7 +23,7 @@ struct cli_machine_opts {
 int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli_machine_opts *o);
 
 /* machine_create + machine_load from the options; 0 or -errno with err. */
-int cli_machine_setup(struct machine *m, const struct cli_machine_opts *o, char *err, size_t errlen);
+int cli_machine_setup(struct machine *m, const struct cli_machine_opts *o, struct err *err);
 
 /* SIGINT/SIGTERM set this and kick the vCPU. */
 extern volatile sig_atomic_t cli_stop;

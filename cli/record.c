@@ -12,7 +12,7 @@ int cli_cmd_record(int argc, char **argv)
 	struct cli_machine_opts o;
 	struct tracer *t = NULL;
 	struct machine m;
-	char err[512] = "";
+	struct err err = { 0 };
 	uint64_t total, vmm;
 	int r, status;
 
@@ -20,13 +20,13 @@ int cli_cmd_record(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? 0 : 2;
 	topt.force = o.force;
-	r = cli_machine_setup(&m, &o, err, sizeof(err));
+	r = cli_machine_setup(&m, &o, &err);
 	if (r == 0)
-		r = tracer_open(&t, o.output, &topt, err, sizeof(err));
+		r = tracer_open(&t, o.output, &topt, &err);
 	if (r == 0)
-		r = tracer_record_initial(t, &m, argc + 1, argv - 1, err, sizeof(err));
+		r = tracer_record_initial(t, &m, argc + 1, argv - 1, &err);
 	if (r < 0) {
-		fprintf(stderr, "kvmrr record: %s\n", err[0] ? err : "setup failed");
+		fprintf(stderr, "kvmrr record: %s\n", err.msg[0] ? err.msg : "setup failed");
 		tracer_close(t);
 		machine_destroy(&m);
 		return 2;
@@ -35,13 +35,13 @@ int cli_cmd_record(int argc, char **argv)
 	m.stop = &cli_stop;
 	machine_run(&m, tracer_hook(t));
 	status = cli_report_end(&m, "record");
-	r = tracer_finish(t, &m, err, sizeof(err));
+	r = tracer_finish(t, &m, &err);
 	total = tracer_exits(t);
 	vmm = tracer_vmm_exits(t);
 	tracer_close(t);
 	machine_destroy(&m);
 	if (r < 0) {
-		fprintf(stderr, "kvmrr record: the recording %s is incomplete: %s\n", o.output, err);
+		fprintf(stderr, "kvmrr record: the recording %s is incomplete: %s\n", o.output, err.msg);
 		return 2;
 	}
 	if (!o.quiet)

@@ -38,12 +38,12 @@ int cli_report_end(struct machine *m, const char *cmd)
 	return status;
 }
 
-int cli_machine_setup(struct machine *m, const struct cli_machine_opts *o, char *err, size_t errlen)
+int cli_machine_setup(struct machine *m, const struct cli_machine_opts *o, struct err *err)
 {
-	int r = machine_create(m, &o->cfg, err, errlen);
+	int r = machine_create(m, &o->cfg, err);
 
 	if (r == 0)
-		r = machine_load(m, err, errlen);
+		r = machine_load(m, err);
 	return r;
 }
 
@@ -51,14 +51,14 @@ int cli_cmd_run(int argc, char **argv)
 {
 	struct cli_machine_opts o;
 	struct machine m;
-	char err[512] = "";
+	struct err err = { 0 };
 	int r, status;
 
 	r = cli_parse_machine_options("run", argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? 0 : 2;
-	if (cli_machine_setup(&m, &o, err, sizeof(err)) < 0) {
-		fprintf(stderr, "kvmrr run: %s\n", err[0] ? err : "machine setup failed");
+	if (cli_machine_setup(&m, &o, &err) < 0) {
+		fprintf(stderr, "kvmrr run: %s\n", err.msg[0] ? err.msg : "machine setup failed");
 		machine_destroy(&m);
 		return 2;
 	}

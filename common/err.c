@@ -18,6 +18,17 @@ int err_set(struct err *e, int code, const char *fmt, ...)
 	return code;
 }
 
+void err_printf(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
 int err_wrap(struct err *e, const char *fmt, ...)
 {
 	char old[ERR_MSG_MAX];

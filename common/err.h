@@ -20,6 +20,8 @@ struct err {
 
 /* Set code and message; returns code, so `return err_set(e, -EINVAL, ...)`. e may be NULL. */
 int err_set(struct err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Set the message only (the caller returns the code). e may be NULL. */
+void err_printf(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Put context in front of the message: "<context>: <message>"; returns e->code. */
 int err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The message, or "" when there is none. */

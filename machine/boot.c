@@ -8,7 +8,7 @@
 
 #define APIC_BASE_ENABLE (1ULL << 11)   /* IA32_APIC_BASE: xAPIC global enable */
 
-int machine_load(struct machine *m, char *err, size_t errlen)
+int machine_load(struct machine *m, struct err *err)
 {
 	struct loader_args args = {
 		.kernel_path = m->cfg.guest_path,
@@ -19,13 +19,13 @@ int machine_load(struct machine *m, char *err, size_t errlen)
 	struct kvm_sregs sregs;
 	int r;
 
-	r = loader_load(&m->mem, &args, &res, err, errlen);
+	r = loader_load(&m->mem, &args, &res, err);
 	if (r < 0)
 		return r;
 	m->loader = res.kind_name;
 	r = vcpu_get_sregs(&m->vcpu, &sregs);
 	if (r < 0) {
-		snprintf(err, errlen, "KVM_GET_SREGS: %s", strerror(-r));
+		err_printf(err, "KVM_GET_SREGS: %s", strerror(-r));
 		return r;
 	}
 	loader_apply_sregs(&res, &sregs);
@@ -37,12 +37,12 @@ int machine_load(struct machine *m, char *err, size_t errlen)
 	sregs.apic_base &= ~APIC_BASE_ENABLE;
 	r = vcpu_set_sregs(&m->vcpu, &sregs);
 	if (r < 0) {
-		snprintf(err, errlen, "KVM_SET_SREGS (boot state of the %s image): %s",
+		err_printf(err, "KVM_SET_SREGS (boot state of the %s image): %s",
 			 res.kind_name, strerror(-r));
 		return r;
 	}
 	r = vcpu_set_regs(&m->vcpu, &res.regs);
 	if (r < 0)
-		snprintf(err, errlen, "KVM_SET_REGS (boot state): %s", strerror(-r));
+		err_printf(err, "KVM_SET_REGS (boot state): %s", strerror(-r));
 	return r;
 }

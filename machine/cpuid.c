@@ -121,7 +121,7 @@ void machine_cpuid_profile(struct kvm_cpuid2 *cpuid)
 }
 
 int machine_cpuid_edit(struct kvm_cpuid2 *cpuid, const struct kvm_cpuid2 *supported,
-		       const char *edits, char *err, size_t errlen)
+		       const char *edits, struct err *err)
 {
 	const char *p = edits;
 
@@ -135,13 +135,12 @@ int machine_cpuid_edit(struct kvm_cpuid2 *cpuid, const struct kvm_cpuid2 *suppor
 			continue;
 		}
 		if ((sign != '-' && sign != '+') || len < 2) {
-			snprintf(err, errlen, "--cpu-features: \"%.*s\": each feature needs a '+' or '-' "
+			return err_set(err, -EINVAL, "--cpu-features: \"%.*s\": each feature needs a '+' or '-' "
 				 "prefix, e.g. -cx16", (int)len, p);
-			return -EINVAL;
 		}
 		f = feature_find(p + 1, len - 1);
 		if (!f) {
-			snprintf(err, errlen, "--cpu-features: unknown feature \"%.*s\"; known: %s",
+			err_printf(err, "--cpu-features: unknown feature \"%.*s\"; known: %s",
 				 (int)len - 1, p + 1, machine_cpuid_feature_names());
 			return -EINVAL;
 		}
@@ -149,9 +148,8 @@ int machine_cpuid_edit(struct kvm_cpuid2 *cpuid, const struct kvm_cpuid2 *suppor
 			struct kvm_cpuid_entry2 *s = kvm_cpuid2_find((struct kvm_cpuid2 *)supported,
 								     f->function, f->index);
 			if (!s || !(*reg_of(s, f->reg) & (1u << f->bit))) {
-				snprintf(err, errlen, "--cpu-features: +%s: KVM on this host does not "
+				return err_set(err, -EINVAL, "--cpu-features: +%s: KVM on this host does not "
 					 "support it", f->name);
-				return -EINVAL;
 			}
 		}
 		feature_set(cpuid, f->name, sign == '+');

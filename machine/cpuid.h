@@ -6,6 +6,7 @@
 #ifndef KVMRR_MACHINE_CPUID_H
 #define KVMRR_MACHINE_CPUID_H
 
+#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/kvm.h>
@@ -17,7 +18,7 @@ void machine_cpuid_profile(struct kvm_cpuid2 *cpuid);
  * not support are errors (-EINVAL, message in err).
  */
 int machine_cpuid_edit(struct kvm_cpuid2 *cpuid, const struct kvm_cpuid2 *supported,
-		       const char *edits, char *err, size_t errlen);
+		       const char *edits, struct err *err);
 /* The names --cpu-features knows, space-separated, for --help. */
 const char *machine_cpuid_feature_names(void);
 

@@ -30,7 +30,7 @@ const char *loader_kind_name(enum loader_kind kind)
 
 /* Map the whole file read-only: images may carry debug info bigger than RAM. */
 static int file_map(struct loader_file *f, const char *path, const char *what,
-		    char *err, size_t errlen)
+		    struct err *err)
 {
 	struct stat st;
 	int fd, ret = 0;
@@ -41,24 +41,24 @@ static int file_map(struct loader_file *f, const char *path, const char *what,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		loader_err(err, errlen, "%s: cannot open %s: %s", what, path, strerror(-ret));
+		err_printf(err, "%s: cannot open %s: %s", what, path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		loader_err(err, errlen, "%s: cannot stat %s: %s", what, path, strerror(-ret));
+		err_printf(err, "%s: cannot stat %s: %s", what, path, strerror(-ret));
 	} else if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		loader_err(err, errlen, "%s: %s is not a regular file", what, path);
+		err_printf(err, "%s: %s is not a regular file", what, path);
 	} else if (st.st_size == 0) {
 		ret = -ENOEXEC;
-		loader_err(err, errlen, "%s: %s is empty", what, path);
+		err_printf(err, "%s: %s is empty", what, path);
 	} else {
 		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 
 		if (p == MAP_FAILED) {
 			ret = -errno;
-			loader_err(err, errlen, "%s: cannot map %s (%lld bytes): %s", what, path,
+			err_printf(err, "%s: cannot map %s (%lld bytes): %s", what, path,
 				   (long long)st.st_size, strerror(-ret));
 		} else {
 			f->data = p;
@@ -82,40 +82,36 @@ uint64_t loader_low_ram_end(const struct guest_mem *mem)
 }
 
 int loader_check_range(const struct guest_mem *mem, uint64_t gpa, uint64_t size,
-		       const char *what, char *err, size_t errlen)
+		       const char *what, struct err *err)
 {
 	if (size == 0)
 		return 0;
 	if (size > mem->ram_size) {
-		loader_err(err, errlen, "%s [0x%" PRIx64 "-0x%" PRIx64 ") is %" PRIu64
+		return err_set(err, -EFBIG, "%s [0x%" PRIx64 "-0x%" PRIx64 ") is %" PRIu64
 			   " bytes, larger than guest RAM (%" PRIu64 " bytes)",
 			   what, gpa, gpa + size, size, mem->ram_size);
-		return -EFBIG;
 	}
 	if (gpa + size < gpa || !guest_mem_ptr(mem, gpa, size)) {
-		loader_err(err, errlen, "%s [0x%" PRIx64 "-0x%" PRIx64 ") is outside guest RAM "
+		return err_set(err, -ERANGE, "%s [0x%" PRIx64 "-0x%" PRIx64 ") is outside guest RAM "
 			   "([0x0-0x%" PRIx64 ")%s)", what, gpa, gpa + size, loader_low_ram_end(mem),
 			   mem->nregions > 1 ? " and above 4 GiB" : "");
-		return -ERANGE;
 	}
 	if (gpa < LOADER_BOOT_AREA_END && gpa + size > LOADER_GDT_GPA) {
-		loader_err(err, errlen, "%s [0x%" PRIx64 "-0x%" PRIx64 ") overlaps the boot "
+		return err_set(err, -EINVAL, "%s [0x%" PRIx64 "-0x%" PRIx64 ") overlaps the boot "
 			   "structures at [0x%llx-0x%llx)", what, gpa, gpa + size,
 			   LOADER_GDT_GPA, LOADER_BOOT_AREA_END);
-		return -EINVAL;
 	}
 	return 0;
 }
 
 int loader_write_cmdline(struct guest_mem *mem, const char *cmdline, struct loader_result *out,
-			 char *err, size_t errlen)
+			 struct err *err)
 {
 	size_t len = strlen(cmdline ? cmdline : "");
 
 	if (len + 1 > LOADER_CMDLINE_MAX) {
-		loader_err(err, errlen, "cmdline: %zu bytes, at most %llu fit at 0x%llx", len,
+		return err_set(err, -EINVAL, "cmdline: %zu bytes, at most %llu fit at 0x%llx", len,
 			   LOADER_CMDLINE_MAX - 1, LOADER_CMDLINE_GPA);
-		return -EINVAL;
 	}
 	guest_mem_write(mem, LOADER_CMDLINE_GPA, cmdline ? cmdline : "", len);
 	guest_mem_write(mem, LOADER_CMDLINE_GPA + len, "", 1);
@@ -142,7 +138,7 @@ static int read_full(int fd, uint8_t *dst, uint64_t len)
 }
 
 int loader_load_initrd(struct guest_mem *mem, const char *path, uint64_t low, uint64_t high,
-		       struct loader_result *out, char *err, size_t errlen)
+		       struct loader_result *out, struct err *err)
 {
 	uint64_t size, top, gpa;
 	struct stat st;
@@ -151,7 +147,7 @@ int loader_load_initrd(struct guest_mem *mem, const char *path, uint64_t low, ui
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		ret = -errno;
-		loader_err(err, errlen, "initrd: cannot open %s: %s", path, strerror(-ret));
+		err_printf(err, "initrd: cannot open %s: %s", path, strerror(-ret));
 		goto out;
 	}
 	size = (uint64_t)st.st_size;
@@ -160,13 +156,13 @@ int loader_load_initrd(struct guest_mem *mem, const char *path, uint64_t low, ui
 	top &= ~(GUEST_PAGE_SIZE - 1);
 	if (!S_ISREG(st.st_mode) || size == 0) {
 		ret = -EINVAL;
-		loader_err(err, errlen, "initrd: %s is %s", path,
+		err_printf(err, "initrd: %s is %s", path,
 			   S_ISREG(st.st_mode) ? "empty" : "not a regular file");
 		goto out;
 	}
 	if (top <= low || size > top - low) {
 		ret = -EFBIG;
-		loader_err(err, errlen, "initrd: %s is %" PRIu64 " bytes but only %" PRIu64
+		err_printf(err, "initrd: %s is %" PRIu64 " bytes but only %" PRIu64
 			   " bytes of RAM are free for it in [0x%" PRIx64 "-0x%" PRIx64
 			   ") (guest RAM %" PRIu64 " MiB)", path, size, top > low ? top - low : 0,
 			   low, top, mem->ram_size >> 20);
@@ -175,7 +171,7 @@ int loader_load_initrd(struct guest_mem *mem, const char *path, uint64_t low, ui
 	gpa = (top - size) & ~(GUEST_PAGE_SIZE - 1);
 	ret = read_full(fd, guest_mem_ptr(mem, gpa, size), size);
 	if (ret < 0) {
-		loader_err(err, errlen, "initrd: reading %s (%" PRIu64 " bytes): %s", path, size,
+		err_printf(err, "initrd: reading %s (%" PRIu64 " bytes): %s", path, size,
 			   strerror(-ret));
 		goto out;
 	}
@@ -272,47 +268,45 @@ void loader_apply_sregs(const struct loader_result *r, struct kvm_sregs *sregs)
 
 static int load_elf_kind(struct guest_mem *mem, const struct loader_args *args,
 			 const struct loader_file *f, struct loader_result *out,
-			 char *err, size_t errlen)
+			 struct err *err)
 {
 	struct loader_elf elf;
-	int ret = loader_elf_parse(f, &elf, err, errlen);
+	int ret = loader_elf_parse(f, &elf, err);
 
 	if (ret < 0)
 		return ret;
-	ret = loader_pvh_load(mem, args, f, &elf, out, err, errlen);
+	ret = loader_pvh_load(mem, args, f, &elf, out, err);
 	if (ret != LOADER_NOT_MINE)
 		return ret;
-	ret = loader_multiboot_load(mem, args, f, &elf, out, err, errlen);
+	ret = loader_multiboot_load(mem, args, f, &elf, out, err);
 	if (ret != LOADER_NOT_MINE)
 		return ret;
-	loader_err(err, errlen, "kernel %s: ELF%d image without a PVH entry note (\"Xen\" note "
+	return err_set(err, -ENOEXEC, "kernel %s: ELF%d image without a PVH entry note (\"Xen\" note "
 		   "type 18, XEN_ELFNOTE_PHYS32_ENTRY) and without a multiboot header in its "
 		   "first 8 KiB: no way to enter it", f->path, elf.cls);
-	return -ENOEXEC;
 }
 
 int loader_load(struct guest_mem *mem, const struct loader_args *args,
-		struct loader_result *out, char *err, size_t errlen)
+		struct loader_result *out, struct err *err)
 {
 	struct loader_file f;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (!args->kernel_path) {
-		loader_err(err, errlen, "kernel: no image given");
-		return -EINVAL;
+		return err_set(err, -EINVAL, "kernel: no image given");
 	}
-	ret = file_map(&f, args->kernel_path, "kernel", err, errlen);
+	ret = file_map(&f, args->kernel_path, "kernel", err);
 	if (ret < 0)
 		return ret;
 	if (loader_is_elf(&f)) {
-		ret = load_elf_kind(mem, args, &f, out, err, errlen);
+		ret = load_elf_kind(mem, args, &f, out, err);
 	} else {
-		ret = loader_bzimage_load(mem, args, &f, out, err, errlen);
+		ret = loader_bzimage_load(mem, args, &f, out, err);
 		if (ret == LOADER_NOT_MINE)
-			ret = loader_multiboot_load(mem, args, &f, NULL, out, err, errlen);
+			ret = loader_multiboot_load(mem, args, &f, NULL, out, err);
 		if (ret == LOADER_NOT_MINE) {
-			loader_err(err, errlen, "kernel %s: not an ELF (magic 7f 45 4c 46) nor a bzImage "
+			err_printf(err, "kernel %s: not an ELF (magic 7f 45 4c 46) nor a bzImage "
 				   "(\"HdrS\" at 0x202) nor a multiboot image with load addresses; "
 				   "it starts with %02x %02x %02x %02x", f.path, f.data[0],
 				   f.len > 1 ? f.data[1] : 0, f.len > 2 ? f.data[2] : 0,

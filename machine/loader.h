@@ -18,6 +18,7 @@
 #ifndef KVMRR_MACHINE_LOADER_H
 #define KVMRR_MACHINE_LOADER_H
 
+#include "common/err.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -99,7 +100,7 @@ struct loader_result {
  * A PVH note wins over a multiboot header when an ELF carries both.
  */
 int loader_load(struct guest_mem *mem, const struct loader_args *args,
-		struct loader_result *out, char *err, size_t errlen);
+		struct loader_result *out, struct err *err);
 
 /* Copy the loader's special registers into sregs (read from the vCPU first). */
 void loader_apply_sregs(const struct loader_result *r, struct kvm_sregs *sregs);

@@ -74,23 +74,20 @@ static void set_long_mode(struct loader_result *out, uint64_t entry)
 	out->regs.rsp = LOADER_STACK_GPA;
 }
 
-static int check_header(const struct loader_file *f, uint16_t *version, char *err, size_t errlen)
+static int check_header(const struct loader_file *f, uint16_t *version, struct err *err)
 {
 	*version = loader_get16(f->data + BZ_VERSION);
 	if (*version < 0x20c) {
-		loader_err(err, errlen, "kernel %s: bzImage boot protocol %u.%02u, the 64-bit entry "
+		return err_set(err, -ENOEXEC, "kernel %s: bzImage boot protocol %u.%02u, the 64-bit entry "
 			   "needs 2.12 or later", f->path, *version >> 8, *version & 0xff);
-		return -ENOEXEC;
 	}
 	if (f->len < BZ_INIT_SIZE + 4) {
-		loader_err(err, errlen, "kernel %s: truncated bzImage header (%zu bytes)", f->path,
+		return err_set(err, -ENOEXEC, "kernel %s: truncated bzImage header (%zu bytes)", f->path,
 			   f->len);
-		return -ENOEXEC;
 	}
 	if (!(loader_get16(f->data + BZ_XLOADFLAGS) & XLF_KERNEL_64)) {
-		loader_err(err, errlen, "kernel %s: bzImage has no 64-bit entry (XLF_KERNEL_64 "
+		return err_set(err, -ENOEXEC, "kernel %s: bzImage has no 64-bit entry (XLF_KERNEL_64 "
 			   "clear in xloadflags 0x%x)", f->path, loader_get16(f->data + BZ_XLOADFLAGS));
-		return -ENOEXEC;
 	}
 	return 0;
 }
@@ -130,28 +127,27 @@ static void write_boot_params(struct guest_mem *mem, const struct loader_file *f
 
 static int load_initrd_and_cmdline(struct guest_mem *mem, const struct loader_args *args,
 				   const struct loader_file *f, uint16_t version,
-				   struct loader_result *out, char *err, size_t errlen)
+				   struct loader_result *out, struct err *err)
 {
 	size_t len = strlen(args->cmdline ? args->cmdline : "");
 	uint64_t max = 0x37ffffff;
 	int ret;
 
 	if (version >= 0x206 && len > loader_get32(f->data + BZ_CMDLINE_SIZE)) {
-		loader_err(err, errlen, "cmdline: %zu bytes, the kernel %s accepts at most %u",
+		return err_set(err, -EINVAL, "cmdline: %zu bytes, the kernel %s accepts at most %u",
 			   len, f->path, loader_get32(f->data + BZ_CMDLINE_SIZE));
-		return -EINVAL;
 	}
-	ret = loader_write_cmdline(mem, args->cmdline, out, err, errlen);
+	ret = loader_write_cmdline(mem, args->cmdline, out, err);
 	if (ret < 0 || !args->initrd_path)
 		return ret;
 	if (version >= 0x203)
 		max = loader_get32(f->data + BZ_INITRD_ADDR_MAX);
-	return loader_load_initrd(mem, args->initrd_path, out->image_end, max + 1, out, err, errlen);
+	return loader_load_initrd(mem, args->initrd_path, out->image_end, max + 1, out, err);
 }
 
 int loader_bzimage_load(struct guest_mem *mem, const struct loader_args *args,
 			const struct loader_file *f, struct loader_result *out,
-			char *err, size_t errlen)
+			struct err *err)
 {
 	uint64_t kernel_off, kernel_len, load, need, init_size;
 	unsigned int setup_sects;
@@ -162,17 +158,16 @@ int loader_bzimage_load(struct guest_mem *mem, const struct loader_args *args,
 	if (f->len < BZ_VERSION + 2 || loader_get16(f->data + BZ_BOOT_FLAG) != 0xaa55 ||
 	    memcmp(f->data + BZ_HEADER, "HdrS", 4) != 0)
 		return LOADER_NOT_MINE;
-	ret = check_header(f, &version, err, errlen);
+	ret = check_header(f, &version, err);
 	if (ret < 0)
 		return ret;
 	setup_sects = f->data[BZ_SETUP_SECTS] ? f->data[BZ_SETUP_SECTS] : 4;
 	kernel_off = (setup_sects + 1ULL) * 512;
 	kernel_len = f->len > kernel_off ? f->len - kernel_off : 0;
 	if (kernel_len == 0 || kernel_len < loader_get32(f->data + BZ_SYSSIZE) * 16ULL) {
-		loader_err(err, errlen, "kernel %s: truncated bzImage: %" PRIu64 " bytes of "
+		return err_set(err, -ENOEXEC, "kernel %s: truncated bzImage: %" PRIu64 " bytes of "
 			   "protected-mode kernel after %u setup sectors, syssize says %u", f->path,
 			   kernel_len, setup_sects, loader_get32(f->data + BZ_SYSSIZE) * 16);
-		return -ENOEXEC;
 	}
 	load = loader_get64(f->data + BZ_PREF_ADDRESS);
 	if (load < LOW_1M)
@@ -180,13 +175,13 @@ int loader_bzimage_load(struct guest_mem *mem, const struct loader_args *args,
 	init_size = loader_get32(f->data + BZ_INIT_SIZE);
 	need = init_size > kernel_len ? init_size : kernel_len;
 	snprintf(what, sizeof(what), "kernel %s: bzImage at pref_address with init_size", f->path);
-	ret = loader_check_range(mem, load, need, what, err, errlen);
+	ret = loader_check_range(mem, load, need, what, err);
 	if (ret < 0)
 		return ret;
 	guest_mem_write(mem, load, f->data + kernel_off, kernel_len);
 	out->image_start = load;
 	out->image_end = load + need;
-	ret = load_initrd_and_cmdline(mem, args, f, version, out, err, errlen);
+	ret = load_initrd_and_cmdline(mem, args, f, version, out, err);
 	if (ret < 0)
 		return ret;
 	loader_build_memmap(mem, out);

@@ -31,15 +31,14 @@ static void elf_phdr(const struct loader_file *f, int cls, uint64_t off, uint32_
 }
 
 static int elf_add_phdr(const struct loader_file *f, struct loader_elf *elf, unsigned int i,
-			uint32_t type, const struct loader_elf_seg *s, char *err, size_t errlen)
+			uint32_t type, const struct loader_elf_seg *s, struct err *err)
 {
 	if (type != PT_LOAD && type != PT_NOTE)
 		return 0;
 	if (s->offset > f->len || s->filesz > f->len - s->offset) {
-		loader_err(err, errlen, "kernel %s: truncated: program header %u needs file bytes "
+		return err_set(err, -ENOEXEC, "kernel %s: truncated: program header %u needs file bytes "
 			   "[0x%" PRIx64 "-0x%" PRIx64 ") but the file has %zu bytes",
 			   f->path, i, s->offset, s->offset + s->filesz, f->len);
-		return -ENOEXEC;
 	}
 	if (type == PT_NOTE) {
 		if (elf->nnotes < LOADER_ELF_MAX_NOTES) {
@@ -51,20 +50,18 @@ static int elf_add_phdr(const struct loader_file *f, struct loader_elf *elf, uns
 	if (s->memsz == 0)
 		return 0;
 	if (s->filesz > s->memsz) {
-		loader_err(err, errlen, "kernel %s: segment %u has p_filesz 0x%" PRIx64
+		return err_set(err, -ENOEXEC, "kernel %s: segment %u has p_filesz 0x%" PRIx64
 			   " > p_memsz 0x%" PRIx64, f->path, i, s->filesz, s->memsz);
-		return -ENOEXEC;
 	}
 	if (elf->nsegs == LOADER_ELF_MAX_SEGS) {
-		loader_err(err, errlen, "kernel %s: more than %d PT_LOAD segments", f->path,
+		return err_set(err, -ENOEXEC, "kernel %s: more than %d PT_LOAD segments", f->path,
 			   LOADER_ELF_MAX_SEGS);
-		return -ENOEXEC;
 	}
 	elf->segs[elf->nsegs++] = *s;
 	return 0;
 }
 
-int loader_elf_parse(const struct loader_file *f, struct loader_elf *elf, char *err, size_t errlen)
+int loader_elf_parse(const struct loader_file *f, struct loader_elf *elf, struct err *err)
 {
 	uint64_t phoff, phentsize, phnum, need, i;
 	uint16_t machine;
@@ -72,20 +69,17 @@ int loader_elf_parse(const struct loader_file *f, struct loader_elf *elf, char *
 
 	memset(elf, 0, sizeof(*elf));
 	if (f->len < EI_NIDENT || (f->data[EI_CLASS] != ELFCLASS32 && f->data[EI_CLASS] != ELFCLASS64)) {
-		loader_err(err, errlen, "kernel %s: ELF class %u is neither 32 nor 64-bit", f->path,
+		return err_set(err, -ENOEXEC, "kernel %s: ELF class %u is neither 32 nor 64-bit", f->path,
 			   f->len > EI_CLASS ? f->data[EI_CLASS] : 0);
-		return -ENOEXEC;
 	}
 	elf->cls = f->data[EI_CLASS] == ELFCLASS64 ? 64 : 32;
 	need = elf->cls == 64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
 	if (f->len < need) {
-		loader_err(err, errlen, "kernel %s: truncated: %zu bytes, an ELF%d header needs %" PRIu64,
+		return err_set(err, -ENOEXEC, "kernel %s: truncated: %zu bytes, an ELF%d header needs %" PRIu64,
 			   f->path, f->len, elf->cls, need);
-		return -ENOEXEC;
 	}
 	if (f->data[EI_DATA] != ELFDATA2LSB) {
-		loader_err(err, errlen, "kernel %s: big-endian ELF, x86 needs little-endian", f->path);
-		return -ENOEXEC;
+		return err_set(err, -ENOEXEC, "kernel %s: big-endian ELF, x86 needs little-endian", f->path);
 	}
 	if (elf->cls == 64) {
 		Elf64_Ehdr h;
@@ -105,23 +99,21 @@ int loader_elf_parse(const struct loader_file *f, struct loader_elf *elf, char *
 		need = sizeof(Elf32_Phdr);
 	}
 	if (machine != EM_386 && machine != EM_X86_64) {
-		loader_err(err, errlen, "kernel %s: ELF e_machine %u is not x86 (%u or %u)", f->path,
+		return err_set(err, -ENOEXEC, "kernel %s: ELF e_machine %u is not x86 (%u or %u)", f->path,
 			   machine, EM_386, EM_X86_64);
-		return -ENOEXEC;
 	}
 	if (phnum == 0 || phentsize < need || phoff > f->len ||
 	    phnum * phentsize > f->len - phoff) {
-		loader_err(err, errlen, "kernel %s: truncated or bad program headers: %" PRIu64
+		return err_set(err, -ENOEXEC, "kernel %s: truncated or bad program headers: %" PRIu64
 			   " x %" PRIu64 " bytes at 0x%" PRIx64 ", file has %zu bytes",
 			   f->path, phnum, phentsize, phoff, f->len);
-		return -ENOEXEC;
 	}
 	for (i = 0; i < phnum; i++) {
 		struct loader_elf_seg s;
 		uint32_t type;
 
 		elf_phdr(f, elf->cls, phoff + i * phentsize, &type, &s);
-		ret = elf_add_phdr(f, elf, (unsigned int)i, type, &s, err, errlen);
+		ret = elf_add_phdr(f, elf, (unsigned int)i, type, &s, err);
 		if (ret < 0)
 			return ret;
 	}
@@ -160,7 +152,7 @@ int loader_elf_find_note(const struct loader_file *f, const struct loader_elf *e
 }
 
 int loader_elf_load(struct guest_mem *mem, const struct loader_file *f,
-		    const struct loader_elf *elf, struct loader_result *out, char *err, size_t errlen)
+		    const struct loader_elf *elf, struct loader_result *out, struct err *err)
 {
 	char what[320];
 	unsigned int i, j;
@@ -170,24 +162,22 @@ int loader_elf_load(struct guest_mem *mem, const struct loader_file *f,
 		const struct loader_elf_seg *s = &elf->segs[i];
 
 		snprintf(what, sizeof(what), "kernel %s: segment %u", f->path, i);
-		ret = loader_check_range(mem, s->paddr, s->memsz, what, err, errlen);
+		ret = loader_check_range(mem, s->paddr, s->memsz, what, err);
 		if (ret < 0)
 			return ret;
 		for (j = 0; j < i; j++) {
 			const struct loader_elf_seg *o = &elf->segs[j];
 
 			if (s->paddr < o->paddr + o->memsz && o->paddr < s->paddr + s->memsz) {
-				loader_err(err, errlen, "kernel %s: segment %u [0x%" PRIx64 "-0x%" PRIx64
+				return err_set(err, -EINVAL, "kernel %s: segment %u [0x%" PRIx64 "-0x%" PRIx64
 					   ") overlaps segment %u [0x%" PRIx64 "-0x%" PRIx64 ")",
 					   f->path, i, s->paddr, s->paddr + s->memsz, j, o->paddr,
 					   o->paddr + o->memsz);
-				return -EINVAL;
 			}
 		}
 	}
 	if (elf->nsegs == 0) {
-		loader_err(err, errlen, "kernel %s: no PT_LOAD segment to load", f->path);
-		return -ENOEXEC;
+		return err_set(err, -ENOEXEC, "kernel %s: no PT_LOAD segment to load", f->path);
 	}
 	out->image_start = UINT64_MAX;
 	for (i = 0; i < elf->nsegs; i++) {

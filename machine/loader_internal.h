@@ -3,6 +3,7 @@
 #ifndef KVMRR_MACHINE_LOADER_INTERNAL_H
 #define KVMRR_MACHINE_LOADER_INTERNAL_H
 
+#include "common/err.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,8 +33,6 @@ struct loader_elf {
 	struct { uint64_t offset, size; } notes[LOADER_ELF_MAX_NOTES];
 };
 
-#define loader_err(err, errlen, ...) snprintf((err), (errlen), __VA_ARGS__)
-
 static inline void loader_put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void loader_put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static inline void loader_put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
@@ -43,22 +42,22 @@ static inline uint16_t loader_get16(const uint8_t *p) { uint16_t v; memcpy(&v, p
 
 /* loader_elf.c */
 bool loader_is_elf(const struct loader_file *f);
-int loader_elf_parse(const struct loader_file *f, struct loader_elf *elf, char *err, size_t errlen);
+int loader_elf_parse(const struct loader_file *f, struct loader_elf *elf, struct err *err);
 /* Find a note by name and type in the ELF's PT_NOTE segments: 0, or -ENOENT. */
 int loader_elf_find_note(const struct loader_file *f, const struct loader_elf *elf,
 			 const char *name, uint32_t type, const uint8_t **desc, uint32_t *descsz);
 int loader_elf_load(struct guest_mem *mem, const struct loader_file *f,
-		    const struct loader_elf *elf, struct loader_result *out, char *err, size_t errlen);
+		    const struct loader_elf *elf, struct loader_result *out, struct err *err);
 
 /* loader.c */
 /* [gpa, gpa+size) must be inside RAM and clear of the boot area: 0, -ERANGE, -EFBIG, -EINVAL. */
 int loader_check_range(const struct guest_mem *mem, uint64_t gpa, uint64_t size,
-		       const char *what, char *err, size_t errlen);
+		       const char *what, struct err *err);
 int loader_write_cmdline(struct guest_mem *mem, const char *cmdline, struct loader_result *out,
-			 char *err, size_t errlen);
+			 struct err *err);
 /* Read the initrd into the top of RAM in [low, high): fills out->initrd_*. */
 int loader_load_initrd(struct guest_mem *mem, const char *path, uint64_t low, uint64_t high,
-		       struct loader_result *out, char *err, size_t errlen);
+		       struct loader_result *out, struct err *err);
 void loader_build_memmap(const struct guest_mem *mem, struct loader_result *out);
 /* End of RAM below the 32-bit hole. */
 uint64_t loader_low_ram_end(const struct guest_mem *mem);
@@ -68,12 +67,12 @@ void loader_set_flat32(struct loader_result *out, uint64_t entry);
 
 int loader_pvh_load(struct guest_mem *mem, const struct loader_args *args,
 		    const struct loader_file *f, const struct loader_elf *elf,
-		    struct loader_result *out, char *err, size_t errlen);
+		    struct loader_result *out, struct err *err);
 int loader_multiboot_load(struct guest_mem *mem, const struct loader_args *args,
 			  const struct loader_file *f, const struct loader_elf *elf,
-			  struct loader_result *out, char *err, size_t errlen);
+			  struct loader_result *out, struct err *err);
 int loader_bzimage_load(struct guest_mem *mem, const struct loader_args *args,
 			const struct loader_file *f, struct loader_result *out,
-			char *err, size_t errlen);
+			struct err *err);
 
 #endif

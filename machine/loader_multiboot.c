@@ -43,7 +43,7 @@ static long find_header(const struct loader_file *f)
 
 /* Flag 16: header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr. */
 static int load_aout(struct guest_mem *mem, const struct loader_file *f, size_t hoff,
-		     struct loader_result *out, uint64_t *entry, char *err, size_t errlen)
+		     struct loader_result *out, uint64_t *entry, struct err *err)
 {
 	uint32_t header_addr, load_addr, load_end, bss_end;
 	uint64_t load_off, load_len, mem_len;
@@ -51,8 +51,7 @@ static int load_aout(struct guest_mem *mem, const struct loader_file *f, size_t 
 	int ret;
 
 	if (hoff + 32 > f->len) {
-		loader_err(err, errlen, "kernel %s: truncated multiboot header at 0x%zx", f->path, hoff);
-		return -ENOEXEC;
+		return err_set(err, -ENOEXEC, "kernel %s: truncated multiboot header at 0x%zx", f->path, hoff);
 	}
 	header_addr = loader_get32(f->data + hoff + 12);
 	load_addr = loader_get32(f->data + hoff + 16);
@@ -60,27 +59,24 @@ static int load_aout(struct guest_mem *mem, const struct loader_file *f, size_t 
 	bss_end = loader_get32(f->data + hoff + 24);
 	*entry = loader_get32(f->data + hoff + 28);
 	if (load_addr > header_addr || header_addr - load_addr > hoff) {
-		loader_err(err, errlen, "kernel %s: multiboot load_addr 0x%x / header_addr 0x%x do "
+		return err_set(err, -ENOEXEC, "kernel %s: multiboot load_addr 0x%x / header_addr 0x%x do "
 			   "not place the header at file offset 0x%zx", f->path, load_addr,
 			   header_addr, hoff);
-		return -ENOEXEC;
 	}
 	load_off = hoff - (header_addr - load_addr);
 	load_len = load_end ? (uint64_t)load_end - load_addr : f->len - load_off;
 	if (load_end && load_end < load_addr) {
-		loader_err(err, errlen, "kernel %s: multiboot load_end_addr 0x%x < load_addr 0x%x",
+		return err_set(err, -ENOEXEC, "kernel %s: multiboot load_end_addr 0x%x < load_addr 0x%x",
 			   f->path, load_end, load_addr);
-		return -ENOEXEC;
 	}
 	if (load_len > f->len - load_off) {
-		loader_err(err, errlen, "kernel %s: truncated: multiboot header wants 0x%" PRIx64
+		return err_set(err, -ENOEXEC, "kernel %s: truncated: multiboot header wants 0x%" PRIx64
 			   " bytes from offset 0x%" PRIx64 ", the file has %zu bytes", f->path,
 			   load_len, load_off, f->len);
-		return -ENOEXEC;
 	}
 	mem_len = bss_end > load_addr + load_len ? bss_end - load_addr : load_len;
 	snprintf(what, sizeof(what), "kernel %s: multiboot image", f->path);
-	ret = loader_check_range(mem, load_addr, mem_len, what, err, errlen);
+	ret = loader_check_range(mem, load_addr, mem_len, what, err);
 	if (ret < 0)
 		return ret;
 	guest_mem_write(mem, load_addr, f->data + load_off, load_len);
@@ -129,7 +125,7 @@ static void write_info(struct guest_mem *mem, const struct loader_result *out)
 
 int loader_multiboot_load(struct guest_mem *mem, const struct loader_args *args,
 			  const struct loader_file *f, const struct loader_elf *elf,
-			  struct loader_result *out, char *err, size_t errlen)
+			  struct loader_result *out, struct err *err)
 {
 	long hoff = find_header(f);
 	uint32_t flags;
@@ -142,29 +138,27 @@ int loader_multiboot_load(struct guest_mem *mem, const struct loader_args *args,
 	if (!elf && !(flags & MB_FLAG_AOUT))
 		return LOADER_NOT_MINE;     /* a raw image needs the load addresses */
 	if (flags & 0xffff & ~MB_FLAGS_KNOWN) {
-		loader_err(err, errlen, "kernel %s: multiboot header requires features 0x%x we do "
+		return err_set(err, -ENOEXEC, "kernel %s: multiboot header requires features 0x%x we do "
 			   "not provide (known: 0x%x)", f->path, flags & 0xffff & ~MB_FLAGS_KNOWN,
 			   MB_FLAGS_KNOWN & 0xffff);
-		return -ENOEXEC;
 	}
 	if (flags & MB_FLAG_AOUT) {
-		ret = load_aout(mem, f, (size_t)hoff, out, &entry, err, errlen);
+		ret = load_aout(mem, f, (size_t)hoff, out, &entry, err);
 	} else {
-		ret = loader_elf_load(mem, f, elf, out, err, errlen);
+		ret = loader_elf_load(mem, f, elf, out, err);
 		entry = elf->entry;
 	}
 	if (ret < 0)
 		return ret;
 	if (entry >= GUEST_MEM_HOLE_START || !guest_mem_ptr(mem, entry, 1)) {
-		loader_err(err, errlen, "kernel %s: multiboot entry 0x%" PRIx64 " is outside guest "
+		return err_set(err, -ERANGE, "kernel %s: multiboot entry 0x%" PRIx64 " is outside guest "
 			   "RAM below the 32-bit hole", f->path, entry);
-		return -ERANGE;
 	}
-	ret = loader_write_cmdline(mem, args->cmdline, out, err, errlen);
+	ret = loader_write_cmdline(mem, args->cmdline, out, err);
 	if (ret == 0 && args->initrd_path)
 		ret = loader_load_initrd(mem, args->initrd_path,
 					 out->image_end > 0x100000 ? out->image_end : 0x100000,
-					 GUEST_MEM_HOLE_START, out, err, errlen);
+					 GUEST_MEM_HOLE_START, out, err);
 	if (ret < 0)
 		return ret;
 	loader_build_memmap(mem, out);

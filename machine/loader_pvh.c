@@ -55,7 +55,7 @@ static void write_start_info(struct guest_mem *mem, const struct loader_result *
 
 int loader_pvh_load(struct guest_mem *mem, const struct loader_args *args,
 		    const struct loader_file *f, const struct loader_elf *elf,
-		    struct loader_result *out, char *err, size_t errlen)
+		    struct loader_result *out, struct err *err)
 {
 	const uint8_t *desc;
 	uint32_t descsz;
@@ -65,28 +65,26 @@ int loader_pvh_load(struct guest_mem *mem, const struct loader_args *args,
 	if (loader_elf_find_note(f, elf, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, &desc, &descsz) < 0)
 		return LOADER_NOT_MINE;
 	if (descsz != 4 && descsz != 8) {
-		loader_err(err, errlen, "kernel %s: PVH entry note has a %u-byte descriptor, "
+		return err_set(err, -ENOEXEC, "kernel %s: PVH entry note has a %u-byte descriptor, "
 			   "wanted 4 or 8", f->path, descsz);
-		return -ENOEXEC;
 	}
 	entry = descsz == 4 ? loader_get32(desc) : loader_get64(desc);
-	ret = loader_elf_load(mem, f, elf, out, err, errlen);
+	ret = loader_elf_load(mem, f, elf, out, err);
 	if (ret < 0)
 		return ret;
 	if (entry >= GUEST_MEM_HOLE_START || !guest_mem_ptr(mem, entry, 1)) {
-		loader_err(err, errlen, "kernel %s: PVH entry 0x%" PRIx64 " is outside guest RAM "
+		return err_set(err, -ERANGE, "kernel %s: PVH entry 0x%" PRIx64 " is outside guest RAM "
 			   "below the 32-bit hole (0x%" PRIx64 ")", f->path, entry,
 			   loader_low_ram_end(mem));
-		return -ERANGE;
 	}
-	ret = loader_write_cmdline(mem, args->cmdline, out, err, errlen);
+	ret = loader_write_cmdline(mem, args->cmdline, out, err);
 	if (ret < 0)
 		return ret;
 	if (args->initrd_path) {
 		uint64_t low = out->image_end > LOW_1M ? out->image_end : LOW_1M;
 
 		ret = loader_load_initrd(mem, args->initrd_path, low, GUEST_MEM_HOLE_START, out,
-					 err, errlen);
+					 err);
 		if (ret < 0)
 			return ret;
 	}

@@ -55,7 +55,7 @@ int machine_exit_status(const struct machine *m)
 	}
 }
 
-static int setup_cpuid(struct machine *m, char *err, size_t errlen)
+static int setup_cpuid(struct machine *m, struct err *err)
 {
 	struct kvm_cpuid2 *supported = NULL;
 	int r;
@@ -72,7 +72,7 @@ static int setup_cpuid(struct machine *m, char *err, size_t errlen)
 	r = kvm_get_supported_cpuid(m->kvm_fd, &supported);
 
 	if (r < 0) {
-		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+		err_printf(err, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
 		return r;
 	}
 	m->cpuid = kvm_cpuid2_alloc(supported->nent);
@@ -84,38 +84,38 @@ static int setup_cpuid(struct machine *m, char *err, size_t errlen)
 	if (!m->cfg.host_cpuid)
 		machine_cpuid_profile(m->cpuid);
 	if (m->cfg.cpu_features)
-		r = machine_cpuid_edit(m->cpuid, supported, m->cfg.cpu_features, err, errlen);
+		r = machine_cpuid_edit(m->cpuid, supported, m->cfg.cpu_features, err);
 	free(supported);
 	if (r < 0)
 		return r;
 set:
 	r = vcpu_set_cpuid2(&m->vcpu, m->cpuid);
 	if (r < 0)
-		snprintf(err, errlen, "KVM_SET_CPUID2 (%u entries): %s", m->cpuid->nent, strerror(-r));
+		err_printf(err, "KVM_SET_CPUID2 (%u entries): %s", m->cpuid->nent, strerror(-r));
 	return r;
 }
 
-static int open_kvm(struct machine *m, char *err, size_t errlen)
+static int open_kvm(struct machine *m, struct err *err)
 {
 	int r;
 
 	m->kvm_fd = kvm_open(NULL);
 	if (m->kvm_fd < 0) {
 		r = m->kvm_fd;
-		snprintf(err, errlen, "cannot open /dev/kvm: %s%s", strerror(-r),
+		err_printf(err, "cannot open /dev/kvm: %s%s", strerror(-r),
 			 r == -ENOENT ? " (is the kvm_intel or kvm_amd module loaded?)" :
 			 r == -EACCES ? " (no permission: add yourself to the kvm group or run as root)" : "");
 		return r;
 	}
 	r = kvm_check_api_version(m->kvm_fd);
 	if (r < 0) {
-		snprintf(err, errlen, "/dev/kvm: API version %d, this build needs %d",
+		err_printf(err, "/dev/kvm: API version %d, this build needs %d",
 			 kvm_get_api_version(m->kvm_fd), KVM_EXPECTED_API_VERSION);
 		return r;
 	}
 	m->vm_fd = kvm_create_vm(m->kvm_fd);
 	if (m->vm_fd < 0) {
-		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(-m->vm_fd));
+		err_printf(err, "KVM_CREATE_VM: %s", strerror(-m->vm_fd));
 		return m->vm_fd;
 	}
 	/* Both are Intel-only requirements; AMD returns EINVAL or ignores them. */
@@ -125,7 +125,7 @@ static int open_kvm(struct machine *m, char *err, size_t errlen)
 }
 
 /* *fd = -1 when there is no serial input. */
-static int open_serial_in(const struct machine_config *cfg, int *fd, char *err, size_t errlen)
+static int open_serial_in(const struct machine_config *cfg, int *fd, struct err *err)
 {
 	*fd = -1;
 	if (!cfg->serial_in_path)
@@ -137,13 +137,13 @@ static int open_serial_in(const struct machine_config *cfg, int *fd, char *err, 
 	if (*fd < 0) {
 		int r = -errno;
 
-		snprintf(err, errlen, "--serial-in %s: %s", cfg->serial_in_path, strerror(-r));
+		err_printf(err, "--serial-in %s: %s", cfg->serial_in_path, strerror(-r));
 		return r;
 	}
 	return 0;
 }
 
-static int setup_devices(struct machine *m, char *err, size_t errlen)
+static int setup_devices(struct machine *m, struct err *err)
 {
 	int r, in_fd;
 
@@ -151,14 +151,14 @@ static int setup_devices(struct machine *m, char *err, size_t errlen)
 	bus_init(&m->mmio, "mmio");
 	if (m->cfg.no_devices)
 		return 0;
-	r = open_serial_in(&m->cfg, &in_fd, err, errlen);
+	r = open_serial_in(&m->cfg, &in_fd, err);
 	if (r < 0)
 		return r;
 	r = devices_init(&m->dev, &m->pio, &m->mmio, m->cfg.serial_out_fd, in_fd, &m->exits);
 	if (r < 0) {
 		if (in_fd >= 0)
 			close(in_fd);
-		snprintf(err, errlen, "devices: %s", strerror(-r));
+		err_printf(err, "devices: %s", strerror(-r));
 		return r;
 	}
 	m->devices_up = true;
@@ -166,7 +166,7 @@ static int setup_devices(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
-int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t errlen)
+int machine_create(struct machine *m, const struct machine_config *cfg, struct err *err)
 {
 	int r;
 
@@ -177,31 +177,31 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	m->serial_in_fd = -1;
 	if (!m->cfg.mem_size)
 		m->cfg.mem_size = MACHINE_DEFAULT_MEM;
-	r = open_kvm(m, err, errlen);
+	r = open_kvm(m, err);
 	if (r < 0)
 		return r;
 	r = guest_mem_alloc(&m->mem, m->cfg.mem_size);
 	if (r < 0) {
-		snprintf(err, errlen, "guest RAM of %" PRIu64 " bytes: %s", m->cfg.mem_size, strerror(-r));
+		err_printf(err, "guest RAM of %" PRIu64 " bytes: %s", m->cfg.mem_size, strerror(-r));
 		return r;
 	}
 	r = guest_mem_register(&m->mem, m->vm_fd, m->cfg.dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0);
 	if (r < 0) {
-		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
+		err_printf(err, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
 		return r;
 	}
 	r = vcpu_open(&m->vcpu, m->kvm_fd, m->vm_fd, 0);
 	if (r < 0) {
-		snprintf(err, errlen, "KVM_CREATE_VCPU 0: %s", strerror(-r));
+		err_printf(err, "KVM_CREATE_VCPU 0: %s", strerror(-r));
 		return r;
 	}
-	r = setup_cpuid(m, err, errlen);
+	r = setup_cpuid(m, err);
 	if (r < 0)
 		return r;
 	m->tsc_khz = vcpu_get_tsc_khz(&m->vcpu);
 	if (kvm_check_extension(m->kvm_fd, KVM_CAP_SYNC_REGS) > 0)
 		vcpu_sync_regs_set_valid(&m->vcpu, KVM_SYNC_X86_REGS);
-	return setup_devices(m, err, errlen);
+	return setup_devices(m, err);
 }
 
 void machine_destroy(struct machine *m)

@@ -7,6 +7,7 @@
 #ifndef KVMRR_MACHINE_MACHINE_H
 #define KVMRR_MACHINE_MACHINE_H
 
+#include "common/err.h"
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -111,9 +112,9 @@ struct machine {
  * No guest is loaded (replay restores one instead). On failure returns
  * -errno and writes a message to err.
  */
-int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t errlen);
+int machine_create(struct machine *m, const struct machine_config *cfg, struct err *err);
 /* Load cfg->guest_path (+initrd, cmdline) and set the boot vCPU state. */
-int machine_load(struct machine *m, char *err, size_t errlen);
+int machine_load(struct machine *m, struct err *err);
 void machine_destroy(struct machine *m);
 
 /*

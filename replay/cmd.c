@@ -39,9 +39,10 @@ static double default_timeout(const char *path)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	double secs = 0;
-	char khz[32], err[256];
+	char khz[32];
+	struct err err = { 0 };
 
-	if (stream_recording_open(path, &db, err, sizeof(err)) < 0)
+	if (stream_recording_open(path, &db, &err) < 0)
 		return 60;
 	if (stream_meta_get(db, "tsc_khz", khz, sizeof(khz)) == 0 && atof(khz) > 0 &&
 	    sqlite3_prepare_v2(db, "SELECT total(vmm_ticks + guest_ticks) FROM exit", -1, &st, NULL) == SQLITE_OK &&
@@ -119,7 +120,7 @@ int replay_cmd(int argc, char **argv)
 	if (rc == 0)
 		rc = replay_run(&r);
 	if (rc < 0) {
-		if (!r.err.code)
+		if (!r.err.msg[0])
 			err_set(&r.err, rc, "%s", r.m.end_detail[0] ? r.m.end_detail : strerror(-rc));
 		fprintf(stderr, "kvmrr replay: %s: %s\n", opt.path, r.err.msg);
 		replay_close(&r);

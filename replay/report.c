@@ -35,7 +35,8 @@ static bool final_compared(const struct replay *r)
 static void compare_final(struct replay *r)
 {
 	struct stream_snapshot want, got;
-	char msg[256] = "", hex[65], want_hex[80];
+	char hex[65], want_hex[80];
+	struct err msg = { 0 };
 	static const unsigned int kinds[] = { STREAM_STATE_REGS, STREAM_STATE_SREGS,
 					      STREAM_STATE_XCRS, STREAM_STATE_XSAVE };
 	uint8_t digest[32];
@@ -43,9 +44,9 @@ static void compare_final(struct replay *r)
 
 	memset(&want, 0, sizeof(want));
 	memset(&got, 0, sizeof(got));
-	if (stream_snapshot_load(r->db, 0, "final", &want, msg, sizeof(msg)) < 0 ||
-	    stream_snapshot_take(&got, &r->m.vcpu, r->m.kvm_fd, msg, sizeof(msg)) < 0) {
-		snprintf(r->final_diff, sizeof(r->final_diff), "final state unavailable: %s", msg);
+	if (stream_snapshot_load(r->db, 0, "final", &want, &msg) < 0 ||
+	    stream_snapshot_take(&got, &r->m.vcpu, r->m.kvm_fd, &msg) < 0) {
+		snprintf(r->final_diff, sizeof(r->final_diff), "final state unavailable: %.400s", msg.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {

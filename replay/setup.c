@@ -109,15 +109,14 @@ static int load_pages(struct replay *r)
 static int restore_vcpu(struct replay *r)
 {
 	struct stream_snapshot s;
-	char msg[400] = "";
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	rc = stream_snapshot_load(r->db, 0, "initial", &s, msg, sizeof(msg));
+	rc = stream_snapshot_load(r->db, 0, "initial", &s, &r->err);
 	if (rc == 0)
-		rc = stream_snapshot_restore(&s, &r->m.vcpu, msg, sizeof(msg));
+		rc = stream_snapshot_restore(&s, &r->m.vcpu, &r->err);
 	if (rc < 0)
-		err_set(&r->err, rc, "initial vCPU state: %s", msg);
+		err_wrap(&r->err, "initial vCPU state");
 	stream_snapshot_free(&s);
 	return rc;
 }
@@ -139,16 +138,15 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 {
 	struct machine_config cfg = { 0 };
 	struct kvm_cpuid2 *cpuid = NULL;
-	char msg[ERR_MSG_MAX];
 	uint64_t mem_size = 0;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->opt = *opt;
 	r->last_seq = -1;
-	rc = stream_recording_open(opt->path, &r->db, msg, sizeof(msg));
+	rc = stream_recording_open(opt->path, &r->db, &r->err);
 	if (rc < 0)
-		return err_set(&r->err, rc, "%s", msg);
+		return rc;
 	load_end(r);
 	rc = meta_u64(r, "mem_size", &mem_size);
 	if (rc == 0)
@@ -161,9 +159,7 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	cfg.serial_out_fd = STDOUT_FILENO;
 	cfg.timeout_sec = opt->timeout_sec;
 	cfg.dirty_log = replay_async_in_recording(r->db);   /* pages written between async points */
-	rc = machine_create(&r->m, &cfg, msg, sizeof(msg));
-	if (rc < 0)
-		err_set(&r->err, rc, "%s", msg);
+	rc = machine_create(&r->m, &cfg, &r->err);
 	free(cpuid);
 	r->m.cfg.cpuid = NULL;
 	if (rc == 0)

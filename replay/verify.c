@@ -274,7 +274,7 @@ int replay_run(struct replay *r)
 		return 0;
 	}
 	rc = machine_run(&r->m, &hook);
-	if (rc < 0 && !r->err.code)
+	if (rc < 0 && !r->err.msg[0])
 		err_set(&r->err, rc, "%s", r->m.end_detail);
 	return rc;
 }

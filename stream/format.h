@@ -7,6 +7,7 @@
 #ifndef KVMRR_STREAM_FORMAT_H
 #define KVMRR_STREAM_FORMAT_H
 
+#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <sqlite3.h>
@@ -27,14 +28,14 @@ struct stream_view {
 #define STREAM_VIEW_COUNT 5
 extern const struct stream_view stream_views[STREAM_VIEW_COUNT];
 /* CREATE [TEMP] VIEW of v; 0 or -EIO with the SQLite message in err. */
-int stream_view_create(sqlite3 *db, const struct stream_view *v, bool temp, char *err, size_t errlen);
+int stream_view_create(sqlite3 *db, const struct stream_view *v, bool temp, struct err *err);
 
 /*
  * Create every table, index and view of format STREAM_FORMAT_VERSION in an
  * empty database and fill meta(format, format_version, complete=0) and the
  * name tables. 0 or -errno with a message naming the statement.
  */
-int stream_schema_create(sqlite3 *db, char *err, size_t errlen);
+int stream_schema_create(sqlite3 *db, struct err *err);
 
 /*
  * Check that db holds a recording this build can read: meta.format is
@@ -42,18 +43,18 @@ int stream_schema_create(sqlite3 *db, char *err, size_t errlen);
  * Returns 0, -EPROTONOSUPPORT for another version (the message names both),
  * -EINVAL if it is no kvmrr recording.
  */
-int stream_schema_check(sqlite3 *db, char *err, size_t errlen);
+int stream_schema_check(sqlite3 *db, struct err *err);
 
 /*
  * Open a recording read-only and check its format. *db is set on success
  * only; close it with sqlite3_close(). 0 or -errno with a message (without
  * the path: the caller names the file).
  */
-int stream_recording_open(const char *path, sqlite3 **db, char *err, size_t errlen);
+int stream_recording_open(const char *path, sqlite3 **db, struct err *err);
 
 /* meta helpers: 0 or -EIO with a message. */
-int stream_meta_set_text(sqlite3 *db, const char *key, const char *value, char *err, size_t errlen);
-int stream_meta_set_int(sqlite3 *db, const char *key, long long value, char *err, size_t errlen);
+int stream_meta_set_text(sqlite3 *db, const char *key, const char *value, struct err *err);
+int stream_meta_set_int(sqlite3 *db, const char *key, long long value, struct err *err);
 /* Text of meta[key] into buf; -ENOENT if absent. */
 int stream_meta_get(sqlite3 *db, const char *key, char *buf, size_t len);
 
@@ -61,6 +62,6 @@ int stream_meta_get(sqlite3 *db, const char *key, char *buf, size_t len);
 int stream_sqlite_errno(int rc);
 
 /* Run SQL text (no rows); 0 or -EIO with "what: sqlite message" in err. */
-int stream_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen);
+int stream_sql_exec(sqlite3 *db, const char *sql, const char *what, struct err *err);
 
 #endif

@@ -97,16 +97,15 @@ const struct stream_view stream_views[STREAM_VIEW_COUNT] = {
 #undef REASON_NAME
 #undef NS
 
-int stream_view_create(sqlite3 *db, const struct stream_view *v, bool temp, char *err, size_t errlen)
+int stream_view_create(sqlite3 *db, const struct stream_view *v, bool temp, struct err *err)
 {
 	char *sql = sqlite3_mprintf("CREATE %sVIEW %s AS %s", temp ? "TEMP " : "", v->name, v->select);
 	int r;
 
 	if (!sql) {
-		snprintf(err, errlen, "view %s: out of memory", v->name);
-		return -ENOMEM;
+		return err_set(err, -ENOMEM, "view %s: out of memory", v->name);
 	}
-	r = stream_sql_exec(db, sql, v->name, err, errlen);
+	r = stream_sql_exec(db, sql, v->name, err);
 	sqlite3_free(sql);
 	return r;
 }
@@ -126,20 +125,20 @@ int stream_sqlite_errno(int rc)
 	}
 }
 
-int stream_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
+int stream_sql_exec(sqlite3 *db, const char *sql, const char *what, struct err *err)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 
 	if (rc == SQLITE_OK)
 		return 0;
-	snprintf(err, errlen, "%s: %s (SQLite %d)", what, msg ? msg : sqlite3_errstr(rc), rc);
+	err_printf(err, "%s: %s (SQLite %d)", what, msg ? msg : sqlite3_errstr(rc), rc);
 	sqlite3_free(msg);
 	return stream_sqlite_errno(rc);
 }
 
 static int meta_set(sqlite3 *db, const char *key, const char *text, long long num, bool is_num,
-		    char *err, size_t errlen)
+		    struct err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1,
@@ -154,7 +153,7 @@ static int meta_set(sqlite3 *db, const char *key, const char *text, long long nu
 		rc = sqlite3_step(st);
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
-		snprintf(err, errlen, "writing meta '%s': %s (SQLite %d)", key, sqlite3_errmsg(db), rc);
+		err_printf(err, "writing meta '%s': %s (SQLite %d)", key, sqlite3_errmsg(db), rc);
 		sqlite3_finalize(st);
 		return stream_sqlite_errno(rc);
 	}
@@ -162,14 +161,14 @@ static int meta_set(sqlite3 *db, const char *key, const char *text, long long nu
 	return 0;
 }
 
-int stream_meta_set_text(sqlite3 *db, const char *key, const char *value, char *err, size_t errlen)
+int stream_meta_set_text(sqlite3 *db, const char *key, const char *value, struct err *err)
 {
-	return meta_set(db, key, value ? value : "", 0, false, err, errlen);
+	return meta_set(db, key, value ? value : "", 0, false, err);
 }
 
-int stream_meta_set_int(sqlite3 *db, const char *key, long long value, char *err, size_t errlen)
+int stream_meta_set_int(sqlite3 *db, const char *key, long long value, struct err *err)
 {
-	return meta_set(db, key, NULL, value, true, err, errlen);
+	return meta_set(db, key, NULL, value, true, err);
 }
 
 int stream_meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
@@ -190,7 +189,7 @@ int stream_meta_get(sqlite3 *db, const char *key, char *buf, size_t len)
 	return r;
 }
 
-static int fill_names(sqlite3 *db, char *err, size_t errlen)
+static int fill_names(sqlite3 *db, struct err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "INSERT INTO exit_reason(reason, name) VALUES(?, ?)", -1,
@@ -213,76 +212,72 @@ static int fill_names(sqlite3 *db, char *err, size_t errlen)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "filling exit_reason/event_kind: %s", sqlite3_errmsg(db));
+		err_printf(err, "filling exit_reason/event_kind: %s", sqlite3_errmsg(db));
 		return stream_sqlite_errno(rc);
 	}
 	return 0;
 }
 
-int stream_schema_create(sqlite3 *db, char *err, size_t errlen)
+int stream_schema_create(sqlite3 *db, struct err *err)
 {
-	int r = stream_sql_exec(db, "BEGIN", "schema: BEGIN", err, errlen);
+	int r = stream_sql_exec(db, "BEGIN", "schema: BEGIN", err);
 
 	if (!r)
-		r = stream_sql_exec(db, schema_sql, "schema: CREATE", err, errlen);
+		r = stream_sql_exec(db, schema_sql, "schema: CREATE", err);
 	for (size_t i = 0; !r && i < STREAM_VIEW_COUNT; i++)
-		r = stream_view_create(db, &stream_views[i], false, err, errlen);
+		r = stream_view_create(db, &stream_views[i], false, err);
 	if (!r)
-		r = fill_names(db, err, errlen);
+		r = fill_names(db, err);
 	if (!r)
-		r = stream_meta_set_text(db, "format", STREAM_FORMAT_NAME, err, errlen);
+		r = stream_meta_set_text(db, "format", STREAM_FORMAT_NAME, err);
 	if (!r)
-		r = stream_meta_set_int(db, "format_version", STREAM_FORMAT_VERSION, err, errlen);
+		r = stream_meta_set_int(db, "format_version", STREAM_FORMAT_VERSION, err);
 	if (!r)
-		r = stream_meta_set_int(db, "complete", 0, err, errlen);
+		r = stream_meta_set_int(db, "complete", 0, err);
 	if (!r)
-		r = stream_sql_exec(db, "COMMIT", "schema: COMMIT", err, errlen);
+		r = stream_sql_exec(db, "COMMIT", "schema: COMMIT", err);
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
-int stream_schema_check(sqlite3 *db, char *err, size_t errlen)
+int stream_schema_check(sqlite3 *db, struct err *err)
 {
 	char format[64], version[32];
 	char *end = NULL;
 	long v;
 
 	if (stream_meta_get(db, "format", format, sizeof(format)) < 0) {
-		snprintf(err, errlen, "not a kvmrr recording: meta.format is missing, wanted '%s'",
+		return err_set(err, -EINVAL, "not a kvmrr recording: meta.format is missing, wanted '%s'",
 			 STREAM_FORMAT_NAME);
-		return -EINVAL;
 	}
 	if (strcmp(format, STREAM_FORMAT_NAME) != 0) {
-		snprintf(err, errlen, "not a kvmrr recording: meta.format is '%s', wanted '%s'",
+		return err_set(err, -EINVAL, "not a kvmrr recording: meta.format is '%s', wanted '%s'",
 			 format, STREAM_FORMAT_NAME);
-		return -EINVAL;
 	}
 	if (stream_meta_get(db, "format_version", version, sizeof(version)) < 0) {
-		snprintf(err, errlen, "kvmrr recording without meta.format_version");
-		return -EINVAL;
+		return err_set(err, -EINVAL, "kvmrr recording without meta.format_version");
 	}
 	v = strtol(version, &end, 10);
 	if (end == version || *end || v != STREAM_FORMAT_VERSION) {
-		snprintf(err, errlen, "recording format version %s is not supported: this kvmrr "
+		return err_set(err, -EPROTONOSUPPORT, "recording format version %s is not supported: this kvmrr "
 			 "(%s) reads format version %d only", version, KVMRR_VERSION, STREAM_FORMAT_VERSION);
-		return -EPROTONOSUPPORT;
 	}
 	return 0;
 }
 
-int stream_recording_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+int stream_recording_open(const char *path, sqlite3 **out, struct err *err)
 {
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	int r;
 
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open it: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		err_printf(err, "cannot open it: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		sqlite3_close(db);
 		return stream_sqlite_errno(rc);
 	}
-	r = stream_schema_check(db, err, errlen);
+	r = stream_schema_check(db, err);
 	if (r < 0) {
 		sqlite3_close(db);
 		return r;

@@ -46,7 +46,7 @@ static bool msr_is_paravirt(uint32_t index)
 }
 
 static int take_msrs(struct stream_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
-		     char *err, size_t errlen)
+		     struct err *err)
 {
 	struct kvm_msr_list *list = NULL;
 	struct kvm_msrs *out, *batch = NULL;
@@ -54,14 +54,14 @@ static int take_msrs(struct stream_snapshot *s, const struct vcpu *vcpu, int kvm
 	int r = kvm_get_msr_index_list(kvm_fd, &list);
 
 	if (r < 0) {
-		snprintf(err, errlen, "snapshot: KVM_GET_MSR_INDEX_LIST: %s", strerror(-r));
+		err_printf(err, "snapshot: KVM_GET_MSR_INDEX_LIST: %s", strerror(-r));
 		return r;
 	}
 	out = calloc(1, msrs_size(list->nmsrs));
 	batch = calloc(1, msrs_size(list->nmsrs));
 	if (!out || !batch) {
 		r = -ENOMEM;
-		snprintf(err, errlen, "snapshot: %u MSRs: out of memory", list->nmsrs);
+		err_printf(err, "snapshot: %u MSRs: out of memory", list->nmsrs);
 		goto out;
 	}
 	for (uint32_t i = 0; i < list->nmsrs;) {
@@ -70,7 +70,7 @@ static int take_msrs(struct stream_snapshot *s, const struct vcpu *vcpu, int kvm
 			batch->entries[j] = (struct kvm_msr_entry){ .index = list->indices[i + j] };
 		r = vcpu_get_msrs(vcpu, batch);
 		if (r < 0) {
-			snprintf(err, errlen, "snapshot: KVM_GET_MSRS from 0x%x: %s",
+			err_printf(err, "snapshot: KVM_GET_MSRS from 0x%x: %s",
 				 list->indices[i], strerror(-r));
 			goto out;
 		}
@@ -91,7 +91,7 @@ out:
 }
 
 int stream_snapshot_take(struct stream_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
-			 char *err, size_t errlen)
+			 struct err *err)
 {
 	const char *what = NULL;
 	int r;
@@ -110,7 +110,7 @@ int stream_snapshot_take(struct stream_snapshot *s, const struct vcpu *vcpu, int
 	else if ((r = vcpu_get_vcpu_events(vcpu, &s->events)) < 0)
 		what = "KVM_GET_VCPU_EVENTS";
 	if (what) {
-		snprintf(err, errlen, "snapshot of vcpu %u: %s: %s", vcpu->id, what, strerror(-r));
+		err_printf(err, "snapshot of vcpu %u: %s: %s", vcpu->id, what, strerror(-r));
 		return r;
 	}
 	s->have = 1U << STREAM_STATE_SREGS | 1U << STREAM_STATE_REGS | 1U << STREAM_STATE_FPU |
@@ -121,32 +121,30 @@ int stream_snapshot_take(struct stream_snapshot *s, const struct vcpu *vcpu, int
 		s->have |= 1U << STREAM_STATE_XCRS;
 	if (vcpu_get_xsave(vcpu, &s->xsave) == 0)
 		s->have |= 1U << STREAM_STATE_XSAVE;
-	r = take_msrs(s, vcpu, kvm_fd, err, errlen);
+	r = take_msrs(s, vcpu, kvm_fd, err);
 	if (r < 0)
 		return r;
 	s->have |= 1U << STREAM_STATE_MSRS;
 	return 0;
 }
 
-static int restore_msrs(const struct kvm_msrs *msrs, const struct vcpu *vcpu, char *err,
-			size_t errlen)
+static int restore_msrs(const struct kvm_msrs *msrs, const struct vcpu *vcpu, struct err *err)
 {
 	int r = vcpu_set_msrs(vcpu, msrs);
 
 	if (r >= 0 && (uint32_t)r < msrs->nmsrs) {
 		const struct kvm_msr_entry *e = &msrs->entries[r];
 
-		snprintf(err, errlen, "restore: KVM_SET_MSRS refused MSR 0x%x = 0x%llx (%d of %u set)",
+		return err_set(err, -EINVAL, "restore: KVM_SET_MSRS refused MSR 0x%x = 0x%llx (%d of %u set)",
 			 e->index, (unsigned long long)e->data, r, msrs->nmsrs);
-		return -EINVAL;
 	}
 	if (r < 0)
-		snprintf(err, errlen, "restore: KVM_SET_MSRS (%u MSRs): %s", msrs->nmsrs, strerror(-r));
+		err_printf(err, "restore: KVM_SET_MSRS (%u MSRs): %s", msrs->nmsrs, strerror(-r));
 	return r < 0 ? r : 0;
 }
 
 int stream_snapshot_restore(const struct stream_snapshot *s, const struct vcpu *vcpu,
-			    char *err, size_t errlen)
+			    struct err *err)
 {
 	for (unsigned int k = 0; k < STREAM_STATE_COUNT; k++) {
 		struct kvm_vcpu_events ev;
@@ -161,7 +159,7 @@ int stream_snapshot_restore(const struct stream_snapshot *s, const struct vcpu *
 		case STREAM_STATE_XCRS: r = vcpu_set_xcrs(vcpu, &s->xcrs); break;
 		case STREAM_STATE_XSAVE: r = vcpu_set_xsave(vcpu, &s->xsave); break;
 		case STREAM_STATE_MSRS:
-			r = restore_msrs(s->msrs, vcpu, err, errlen);
+			r = restore_msrs(s->msrs, vcpu, err);
 			if (r < 0)
 				return r;
 			break;
@@ -175,7 +173,7 @@ int stream_snapshot_restore(const struct stream_snapshot *s, const struct vcpu *
 			break;
 		}
 		if (r < 0) {
-			snprintf(err, errlen, "restore of vcpu %u: setting %s: %s", vcpu->id,
+			err_printf(err, "restore of vcpu %u: setting %s: %s", vcpu->id,
 				 kind_names[k], strerror(-r));
 			return r;
 		}
@@ -209,7 +207,7 @@ const void *stream_snapshot_blob(const struct stream_snapshot *s, unsigned int k
 }
 
 int stream_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
-			 const struct stream_snapshot *s, char *err, size_t errlen)
+			 const struct stream_snapshot *s, struct err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO vcpu_state(vcpu, phase, kind, data)"
@@ -229,13 +227,13 @@ int stream_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
 		rc = rc == SQLITE_DONE ? sqlite3_reset(st) : rc;
 	}
 	if (rc != SQLITE_OK)
-		snprintf(err, errlen, "writing the %s vCPU %u state: %s", phase, vcpu, sqlite3_errmsg(db));
+		err_printf(err, "writing the %s vCPU %u state: %s", phase, vcpu, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return rc == SQLITE_OK ? 0 : stream_sqlite_errno(rc);
 }
 
 static int load_kind(struct stream_snapshot *s, unsigned int k, const void *blob, size_t len,
-		     char *err, size_t errlen)
+		     struct err *err)
 {
 	size_t want;
 	void *dst;
@@ -244,11 +242,10 @@ static int load_kind(struct stream_snapshot *s, unsigned int k, const void *blob
 		const struct kvm_msrs *m = blob;
 
 		if (len < sizeof(*m) || len != msrs_size(m->nmsrs)) {
-			snprintf(err, errlen, "vcpu_state msrs: %zu bytes does not hold a kvm_msrs "
+			return err_set(err, -EINVAL, "vcpu_state msrs: %zu bytes does not hold a kvm_msrs "
 				 "header and its entries (%zu bytes for nmsrs %u)", len,
 				 len >= sizeof(*m) ? msrs_size(m->nmsrs) : sizeof(*m),
 				 len >= sizeof(*m) ? m->nmsrs : 0);
-			return -EINVAL;
 		}
 		free(s->msrs);
 		s->msrs = malloc(len);
@@ -259,16 +256,15 @@ static int load_kind(struct stream_snapshot *s, unsigned int k, const void *blob
 	}
 	dst = (void *)stream_snapshot_blob(s, k, &want);
 	if (len != want) {
-		snprintf(err, errlen, "vcpu_state %s: %zu bytes, wanted %zu (sizeof the KVM struct)",
+		return err_set(err, -EINVAL, "vcpu_state %s: %zu bytes, wanted %zu (sizeof the KVM struct)",
 			 kind_names[k], len, want);
-		return -EINVAL;
 	}
 	memcpy(dst, blob, len);
 	return 0;
 }
 
 int stream_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
-			 struct stream_snapshot *s, char *err, size_t errlen)
+			 struct stream_snapshot *s, struct err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int r = 0, rc;
@@ -277,7 +273,7 @@ int stream_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
 	rc = sqlite3_prepare_v2(db, "SELECT kind, data FROM vcpu_state WHERE vcpu = ? AND phase = ?",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "reading vcpu_state: %s", sqlite3_errmsg(db));
+		err_printf(err, "reading vcpu_state: %s", sqlite3_errmsg(db));
 		return stream_sqlite_errno(rc);
 	}
 	sqlite3_bind_int64(st, 1, vcpu);
@@ -289,19 +285,19 @@ int stream_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
 		for (k = 0; k < STREAM_STATE_COUNT && strcmp(kind ? kind : "", kind_names[k]); k++)
 			;
 		if (k == STREAM_STATE_COUNT) {
-			snprintf(err, errlen, "vcpu_state: unknown kind '%s' for vcpu %u %s",
+			err_printf(err, "vcpu_state: unknown kind '%s' for vcpu %u %s",
 				 kind ? kind : "(null)", vcpu, phase);
 			r = -EINVAL;
 			break;
 		}
 		r = load_kind(s, k, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-			      err, errlen);
+			      err);
 		if (!r)
 			s->have |= 1U << k;
 	}
 	sqlite3_finalize(st);
 	if (!r && !s->have) {
-		snprintf(err, errlen, "vcpu_state has no %s state for vcpu %u", phase, vcpu);
+		err_printf(err, "vcpu_state has no %s state for vcpu %u", phase, vcpu);
 		r = -ENOENT;
 	}
 	if (r < 0)

@@ -23,6 +23,7 @@
 #ifndef KVMRR_STREAM_SNAPSHOT_H
 #define KVMRR_STREAM_SNAPSHOT_H
 
+#include "common/err.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -67,10 +68,10 @@ struct stream_snapshot {
  * a message naming the getter.
  */
 int stream_snapshot_take(struct stream_snapshot *s, const struct vcpu *vcpu, int kvm_fd,
-			 char *err, size_t errlen);
+			 struct err *err);
 /* Write it back in the order above. 0 or -errno naming the setter (and the MSR). */
 int stream_snapshot_restore(const struct stream_snapshot *s, const struct vcpu *vcpu,
-			    char *err, size_t errlen);
+			    struct err *err);
 void stream_snapshot_free(struct stream_snapshot *s);
 
 /* The blob of one kind as stored in vcpu_state.data (the KVM struct as returned). */
@@ -78,14 +79,14 @@ const void *stream_snapshot_blob(const struct stream_snapshot *s, unsigned int k
 
 /* INSERT the present kinds as rows (vcpu, phase, kind, data). Caller runs the transaction. */
 int stream_snapshot_save(sqlite3 *db, uint32_t vcpu, const char *phase,
-			 const struct stream_snapshot *s, char *err, size_t errlen);
+			 const struct stream_snapshot *s, struct err *err);
 /*
  * Load the rows of (vcpu, phase). -ENOENT if there are none, -EINVAL for a
  * blob whose size does not match its struct (the message names the kind,
  * both sizes).
  */
 int stream_snapshot_load(sqlite3 *db, uint32_t vcpu, const char *phase,
-			 struct stream_snapshot *s, char *err, size_t errlen);
+			 struct stream_snapshot *s, struct err *err);
 
 /* SHA-256 over every RAM region of mem in gpa order; hex is 65 bytes (NUL-terminated). */
 void stream_mem_digest(const struct guest_mem *mem, uint8_t digest[32], char hex[65]);

@@ -38,7 +38,7 @@ int tracer_async_capture(struct tracer *t, struct machine *m, int vector)
 	uint64_t t0 = clock_now_ns();
 	/* p.seq: the exit just captured (KVM_EXIT_INTR or IRQ_WINDOW_OPEN). */
 	struct stream_point p = { .seq = (int64_t)t->seq - 1, .vcpu = m->vcpu.id };
-	char err[256];
+	struct err err = { 0 };
 	int r;
 
 	if (!t->async && (r = async_init(t, m)) < 0)
@@ -51,18 +51,18 @@ int tracer_async_capture(struct tracer *t, struct machine *m, int vector)
 	r = tracer_capture_event(t, m->vcpu.id, STREAM_ASYNC_IRQ, vector, &p);
 	t->async->capture_ns += clock_now_ns() - t0;
 	if (r < 0) {
-		tracer_log_error(t->log, err, sizeof(err));
-		machine_set_end(m, END_ERROR, err);
+		tracer_log_error(t->log, &err);
+		machine_set_end(m, END_ERROR, err.msg);
 	}
 	return r;
 fail:
-	snprintf(err, sizeof(err), "asynchronous point after seq %llu (vector 0x%x): %s",
+	err_printf(&err, "asynchronous point after seq %llu (vector 0x%x): %s",
 		 (unsigned long long)(t->seq - 1), vector, strerror(-r));
-	machine_set_end(m, END_ERROR, err);
+	machine_set_end(m, END_ERROR, err.msg);
 	return r;
 }
 
-int tracer_async_finish(struct tracer *t, char *err, size_t errlen)
+int tracer_async_finish(struct tracer *t, struct err *err)
 {
 	struct tracer_async *a = t->async;
 	sqlite3 *db;
@@ -72,9 +72,9 @@ int tracer_async_finish(struct tracer *t, char *err, size_t errlen)
 		return 0;
 	/* The points themselves went through the ring; the caller drained it. */
 	db = tracer_log_lock(t->log);
-	r = stream_meta_set_int(db, "async_events", (long long)a->events, err, errlen);
+	r = stream_meta_set_int(db, "async_events", (long long)a->events, err);
 	if (r == 0)
-		r = stream_meta_set_int(db, "async_capture_ns", (long long)a->capture_ns, err, errlen);
+		r = stream_meta_set_int(db, "async_capture_ns", (long long)a->capture_ns, err);
 	tracer_log_unlock(t->log);
 	stream_dirty_free(&a->dirty);
 	free(a);

@@ -15,6 +15,7 @@
 #ifndef KVMRR_TRACER_ASYNC_H
 #define KVMRR_TRACER_ASYNC_H
 
+#include "common/err.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,6 @@ int tracer_async_capture(struct tracer *t, struct machine *m, int vector);
  * was drained), then free the state. Safe when nothing was captured.
  * 0 or -errno with a message.
  */
-int tracer_async_finish(struct tracer *t, char *err, size_t errlen);
+int tracer_async_finish(struct tracer *t, struct err *err);
 
 #endif

@@ -16,20 +16,19 @@
 #include "tracer/tp.h"
 
 int tracer_open(struct tracer **out, const char *path, const struct tracer_options *opt,
-		char *err, size_t errlen)
+		struct err *err)
 {
 	struct tracer_log_options lo = { 0 };
 	struct tracer *t = calloc(1, sizeof(*t));
 	int r;
 
 	if (!t) {
-		snprintf(err, errlen, "recording %s: out of memory", path);
-		return -ENOMEM;
+		return err_set(err, -ENOMEM, "recording %s: out of memory", path);
 	}
 	if (opt)
 		lo = (struct tracer_log_options){ .force = opt->force, .ring_records = opt->ring_records,
 						  .batch_rows = opt->batch_rows, .batch_ms = opt->batch_ms };
-	r = tracer_log_open(&t->log, path, &lo, err, errlen);
+	r = tracer_log_open(&t->log, path, &lo, err);
 	if (r < 0) {
 		free(t);
 		return r;
@@ -86,52 +85,44 @@ int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum stream_kind kind,
 	return tracer_log_rec(t->log, &r, point);
 }
 
-int tracer_end(struct tracer *t, const struct tracer_end *e, char *err, size_t errlen)
+int tracer_end(struct tracer *t, const struct tracer_end *e, struct err *err)
 {
 	sqlite3 *db;
-	int r = tracer_log_drain(t->log, err, errlen);
+	int r = tracer_log_drain(t->log, err);
 
 	if (r < 0)
 		return r;
 	db = tracer_log_lock(t->log);
-	r = stream_sql_exec(db, "BEGIN", "finishing: BEGIN", err, errlen);
+	r = stream_sql_exec(db, "BEGIN", "finishing: BEGIN", err);
 	if (!r)
-		r = stream_meta_set_text(db, "end", e->end, err, errlen);
+		r = stream_meta_set_text(db, "end", e->end, err);
 	if (!r)
-		r = stream_meta_set_int(db, "end_code", e->code, err, errlen);
+		r = stream_meta_set_int(db, "end_code", e->code, err);
 	if (!r)
-		r = stream_meta_set_text(db, "end_detail", e->detail, err, errlen);
+		r = stream_meta_set_text(db, "end_detail", e->detail, err);
 	if (!r)
-		r = stream_meta_set_int(db, "exits", (long long)t->seq, err, errlen);
+		r = stream_meta_set_int(db, "exits", (long long)t->seq, err);
 	if (!r && e->mem_digest)
-		r = stream_meta_set_text(db, "final_mem_digest", e->mem_digest, err, errlen);
+		r = stream_meta_set_text(db, "final_mem_digest", e->mem_digest, err);
 	if (!r)
-		r = stream_meta_set_int(db, "complete", 1, err, errlen);
+		r = stream_meta_set_int(db, "complete", 1, err);
 	if (!r)
-		r = stream_sql_exec(db, "COMMIT", "finishing: COMMIT", err, errlen);
+		r = stream_sql_exec(db, "COMMIT", "finishing: COMMIT", err);
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	/* One self-contained file from here on: checkpoint and drop the WAL. */
 	if (!r)
 		r = stream_sql_exec(db, "PRAGMA journal_mode=DELETE", "finishing: leaving WAL mode",
-				    err, errlen);
+				    err);
 	tracer_log_unlock(t->log);
 	if (r < 0)
-		tracer_err_prefix(t, "", err, errlen);
+		err_wrap(err, "recording %s", tracer_log_path(t->log));
 	return r;
 }
 
-void tracer_err_prefix(const struct tracer *t, const char *stage, char *err, size_t errlen)
+int tracer_error(struct tracer *t, struct err *err)
 {
-	char why[400];
-
-	snprintf(why, sizeof(why), "%s", err);
-	snprintf(err, errlen, "recording %s: %s%s", tracer_log_path(t->log), stage, why);
-}
-
-int tracer_error(struct tracer *t, char *err, size_t errlen)
-{
-	return tracer_log_error(t->log, err, errlen);
+	return tracer_log_error(t->log, err);
 }
 
 uint64_t tracer_exits(const struct tracer *t)

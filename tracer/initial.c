@@ -89,7 +89,7 @@ const char *tracer_loader_name(const char *path)
 	return "pvh";
 }
 
-int tracer_initial_meta(sqlite3 *db, struct machine *m, int argc, char **argv, char *err, size_t errlen)
+int tracer_initial_meta(sqlite3 *db, struct machine *m, int argc, char **argv, struct err *err)
 {
 	struct utsname u;
 	char host[2 * sizeof(u.release) + 2] = "unknown", model[256];
@@ -99,33 +99,32 @@ int tracer_initial_meta(sqlite3 *db, struct machine *m, int argc, char **argv, c
 	int r;
 
 	if (!cmd) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		return err_set(err, -ENOMEM, "out of memory");
 	}
 	if (uname(&u) == 0)
 		snprintf(host, sizeof(host), "%s %s", u.sysname, u.release);
 	cpu_model(model, sizeof(model));
 	if (khz <= 0) {
-		snprintf(err, errlen, "KVM_GET_TSC_KHZ: %s", strerror(khz < 0 ? -khz : EINVAL));
+		err_printf(err, "KVM_GET_TSC_KHZ: %s", strerror(khz < 0 ? -khz : EINVAL));
 		free(cmd);
 		return khz < 0 ? khz : -EINVAL;
 	}
-	r = stream_meta_set_text(db, "kvmrr_version", KVMRR_VERSION, err, errlen);
-	if (!r) r = stream_meta_set_text(db, "host_kernel", host, err, errlen);
-	if (!r) r = stream_meta_set_text(db, "cpu_model", model, err, errlen);
-	if (!r) r = stream_meta_set_int(db, "kvm_api_version", api, err, errlen);
-	if (!r) r = stream_meta_set_int(db, "tsc_khz", khz, err, errlen);
-	if (!r) r = stream_meta_set_text(db, "command_line", cmd, err, errlen);
-	if (!r) r = stream_meta_set_int(db, "mem_size", (long long)m->mem.ram_size, err, errlen);
+	r = stream_meta_set_text(db, "kvmrr_version", KVMRR_VERSION, err);
+	if (!r) r = stream_meta_set_text(db, "host_kernel", host, err);
+	if (!r) r = stream_meta_set_text(db, "cpu_model", model, err);
+	if (!r) r = stream_meta_set_int(db, "kvm_api_version", api, err);
+	if (!r) r = stream_meta_set_int(db, "tsc_khz", khz, err);
+	if (!r) r = stream_meta_set_text(db, "command_line", cmd, err);
+	if (!r) r = stream_meta_set_int(db, "mem_size", (long long)m->mem.ram_size, err);
 	if (!r) r = stream_meta_set_text(db, "loader", m->loader ? m->loader :
-					    tracer_loader_name(m->cfg.guest_path), err, errlen);
-	if (!r) r = stream_meta_set_text(db, "guest_cmdline", m->cfg.cmdline ? m->cfg.cmdline : "", err, errlen);
-	if (!r) r = stream_meta_set_int(db, "started_at", (long long)time(NULL), err, errlen);
+					    tracer_loader_name(m->cfg.guest_path), err);
+	if (!r) r = stream_meta_set_text(db, "guest_cmdline", m->cfg.cmdline ? m->cfg.cmdline : "", err);
+	if (!r) r = stream_meta_set_int(db, "started_at", (long long)time(NULL), err);
 	free(cmd);
 	return r;
 }
 
-static int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
+static int read_file(const char *path, uint8_t **data, size_t *len, struct err *err)
 {
 	FILE *f = fopen(path, "rb");
 	long size = 0;
@@ -134,13 +133,13 @@ static int read_file(const char *path, uint8_t **data, size_t *len, char *err, s
 	*data = NULL;
 	if (!f || fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "reading guest image %s: %s", path, strerror(errno));
+		err_printf(err, "reading guest image %s: %s", path, strerror(errno));
 	} else if (!(*data = malloc(size ? (size_t)size : 1))) {
 		r = -ENOMEM;
-		snprintf(err, errlen, "reading guest image %s: %ld bytes: out of memory", path, size);
+		err_printf(err, "reading guest image %s: %ld bytes: out of memory", path, size);
 	} else if (fread(*data, 1, (size_t)size, f) != (size_t)size) {
 		r = -EIO;
-		snprintf(err, errlen, "reading guest image %s: short read", path);
+		err_printf(err, "reading guest image %s: short read", path);
 	}
 	if (f)
 		fclose(f);
@@ -152,12 +151,12 @@ static int read_file(const char *path, uint8_t **data, size_t *len, char *err, s
 	return r;
 }
 
-static int add_image(sqlite3_stmt *st, const char *path, const char *role, char *err, size_t errlen)
+static int add_image(sqlite3_stmt *st, const char *path, const char *role, struct err *err)
 {
 	uint8_t *data, digest[SHA256_DIGEST_SIZE];
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	size_t len;
-	int r = read_file(path, &data, &len, err, errlen);
+	int r = read_file(path, &data, &len, err);
 
 	if (r < 0)
 		return r;
@@ -172,30 +171,29 @@ static int add_image(sqlite3_stmt *st, const char *path, const char *role, char 
 	sqlite3_reset(st);
 	free(data);
 	if (r != SQLITE_DONE) {
-		snprintf(err, errlen, "INSERT INTO image %s: %s", path, sqlite3_errstr(r));
+		err_printf(err, "INSERT INTO image %s: %s", path, sqlite3_errstr(r));
 		return stream_sqlite_errno(r);
 	}
 	return 0;
 }
 
-int tracer_initial_images(sqlite3 *db, struct machine *m, char *err, size_t errlen)
+int tracer_initial_images(sqlite3 *db, struct machine *m, struct err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	if (sqlite3_prepare_v2(db, "INSERT INTO image(name, role, size, sha256, data)"
 			       " VALUES(?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "preparing INSERT INTO image: %s", sqlite3_errmsg(db));
-		return -EIO;
+		return err_set(err, -EIO, "preparing INSERT INTO image: %s", sqlite3_errmsg(db));
 	}
-	r = m->cfg.guest_path ? add_image(st, m->cfg.guest_path, "kernel", err, errlen) : 0;
+	r = m->cfg.guest_path ? add_image(st, m->cfg.guest_path, "kernel", err) : 0;
 	if (!r && m->cfg.initrd_path)
-		r = add_image(st, m->cfg.initrd_path, "initrd", err, errlen);
+		r = add_image(st, m->cfg.initrd_path, "initrd", err);
 	sqlite3_finalize(st);
 	return r;
 }
 
-int tracer_initial_cpuid(sqlite3 *db, struct machine *m, char *err, size_t errlen)
+int tracer_initial_cpuid(sqlite3 *db, struct machine *m, struct err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "INSERT INTO cpuid(function, idx, flags, eax, ebx, ecx, edx)"
@@ -215,7 +213,7 @@ int tracer_initial_cpuid(sqlite3 *db, struct machine *m, char *err, size_t errle
 		rc = rc == SQLITE_DONE ? sqlite3_reset(st) : rc;
 	}
 	if (rc != SQLITE_OK)
-		snprintf(err, errlen, "INSERT INTO cpuid: %s", sqlite3_errmsg(db));
+		err_printf(err, "INSERT INTO cpuid: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return rc == SQLITE_OK ? 0 : stream_sqlite_errno(rc);
 }
@@ -230,7 +228,7 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-int tracer_initial_pages(sqlite3 *db, const struct guest_mem *mem, char *err, size_t errlen)
+int tracer_initial_pages(sqlite3 *db, const struct guest_mem *mem, struct err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "INSERT INTO mem_page(gpa, data) VALUES(?, ?)", -1, &st, NULL);
@@ -241,7 +239,7 @@ int tracer_initial_pages(sqlite3 *db, const struct guest_mem *mem, char *err, si
 		uint64_t *pop = malloc((npages + 63) / 64 * 8);
 
 		if (!pop) {
-			snprintf(err, errlen, "mem_page: out of memory");
+			err_printf(err, "mem_page: out of memory");
 			sqlite3_finalize(st);
 			return -ENOMEM;
 		}
@@ -260,7 +258,7 @@ int tracer_initial_pages(sqlite3 *db, const struct guest_mem *mem, char *err, si
 		free(pop);
 	}
 	if (rc != SQLITE_OK)
-		snprintf(err, errlen, "INSERT INTO mem_page: %s", sqlite3_errmsg(db));
+		err_printf(err, "INSERT INTO mem_page: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return rc == SQLITE_OK ? 0 : stream_sqlite_errno(rc);
 }

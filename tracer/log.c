@@ -177,12 +177,12 @@ static int unlink_recording(const char *path)
 }
 
 /* Create the file exclusively (O_EXCL) so an existing recording is never clobbered by accident. */
-static int create_file(const char *path, bool force, char *err, size_t errlen)
+static int create_file(const char *path, bool force, struct err *err)
 {
 	int fd, r;
 
 	if (force && (r = unlink_recording(path)) < 0) {
-		snprintf(err, errlen, "recording %s: cannot replace it: %s", path, strerror(-r));
+		err_printf(err, "recording %s: cannot replace it: %s", path, strerror(-r));
 		return r;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -190,38 +190,38 @@ static int create_file(const char *path, bool force, char *err, size_t errlen)
 		int e = errno;
 
 		if (e == EEXIST)
-			snprintf(err, errlen, "recording %s already exists; refusing to overwrite it "
+			err_printf(err, "recording %s already exists; refusing to overwrite it "
 				 "(remove it or use --force)", path);
 		else
-			snprintf(err, errlen, "recording %s: cannot create it: %s", path, strerror(e));
+			err_printf(err, "recording %s: cannot create it: %s", path, strerror(e));
 		return -e;
 	}
 	close(fd);
 	return 0;
 }
 
-static int open_db(struct tracer_log *l, char *err, size_t errlen)
+static int open_db(struct tracer_log *l, struct err *err)
 {
 	int rc = sqlite3_open_v2(l->path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	char what[64];
 	int r;
 
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "recording %s: sqlite3_open: %s", l->path,
+		err_printf(err, "recording %s: sqlite3_open: %s", l->path,
 			 l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
 		return stream_sqlite_errno(rc);
 	}
 	snprintf(what, sizeof(what), "recording: setting WAL mode");
 	r = stream_sql_exec(l->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			    " PRAGMA cache_size=-16384;", what, err, errlen);
+			    " PRAGMA cache_size=-16384;", what, err);
 	if (!r)
-		r = stream_schema_create(l->db, err, errlen);
+		r = stream_schema_create(l->db, err);
 	if (!r) {
 		struct err e = { 0 };
 
 		r = stream_writer_init(&l->w, l->db, &e);
 		if (r < 0)
-			snprintf(err, errlen, "recording %s: %s", l->path, e.msg);
+			err_printf(err, "recording %s: %s", l->path, e.msg);
 	}
 	return r;
 }
@@ -244,21 +244,19 @@ static int start_writer(struct tracer_log *l)
 }
 
 int tracer_log_open(struct tracer_log **out, const char *path, const struct tracer_log_options *opt,
-		    char *err, size_t errlen)
+		    struct err *err)
 {
 	struct tracer_log_options o = opt ? *opt : (struct tracer_log_options){ 0 };
 	struct tracer_log *l;
 	int r;
 
 	if (strlen(path) >= PATH_MAX) {
-		snprintf(err, errlen, "recording path too long (%zu bytes)", strlen(path));
-		return -ENAMETOOLONG;
+		return err_set(err, -ENAMETOOLONG, "recording path too long (%zu bytes)", strlen(path));
 	}
 	l = calloc(1, sizeof(*l));
 	if (!l || !(l->buf = malloc(STREAM_DATA_MAX + TRACER_REC_SIZE))) {
 		free(l);
-		snprintf(err, errlen, "recording %s: out of memory", path);
-		return -ENOMEM;
+		return err_set(err, -ENOMEM, "recording %s: out of memory", path);
 	}
 	snprintf(l->path, sizeof(l->path), "%s", path);
 	pthread_mutex_init(&l->db_lock, NULL);
@@ -267,14 +265,14 @@ int tracer_log_open(struct tracer_log **out, const char *path, const struct trac
 	l->batch_ns = (uint64_t)(o.batch_ms ? o.batch_ms : 50) * 1000000ULL;
 	r = tracer_ring_init(&l->ring, o.ring_records ? o.ring_records : 65536);
 	if (r < 0) {
-		snprintf(err, errlen, "recording %s: ring of %u slots: %s", path, o.ring_records,
+		err_printf(err, "recording %s: ring of %u slots: %s", path, o.ring_records,
 			 strerror(-r));
 		goto fail;
 	}
-	r = create_file(path, o.force, err, errlen);
+	r = create_file(path, o.force, err);
 	if (r < 0)
 		goto fail;
-	r = open_db(l, err, errlen);
+	r = open_db(l, err);
 	if (r < 0) {
 		/* Do not leave a half-made file that would block the next try without --force. */
 		sqlite3_close(l->db);
@@ -284,7 +282,7 @@ int tracer_log_open(struct tracer_log **out, const char *path, const struct trac
 	}
 	r = start_writer(l);
 	if (r < 0) {
-		snprintf(err, errlen, "recording %s: starting the writer thread: %s", path, strerror(-r));
+		err_printf(err, "recording %s: starting the writer thread: %s", path, strerror(-r));
 		goto fail;
 	}
 	l->writer_started = true;
@@ -339,19 +337,19 @@ int tracer_log_rec(struct tracer_log *l, const struct stream_rec *r, const void 
 	return 0;
 }
 
-int tracer_log_error(struct tracer_log *l, char *err, size_t errlen)
+int tracer_log_error(struct tracer_log *l, struct err *err)
 {
 	int e = atomic_load(&l->error);
 
 	if (e && err) {
 		pthread_mutex_lock(&l->err_lock);
-		snprintf(err, errlen, "%s", l->err_msg);
+		err_printf(err, "%s", l->err_msg);
 		pthread_mutex_unlock(&l->err_lock);
 	}
 	return e;
 }
 
-int tracer_log_drain(struct tracer_log *l, char *err, size_t errlen)
+int tracer_log_drain(struct tracer_log *l, struct err *err)
 {
 	uint32_t target = atomic_load(&l->ring.head);
 	struct timespec ts = { 0, 200000 };
@@ -362,7 +360,7 @@ int tracer_log_drain(struct tracer_log *l, char *err, size_t errlen)
 		nanosleep(&ts, NULL);
 	}
 	atomic_store(&l->flush, 0);
-	return tracer_log_error(l, err, errlen);
+	return tracer_log_error(l, err);
 }
 
 sqlite3 *tracer_log_lock(struct tracer_log *l)

@@ -13,6 +13,7 @@
 #ifndef KVMRR_TRACER_LOG_H
 #define KVMRR_TRACER_LOG_H
 
+#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@ struct tracer_log;
  * opt may be NULL. 0 or -errno with a message.
  */
 int tracer_log_open(struct tracer_log **out, const char *path, const struct tracer_log_options *opt,
-		    char *err, size_t errlen);
+		    struct err *err);
 /* Stop the writer (after committing what is in the ring), close the file. NULL is fine. */
 void tracer_log_close(struct tracer_log *l);
 
@@ -51,9 +52,9 @@ void tracer_log_set_tsc_base(struct tracer_log *l, uint64_t tsc);
 int tracer_log_rec(struct tracer_log *l, const struct stream_rec *r, const void *data);
 
 /* Wait until everything queued so far is committed. 0 or the writer's error with its message. */
-int tracer_log_drain(struct tracer_log *l, char *err, size_t errlen);
+int tracer_log_drain(struct tracer_log *l, struct err *err);
 /* The writer's error (0 if none) and its message. */
-int tracer_log_error(struct tracer_log *l, char *err, size_t errlen);
+int tracer_log_error(struct tracer_log *l, struct err *err);
 /* Take / release the database for synchronous writes (waits for the writer's batch). */
 sqlite3 *tracer_log_lock(struct tracer_log *l);
 void tracer_log_unlock(struct tracer_log *l);

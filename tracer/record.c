@@ -67,68 +67,68 @@ const struct machine_hook *tracer_hook(struct tracer *t)
 }
 
 int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **argv,
-			  char *err, size_t errlen)
+			  struct err *err)
 {
 	int cap = kvm_check_extension(m->kvm_fd, KVM_CAP_SYNC_REGS);
 	sqlite3 *db;
 	int r;
 
 	if (cap < 0 || !(cap & KVM_SYNC_X86_REGS)) {
-		snprintf(err, errlen, "recording needs KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS to "
+		err_printf(err, "recording needs KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS to "
 			 "read RIP at every exit; this host reports 0x%x", cap < 0 ? 0 : cap);
 		return -EOPNOTSUPP;
 	}
 	db = tracer_log_lock(t->log);
-	r = stream_sql_exec(db, "BEGIN", "initial state: BEGIN", err, errlen);
+	r = stream_sql_exec(db, "BEGIN", "initial state: BEGIN", err);
 	if (!r)
-		r = tracer_initial_meta(db, m, argc, argv, err, errlen);
+		r = tracer_initial_meta(db, m, argc, argv, err);
 	if (!r)   /* "async": INTR and IRQ_WINDOW_OPEN rows are no synchronisation points (tracer/async.h) */
 		r = stream_meta_set_text(db, "irq_delivery", m->cfg.irq_at_exits ? "exits" : "async",
-					 err, errlen);
+					 err);
 	if (!r)
-		r = tracer_initial_images(db, m, err, errlen);
+		r = tracer_initial_images(db, m, err);
 	if (!r)
-		r = tracer_initial_cpuid(db, m, err, errlen);
+		r = tracer_initial_cpuid(db, m, err);
 	if (!r)
-		r = tracer_initial_pages(db, &m->mem, err, errlen);
+		r = tracer_initial_pages(db, &m->mem, err);
 	if (!r) {
 		struct stream_snapshot s;
 
-		r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
+		r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, err);
 		if (!r)
-			r = stream_snapshot_save(db, m->vcpu.id, "initial", &s, err, errlen);
+			r = stream_snapshot_save(db, m->vcpu.id, "initial", &s, err);
 		stream_snapshot_free(&s);
 	}
 	if (!r) {
 		/* The time base: right before the first entry, after the slow writes above. */
 		tracer_set_tsc_base(t, clock_rdtsc());
-		r = stream_meta_set_int(db, "tsc_base", (long long)t->tsc_base, err, errlen);
+		r = stream_meta_set_int(db, "tsc_base", (long long)t->tsc_base, err);
 	}
 	if (!r)
-		r = stream_sql_exec(db, "COMMIT", "initial state: COMMIT", err, errlen);
+		r = stream_sql_exec(db, "COMMIT", "initial state: COMMIT", err);
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	tracer_log_unlock(t->log);
 	if (r < 0)
-		tracer_err_prefix(t, "initial state: ", err, errlen);
+		err_wrap(err, "recording %s: initial state", tracer_log_path(t->log));
 	return r;
 }
 
-int tracer_finish(struct tracer *t, struct machine *m, char *err, size_t errlen)
+int tracer_finish(struct tracer *t, struct machine *m, struct err *err)
 {
 	struct stream_snapshot s;
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	sqlite3 *db;
-	int r = tracer_log_drain(t->log, err, errlen);
-	int a = tracer_async_finish(t, r < 0 ? NULL : err, r < 0 ? 0 : errlen);
+	int r = tracer_log_drain(t->log, err);
+	int a = tracer_async_finish(t, r < 0 ? NULL : err);
 
 	if (r < 0 || (r = a) < 0)
 		return r;
-	r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, err, errlen);
+	r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, err);
 	if (!r) {
 		db = tracer_log_lock(t->log);
-		r = stream_snapshot_save(db, m->vcpu.id, "final", &s, err, errlen);
+		r = stream_snapshot_save(db, m->vcpu.id, "final", &s, err);
 		tracer_log_unlock(t->log);
 	}
 	stream_snapshot_free(&s);
@@ -138,5 +138,5 @@ int tracer_finish(struct tracer *t, struct machine *m, char *err, size_t errlen)
 	return tracer_end(t, &(struct tracer_end){ .end = machine_end_name(m->end),
 						   .code = machine_exit_status(m),
 						   .detail = m->end_detail, .mem_digest = hex },
-			  err, errlen);
+			  err);
 }

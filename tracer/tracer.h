@@ -19,6 +19,7 @@
 #ifndef KVMRR_TRACER_TRACER_H
 #define KVMRR_TRACER_TRACER_H
 
+#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +42,7 @@ struct tracer_options {
 
 /* Create the recording (refuses an existing file unless opt->force). 0 or -errno + message. */
 int tracer_open(struct tracer **t, const char *path, const struct tracer_options *opt,
-		char *err, size_t errlen);
+		struct err *err);
 
 /*
  * The initial state, right before the first KVM_RUN (after machine_load):
@@ -50,7 +51,7 @@ int tracer_open(struct tracer **t, const char *path, const struct tracer_options
  * exit (KVM_CAP_SYNC_REGS, required). argv is the kvmrr command line.
  */
 int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **argv,
-			  char *err, size_t errlen);
+			  struct err *err);
 
 /*
  * The record hook for machine_run. before_entry: machine_deliver_irqs, and
@@ -66,7 +67,7 @@ const struct machine_hook *tracer_hook(struct tracer *t);
  * WAL mode. Returns 0, or the first error (e.g. the writer's -ENOSPC) with
  * its message; then complete stays 0.
  */
-int tracer_finish(struct tracer *t, struct machine *m, char *err, size_t errlen);
+int tracer_finish(struct tracer *t, struct machine *m, struct err *err);
 /* Stop the writer and close the file (after tracer_finish, or to abandon it). NULL is fine. */
 void tracer_close(struct tracer *t);
 
@@ -95,10 +96,10 @@ struct tracer_end {
 	const char *mem_digest;  /* meta.final_mem_digest (hex), or NULL */
 };
 /* Drain, write the end meta and complete=1, leave WAL mode. What tracer_finish ends with. */
-int tracer_end(struct tracer *t, const struct tracer_end *e, char *err, size_t errlen);
+int tracer_end(struct tracer *t, const struct tracer_end *e, struct err *err);
 
 /* The log writer's error (0 if none) and its message. */
-int tracer_error(struct tracer *t, char *err, size_t errlen);
+int tracer_error(struct tracer *t, struct err *err);
 /* Exits captured so far (the next seq). */
 uint64_t tracer_exits(const struct tracer *t);
 /* Of those, the exits the VMM caused that are no synchronisation points (stream_sync_of). */

@@ -3,6 +3,7 @@
 #ifndef KVMRR_TRACER_TRACER_INT_H
 #define KVMRR_TRACER_TRACER_INT_H
 
+#include "common/err.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,7 +22,5 @@ struct tracer {
 	struct tracer_async *async;  /* asynchronous points (tracer/async.c); NULL until the first */
 };
 
-/* Prefix err with "recording PATH: " and stage (may be ""), for messages built below. */
-void tracer_err_prefix(const struct tracer *t, const char *stage, char *err, size_t errlen);
 
 #endif

@@ -206,9 +206,9 @@ int load(struct ctx *c, const char *kernel, const char *initrd, const char *cmdl
 	struct loader_args a = { .kernel_path = kernel, .initrd_path = initrd, .cmdline = cmdline };
 	int ret;
 
-	c->err[0] = 0;
-	ret = loader_load(&c->mem, &a, &c->res, c->err, sizeof(c->err));
-	printf("# load %s -> %d%s%s\n", kernel, ret, c->err[0] ? ": " : "", c->err);
+	c->err.msg[0] = 0;
+	ret = loader_load(&c->mem, &a, &c->res, &c->err);
+	printf("# load %s -> %d%s%s\n", kernel, ret, c->err.msg[0] ? ": " : "", c->err.msg);
 	return ret;
 }
 

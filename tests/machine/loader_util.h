@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "machine/loader.h"
 
 #define MiB (1ULL << 20)
@@ -46,7 +47,7 @@ extern const uint8_t timg_code_mb[7];   /* eax, ebx */
 struct ctx {
 	struct guest_mem mem;
 	struct loader_result res;
-	char err[512];
+	struct err err;
 	char kernel[256], initrd[256];
 };
 
@@ -69,8 +70,8 @@ void write_bzimage(const char *path, uint16_t version, uint32_t init_size);
 #define ASSERT_ERR(c, ret, want, substr)                                         \
 	do {                                                                     \
 		TEST_ASSERT_EQ(ret, want);                                       \
-		TEST_ASSERT(strstr((c)->err, substr) != NULL,                    \
-			    "message \"%s\" lacks \"%s\"", (c)->err, substr);    \
+		TEST_ASSERT(strstr((c)->err.msg, substr) != NULL,                    \
+			    "message \"%s\" lacks \"%s\"", (c)->err.msg, substr);    \
 	} while (0)
 
 #endif

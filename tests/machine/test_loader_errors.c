@@ -16,12 +16,12 @@ TEST(missing_kernel_and_not_an_elf)
 	ctx_init(&c, 16 * MiB);
 	ret = load(&c, timg_path("does-not-exist", c.kernel, sizeof(c.kernel)), NULL, NULL);
 	ASSERT_ERR(&c, ret, -ENOENT, "does-not-exist");
-	TEST_ASSERT(strstr(c.err, "No such file"), "why: %s", c.err);
+	TEST_ASSERT(strstr(c.err.msg, "No such file"), "why: %s", c.err.msg);
 
 	timg_write_file(timg_path("text", c.kernel, sizeof(c.kernel)), "hello world\n", 12);
 	ret = load(&c, c.kernel, NULL, NULL);
 	ASSERT_ERR(&c, ret, -ENOEXEC, "not an ELF");
-	TEST_ASSERT(strstr(c.err, "68 65 6c 6c"), "shows the first bytes: %s", c.err);
+	TEST_ASSERT(strstr(c.err.msg, "68 65 6c 6c"), "shows the first bytes: %s", c.err.msg);
 
 	timg_write_file(timg_path("empty", c.kernel, sizeof(c.kernel)), "", 0);
 	ASSERT_ERR(&c, load(&c, c.kernel, NULL, NULL), -ENOEXEC, "empty");
@@ -37,7 +37,7 @@ TEST(elf_without_pvh_note_or_multiboot)
 	ctx_init(&c, 16 * MiB);
 	timg_write_elf(timg_path("nonote.elf", c.kernel, sizeof(c.kernel)), &e);
 	ASSERT_ERR(&c, load(&c, c.kernel, NULL, NULL), -ENOEXEC, "without a PVH entry note");
-	TEST_ASSERT(strstr(c.err, "multiboot"), "mentions both: %s", c.err);
+	TEST_ASSERT(strstr(c.err.msg, "multiboot"), "mentions both: %s", c.err.msg);
 	ctx_done(&c);
 }
 
@@ -53,8 +53,8 @@ TEST(segment_outside_or_larger_than_ram)
 	e.note = note;
 	timg_write_elf(timg_path("outside.elf", c.kernel, sizeof(c.kernel)), &e);
 	ASSERT_ERR(&c, load(&c, c.kernel, NULL, NULL), -ERANGE, "outside guest RAM");
-	TEST_ASSERT(strstr(c.err, "0x2000000-0x2001000") && strstr(c.err, "0x1000000"),
-		    "range and RAM end shown: %s", c.err);
+	TEST_ASSERT(strstr(c.err.msg, "0x2000000-0x2001000") && strstr(c.err.msg, "0x1000000"),
+		    "range and RAM end shown: %s", c.err.msg);
 
 	e.segs[0] = (struct timg_seg){ PVH_ENTRY, timg_code32, sizeof(timg_code32), 32 * MiB };
 	timg_write_elf(timg_path("huge.elf", c.kernel, sizeof(c.kernel)), &e);
@@ -106,7 +106,7 @@ TEST(initrd_missing_or_too_big)
 		   -ENOENT, "initrd: cannot open");
 	timg_write_sparse(timg_path("big-initrd", c.initrd, sizeof(c.initrd)), 20 * MiB);
 	ASSERT_ERR(&c, load(&c, c.kernel, c.initrd, NULL), -EFBIG, "20971520 bytes");
-	TEST_ASSERT(strstr(c.err, "free"), "says how much is free: %s", c.err);
+	TEST_ASSERT(strstr(c.err.msg, "free"), "says how much is free: %s", c.err.msg);
 	/* Just fits: 16 MiB minus the kernel's end (1 MiB + 12 KiB). */
 	timg_write_sparse(c.initrd, 16 * MiB - PVH_ENTRY - 0x3000);
 	TEST_ASSERT_OK(load(&c, c.kernel, c.initrd, NULL));

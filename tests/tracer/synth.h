@@ -18,10 +18,10 @@ struct synth {
 
 static inline void synth_open(struct synth *s, const char *path, const struct tracer_options *opt)
 {
-	char err[512] = "";
+	struct err err = { 0 };
 
 	memset(s, 0, sizeof(*s));
-	TEST_ASSERT(tracer_open(&s->t, path, opt, err, sizeof(err)) == 0, "tracer_open %s: %s", path, err);
+	TEST_ASSERT(tracer_open(&s->t, path, opt, &err) == 0, "tracer_open %s: %s", path, err.msg);
 	tracer_set_tsc_base(s->t, TSC_BASE);
 	s->tsc = TSC_BASE;
 	s->rng = 0x9e3779b97f4a7c15ULL;
@@ -51,11 +51,11 @@ static inline struct vcpu_exit synth_io(struct synth *s, uint16_t port, uint8_t 
 
 static inline void synth_finish(struct synth *s, const char *end)
 {
-	char err[512] = "";
+	struct err err = { 0 };
 	int r = tracer_end(s->t, &(struct tracer_end){ .end = end, .code = 0, .detail = "synthetic" },
-			   err, sizeof(err));
+			   &err);
 
-	TEST_ASSERT(r == 0, "tracer_end: %s", err);
+	TEST_ASSERT(r == 0, "tracer_end: %s", err.msg);
 	tracer_close(s->t);
 	s->t = NULL;
 }

@@ -17,7 +17,7 @@
 static void fill_until_error(const char *path)
 {
 	struct synth s;
-	char err[1024] = "";
+	struct err err = { 0 };
 	int r = 0, i;
 
 	synth_open(&s, path, NULL);
@@ -28,15 +28,15 @@ static void fill_until_error(const char *path)
 	}
 	TEST_ASSERT(r == -ENOSPC || r == -EIO || r == -EFBIG,
 		    "capture after a full disk: wanted -ENOSPC/-EIO, got %d after %d exits", r, i);
-	TEST_ASSERT(tracer_error(s.t, err, sizeof(err)) == r, "tracer_error agrees");
-	printf("# writer error after %d exits: %s\n", i, err);
-	TEST_ASSERT(strstr(err, path) && strstr(err, "incomplete"), "message names the file: %s", err);
+	TEST_ASSERT(tracer_error(s.t, &err) == r, "tracer_error agrees");
+	printf("# writer error after %d exits: %s\n", i, err.msg);
+	TEST_ASSERT(strstr(err.msg, path) && strstr(err.msg, "incomplete"), "message names the file: %s", err.msg);
 	/* Further captures keep failing; ending never reports success. */
 	TEST_ASSERT(synth_feed(&s, &(struct vcpu_exit){ .reason = KVM_EXIT_HLT }, 0, 1, 1) == r, "sticky");
-	err[0] = 0;
-	TEST_ASSERT(tracer_end(s.t, &(struct tracer_end){ .end = "halt", .detail = "" }, err,
-			       sizeof(err)) == r, "tracer_end must fail");
-	TEST_ASSERT(err[0], "tracer_end gave a message");
+	err.msg[0] = 0;
+	TEST_ASSERT(tracer_end(s.t, &(struct tracer_end){ .end = "halt", .detail = "" }, &err) == r,
+		    "tracer_end must fail");
+	TEST_ASSERT(err.msg[0], "tracer_end gave a message");
 	tracer_close(s.t);
 }
 
@@ -87,7 +87,8 @@ TEST(disk_full_tmpfs)
 
 TEST(refuses_to_overwrite)
 {
-	char dir[64], path[160], err[512] = "";
+	char dir[64], path[160];
+	struct err err = { 0 };
 	struct synth s;
 	struct tracer *t = NULL;
 	struct tracer_options force = { .force = true };
@@ -96,10 +97,10 @@ TEST(refuses_to_overwrite)
 	snprintf(path, sizeof(path), "%s/rec.db", dir);
 	synth_open(&s, path, NULL);
 	synth_finish(&s, "halt");
-	TEST_ASSERT_EQ(tracer_open(&t, path, NULL, err, sizeof(err)), -EEXIST);
-	TEST_ASSERT(strstr(err, "already exists") && strstr(err, path), "message: %s", err);
+	TEST_ASSERT_EQ(tracer_open(&t, path, NULL, &err), -EEXIST);
+	TEST_ASSERT(strstr(err.msg, "already exists") && strstr(err.msg, path), "message: %s", err.msg);
 	TEST_ASSERT_EQ(tt_int(tt_open(path), "SELECT value FROM meta WHERE key = 'complete'"), 1);
-	TEST_ASSERT_OK(tracer_open(&t, path, &force, err, sizeof(err)));
+	TEST_ASSERT_OK(tracer_open(&t, path, &force, &err));
 	tracer_close(t);
 	TEST_ASSERT_EQ(tt_int(tt_open(path), "SELECT value FROM meta WHERE key = 'complete'"), 0);
 	tt_cleanup(dir);
@@ -107,7 +108,8 @@ TEST(refuses_to_overwrite)
 
 TEST(schema_version_refusal)
 {
-	char dir[64], path[160], other[160], err[512] = "";
+	char dir[64], path[160], other[160];
+	struct err err = { 0 };
 	struct synth s;
 	sqlite3 *db = NULL;
 
@@ -115,23 +117,23 @@ TEST(schema_version_refusal)
 	snprintf(path, sizeof(path), "%s/rec.db", dir);
 	synth_open(&s, path, NULL);
 	synth_finish(&s, "halt");
-	TEST_ASSERT_OK(stream_recording_open(path, &db, err, sizeof(err)));
+	TEST_ASSERT_OK(stream_recording_open(path, &db, &err));
 	sqlite3_close(db);
 	db = tt_open(path);
 	sqlite3_exec(db, "UPDATE meta SET value = 7 WHERE key = 'format_version'", NULL, NULL, NULL);
 	sqlite3_close(db);
 	db = NULL;
-	TEST_ASSERT_EQ(stream_recording_open(path, &db, err, sizeof(err)), -EPROTONOSUPPORT);
+	TEST_ASSERT_EQ(stream_recording_open(path, &db, &err), -EPROTONOSUPPORT);
 	TEST_ASSERT(db == NULL, "no handle on failure");
-	TEST_ASSERT(strstr(err, "version 7") && strstr(err, "version 1"),
-		    "the message names both versions (the caller names the file): %s", err);
+	TEST_ASSERT(strstr(err.msg, "version 7") && strstr(err.msg, "version 1"),
+		    "the message names both versions (the caller names the file): %s", err.msg);
 	snprintf(other, sizeof(other), "%s/other.db", dir);
 	TEST_ASSERT(sqlite3_open(other, &db) == SQLITE_OK, "create %s", other);
 	sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
 	sqlite3_close(db);
 	db = NULL;
-	TEST_ASSERT_EQ(stream_recording_open(other, &db, err, sizeof(err)), -EINVAL);
-	TEST_ASSERT(strstr(err, "not a kvmrr recording"), "message: %s", err);
+	TEST_ASSERT_EQ(stream_recording_open(other, &db, &err), -EINVAL);
+	TEST_ASSERT(strstr(err.msg, "not a kvmrr recording"), "message: %s", err.msg);
 	tt_cleanup(dir);
 }
 

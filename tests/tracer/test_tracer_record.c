@@ -83,17 +83,17 @@ static void check_restore(const char *rec)
 	struct stream_snapshot want, got;
 	struct machine_config cfg = { 0 };
 	struct machine m;
-	char err[1024] = "";
+	struct err err = { 0 };
 	sqlite3 *db = NULL;
 
-	TEST_ASSERT(stream_recording_open(rec, &db, err, sizeof(err)) == 0, "%s", err);
-	TEST_ASSERT(stream_snapshot_load(db, 0, "initial", &want, err, sizeof(err)) == 0, "%s", err);
+	TEST_ASSERT(stream_recording_open(rec, &db, &err) == 0, "%s", err.msg);
+	TEST_ASSERT(stream_snapshot_load(db, 0, "initial", &want, &err) == 0, "%s", err.msg);
 	cfg.mem_size = (uint64_t)tt_int(db, "SELECT value FROM meta WHERE key = 'mem_size'");
 	cfg.serial_out_fd = open("/dev/null", O_WRONLY);
 	sqlite3_close(db);
-	TEST_ASSERT(machine_create(&m, &cfg, err, sizeof(err)) == 0, "machine_create: %s", err);
-	TEST_ASSERT(stream_snapshot_restore(&want, &m.vcpu, err, sizeof(err)) == 0, "%s", err);
-	TEST_ASSERT(stream_snapshot_take(&got, &m.vcpu, m.kvm_fd, err, sizeof(err)) == 0, "%s", err);
+	TEST_ASSERT(machine_create(&m, &cfg, &err) == 0, "machine_create: %s", err.msg);
+	TEST_ASSERT(stream_snapshot_restore(&want, &m.vcpu, &err) == 0, "%s", err.msg);
+	TEST_ASSERT(stream_snapshot_take(&got, &m.vcpu, m.kvm_fd, &err) == 0, "%s", err.msg);
 	compare_state(&want, &got);
 	stream_snapshot_free(&want);
 	stream_snapshot_free(&got);
@@ -167,7 +167,12 @@ static void check_guest(const char *guest, const char *const *opts)
 	line = strstr(r.stdout_text, "kvmrr-guest: pio=");
 	if (line) {
 		TEST_ASSERT(sscanf(line, "kvmrr-guest: pio=%llu mmio=%llu", &pio, &mmio) == 2, "%s", line);
-		TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2"), pio);
+		/* strio's one REP OUTSB is not counted by the guest: KVM decides how many exits it makes. */
+		long long rep = strcmp(guest, "strio") ? 0 :
+				tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2 AND rip = (SELECT rip FROM "
+				       "exit WHERE reason = 2 GROUP BY rip ORDER BY count(*) DESC LIMIT 1)");
+
+		TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2") - rep, pio);
 		TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 6"), mmio);
 		printf("# %s: %llu port-IO and %llu MMIO exits, as the guest counted\n", guest, pio, mmio);
 	} else {
@@ -213,6 +218,7 @@ GUEST_TEST(exits, "--timeout", "60", "--cmdline", "n=20000", NULL)
 GUEST_TEST(crash, "--timeout", "60", NULL)
 GUEST_TEST(rdtsc, "--timeout", "60", NULL)
 GUEST_TEST(preempt, "--timeout", "60", NULL)
+GUEST_TEST(strio, "--timeout", "60", NULL)
 
 /*
  * stream_mem_digest is SHA-256 of all RAM in gpa order, also for pages it
@@ -250,7 +256,7 @@ TEST(mem_digest_is_sha256_of_ram)
 TEST(every_guest_is_covered)
 {
 	static const char *const known[] = { "hello", "echo", "entropy", "rtc", "timer", "mmio",
-					     "compute", "exits", "crash", "rdtsc", "preempt" };
+					     "compute", "exits", "crash", "rdtsc", "preempt", "strio" };
 	char dir[512];
 	struct dirent *de;
 	DIR *d = opendir(test_build_path("guests", dir, sizeof(dir)));
