@@ -4,6 +4,7 @@
  * kvmrr recording this build can read, and says why not.
  */
 #include "analysis/internal.h"
+#include "common/clock.h"
 #include "stream/format.h"
 
 #include <ctype.h>
@@ -232,5 +233,5 @@ int analysis_step_error(const char *cmd, struct analysis_rec *rec, int rc)
 
 double analysis_ticks_ns(const struct analysis_rec *rec, double ticks)
 {
-	return ticks * 1e6 / rec->tsc_khz;
+	return clock_ticks_to_ns(ticks, rec->tsc_khz);
 }

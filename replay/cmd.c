@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "stream/format.h"
 
 static void usage(FILE *out)
@@ -47,7 +48,7 @@ static double default_timeout(const char *path)
 	if (stream_meta_get(db, "tsc_khz", khz, sizeof(khz)) == 0 && atof(khz) > 0 &&
 	    sqlite3_prepare_v2(db, "SELECT total(vmm_ticks + guest_ticks) FROM exit", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
-		secs = sqlite3_column_double(st, 0) / (atof(khz) * 1000.0);
+		secs = clock_ticks_to_ns(sqlite3_column_double(st, 0), atof(khz)) / 1e9;
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return 20 * secs + 30;
