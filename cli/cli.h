@@ -14,6 +14,7 @@ struct cli_machine_opts {
 	const char *output;     /* record: -o */
 	bool force;             /* record: overwrite -o */
 	bool quiet;
+	double checkpoint_sec;  /* record: seconds between checkpoints; 0: none */
 };
 
 /*

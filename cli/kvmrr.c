@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "analysis/analysis.h"
+#include "replay/replay.h"
 
 struct subcommand {
 	const char *name;
@@ -16,6 +17,7 @@ static const struct subcommand subcommands[] = {
 	{ "run", cli_cmd_run, "run a guest on KVM" },
 	{ "record", cli_cmd_record, "run a guest and record every exit to a SQLite log" },
 	{ "replay", cli_cmd_replay, "re-run a recording and verify it exit by exit" },
+	{ "inspect", replay_inspect_cmd, "the machine's state right after an exit of a recording" },
 	{ "stats", analysis_cmd_stats, "exit statistics of a recording" },
 	{ "query", analysis_cmd_query, "run SQL on a recording" },
 	{ "export", analysis_cmd_export, "export a recording (perfetto, csv)" },

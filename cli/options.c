@@ -69,7 +69,10 @@ static void usage(const char *cmd, FILE *out)
 			"Run the guest on KVM with the default device models.\n\n",
 		strcmp(cmd, "record") == 0 ?
 			"  -o, --output REC.db  the recording to write (required)\n"
-			"  -f, --force          overwrite an existing recording\n" : "");
+			"  -f, --force          overwrite an existing recording\n"
+			"  --checkpoint-every SEC  store a checkpoint every SEC seconds of run so\n"
+			"                       replay --until starts near its target (default 2,\n"
+			"                       0: none)\n" : "");
 	fprintf(out, "\n--cpu-features knows: %s\n", machine_cpuid_feature_names());
 }
 
@@ -106,6 +109,7 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 		{ "irq-at-exits", no_argument, NULL, 'I' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "checkpoint-every", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -118,6 +122,7 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 	memset(o, 0, sizeof(*o));
 	o->cfg.mem_size = MACHINE_DEFAULT_MEM;
 	o->cfg.serial_out_fd = STDOUT_FILENO;
+	o->checkpoint_sec = 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, record ? "o:fvqh" : "vqh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -157,6 +162,14 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 			o->output = optarg;
 			break;
 		case 'f': o->force = true; break;
+		case 'C':
+			o->checkpoint_sec = strtod(optarg, &end);
+			if (!record || *end || o->checkpoint_sec < 0) {
+				fprintf(stderr, "kvmrr %s: --checkpoint-every %s: need seconds >= 0 (record only)\n",
+					cmd, optarg);
+				return -1;
+			}
+			break;
 		case 'v': o->cfg.verbose = true; break;
 		case 'q': o->quiet = true; break;
 		case 'h':
@@ -179,7 +192,8 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 		return -1;
 	}
 	/* A recording identifies asynchronous injection points by the pages written (machine/async.h). */
-	o->cfg.dirty_log = record && !o->cfg.irq_at_exits;
+	/* ... and checkpoints keep the pages written since the previous one. */
+	o->cfg.dirty_log = record && (!o->cfg.irq_at_exits || o->checkpoint_sec > 0);
 	if (record && !o->output) {
 		fprintf(stderr, "kvmrr record: -o REC.db is required\n");
 		return -1;

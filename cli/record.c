@@ -20,6 +20,7 @@ int cli_cmd_record(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? 0 : 2;
 	topt.force = o.force;
+	topt.checkpoint_sec = o.checkpoint_sec;
 	r = cli_machine_setup(&m, &o, &err);
 	if (r == 0)
 		r = tracer_open(&t, o.output, &topt, &err);

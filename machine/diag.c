@@ -54,12 +54,11 @@ static void dump_seg(FILE *out, const char *name, const struct kvm_segment *s)
 		name, s->selector, (uint64_t)s->base, s->limit, s->type, s->dpl, s->l, s->db, s->present);
 }
 
-void machine_dump_regs(struct machine *m, FILE *out)
+void machine_dump_gprs(struct machine *m, FILE *out)
 {
 	struct kvm_regs r;
-	struct kvm_sregs s;
 
-	if (vcpu_get_regs(&m->vcpu, &r) < 0 || vcpu_get_sregs(&m->vcpu, &s) < 0) {
+	if (vcpu_get_regs(&m->vcpu, &r) < 0) {
 		fprintf(out, "  (vCPU registers unavailable)\n");
 		return;
 	}
@@ -68,6 +67,16 @@ void machine_dump_regs(struct machine *m, FILE *out)
 	fprintf(out, "  rsi=%016llx rdi=%016llx rsp=%016llx rbp=%016llx\n", r.rsi, r.rdi, r.rsp, r.rbp);
 	fprintf(out, "  r8 =%016llx r9 =%016llx r10=%016llx r11=%016llx\n", r.r8, r.r9, r.r10, r.r11);
 	fprintf(out, "  r12=%016llx r13=%016llx r14=%016llx r15=%016llx\n", r.r12, r.r13, r.r14, r.r15);
+}
+
+void machine_dump_sregs(struct machine *m, FILE *out)
+{
+	struct kvm_sregs s;
+
+	if (vcpu_get_sregs(&m->vcpu, &s) < 0) {
+		fprintf(out, "  (vCPU special registers unavailable)\n");
+		return;
+	}
 	fprintf(out, "  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%llx\n",
 		s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 	dump_seg(out, "cs", &s.cs);
@@ -75,4 +84,10 @@ void machine_dump_regs(struct machine *m, FILE *out)
 	dump_seg(out, "ds", &s.ds);
 	fprintf(out, "  gdt base=%016llx limit=%04x  idt base=%016llx limit=%04x\n",
 		s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+}
+
+void machine_dump_regs(struct machine *m, FILE *out)
+{
+	machine_dump_gprs(m, out);
+	machine_dump_sregs(m, out);
 }

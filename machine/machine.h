@@ -166,6 +166,9 @@ int machine_inject_pending(struct machine *m, struct machine_irq_action *act, bo
 
 /* Print the vCPU registers, for reports of triple faults, timeouts and errors. */
 void machine_dump_regs(struct machine *m, FILE *out);
+/* Only the general registers, RIP and RFLAGS / only control, segment and table registers. */
+void machine_dump_gprs(struct machine *m, FILE *out);
+void machine_dump_sregs(struct machine *m, FILE *out);
 
 /* Fill end/end_detail for KVM_EXIT_INTERNAL_ERROR with RIP and the instruction bytes. */
 void machine_describe_internal_error(struct machine *m, const struct vcpu_exit *exit);

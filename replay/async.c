@@ -84,6 +84,13 @@ static int async_alloc(struct replay *r)
 	return 0;
 }
 
+struct stream_dirty *replay_async_dirty(struct replay *r)
+{
+	if (!r->async && async_alloc(r) < 0)
+		return NULL;
+	return &r->async->dirty;
+}
+
 int replay_async_begin(struct replay *r)
 {
 	struct replay_async *a;
@@ -142,7 +149,7 @@ static int compare_here(struct replay *r, const struct kvm_regs *regs)
 	struct replay_async *a = r->async;
 	struct kvm_run *run = r->m.vcpu.run;
 	struct stream_point_match got;
-	int rc = stream_point_compare(&a->dirty, &r->m, regs, &a->want, &got);
+	int rc = stream_point_compare(&a->dirty, &r->m, regs, &a->want, r->format_version < 2, &got);
 	int score = 4 * got.equal_regs + 2 * got.xsave + got.mem;
 
 	if (rc < 0)

@@ -39,6 +39,8 @@ bool replay_async_in_recording(sqlite3 *db);
 /* r->next is an asynchronous point (STREAM_SYNC_ASYNC): start seeking it. 0 or -errno + r->err. */
 int replay_async_begin(struct replay *r);
 bool replay_async_seeking(const struct replay *r);
+/* The pages written since the last asynchronous point (allocated on first use); NULL on ENOMEM. */
+struct stream_dirty *replay_async_dirty(struct replay *r);
 /* Before an entry while seeking: the breakpoint and the budget's kick. 0 or -errno. */
 int replay_async_before_entry(struct replay *r);
 

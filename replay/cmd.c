@@ -22,7 +22,12 @@ static void usage(FILE *out)
 		"memory are compared with the recorded ones.\n"
 		"\n"
 		"options:\n"
-		"  --until SEQ               stop right after exit SEQ and print the vCPU state\n"
+		"  --until SEQ               stop right after exit SEQ and print the vCPU state;\n"
+		"                            starts from the recording's latest checkpoint\n"
+		"                            before SEQ\n"
+		"  --from-start              with --until: replay from the initial state\n"
+		"  --from-checkpoint SEQ     start from the latest checkpoint at or before SEQ\n"
+		"                            and replay to the end (or --until)\n"
 		"  --json                    write the report as JSON on stdout\n"
 		"  --continue-on-divergence  go on after a divergence and count them\n"
 		"  --timeout SEC             give up (a divergence) after SEC seconds\n"
@@ -59,6 +64,8 @@ static int parse(int argc, char **argv, struct replay_options *o)
 	static const struct option longopts[] = {
 		{ "until", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "from-start", no_argument, NULL, 'S' },
+		{ "from-checkpoint", required_argument, NULL, 'F' },
 		{ "continue-on-divergence", no_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet-console", no_argument, NULL, 'q' },
@@ -70,6 +77,7 @@ static int parse(int argc, char **argv, struct replay_options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->until = -1;
+	o->from = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -81,6 +89,14 @@ static int parse(int argc, char **argv, struct replay_options *o)
 			}
 			break;
 		case 'j': o->json = true; break;
+		case 'S': o->from_start = true; break;
+		case 'F':
+			o->from = strtoll(optarg, &end, 0);
+			if (*end || o->from < 0) {
+				fprintf(stderr, "kvmrr replay: --from-checkpoint %s: need a seq (>= 0)\n", optarg);
+				return -1;
+			}
+			break;
 		case 'c': o->continue_on_divergence = true; break;
 		case 't':
 			o->timeout_sec = strtod(optarg, &end);

@@ -34,6 +34,9 @@ struct replay_options {
 	bool continue_on_divergence;
 	bool quiet_console;         /* do not reproduce the guest's UART output */
 	int64_t until;              /* stop right after this seq; -1: run to the end */
+	bool from_start;            /* --until: ignore the recording's checkpoints */
+	int64_t from;               /* start from the latest checkpoint at or before this seq; -1: no */
+	bool dirty_log;             /* KVM's dirty log on guest RAM even without asynchronous points */
 	double timeout_sec;         /* 0: derived from the recorded run time */
 };
 
@@ -67,6 +70,8 @@ struct replay {
 	int64_t last_seq;             /* the last matched seq; -1 before the first */
 	uint64_t last_ticks;          /* its recorded time (stream_item.ticks) */
 	double tsc_khz;               /* meta.tsc_khz (0: unknown) */
+	int format_version;           /* meta.format_version */
+	int64_t start_seq;            /* the checkpoint the replay started from; -1: the initial state */
 	uint64_t matched;             /* synchronisation points and asynchronous points reached */
 	uint64_t skipped;             /* exits the VMM caused, passed over */
 	uint64_t divergences;
@@ -86,6 +91,10 @@ struct replay {
 int replay_open(struct replay *r, const struct replay_options *opt);
 /* Run to the end (or --until, or the first divergence). 0, or -errno on a VMM/log failure. */
 int replay_run(struct replay *r);
+/* After stopping at --until: go on to exit until (the run must not have ended otherwise). */
+int replay_continue(struct replay *r, int64_t until);
+/* kvmrr inspect REC.db --at SEQ WHAT */
+int replay_inspect_cmd(int argc, char **argv);
 /* Print the outcome (text or JSON per opt) and return the exit status (enum replay_status). */
 int replay_report(struct replay *r, FILE *out);
 /* Record a divergence at seq (the first one is kept for the report). */

@@ -7,6 +7,7 @@
 
 #include "replay/async.h"
 #include "stream/format.h"
+#include "stream/point.h"
 #include "stream/snapshot.h"
 
 /* Every recorded exit was read and reached: the end (even a timeout) is the recording's. */
@@ -188,6 +189,18 @@ static void counts(const struct replay *r, char *n, size_t nlen, char *how, size
 		 r->matched, r->skipped);
 }
 
+/* The state --until stops in, in two numbers a replay from elsewhere must match. */
+static void print_digests(struct replay *r, FILE *out)
+{
+	uint8_t digest[32];
+	char hex[65];
+	uint64_t xs = 0;
+
+	stream_mem_digest(&r->m.mem, digest, hex);
+	stream_xsave_digest(&r->m, &xs, false);
+	fprintf(out, "  memory sha256 %s xsave %016" PRIx64 "\n", hex, xs);
+}
+
 static void report_outcome(struct replay *r, FILE *out)
 {
 	char n[40], how[120];
@@ -198,12 +211,14 @@ static void report_outcome(struct replay *r, FILE *out)
 	} else if (r->until_reached) {
 		fprintf(out, "replay: stopped after seq %" PRId64 " (%s, identical so far; %s)\n", r->last_seq,
 			n, how);
+
 		if (r->last_seq < r->opt.until)
 			fprintf(out, "replay: seq %" PRId64 "-%" PRId64 " are exits the VMM caused (KVM_EXIT_INTR); "
 				"the guest ran on to them without exits, which replay does not reproduce: "
 				"this is the state after seq %" PRId64 "\n", r->last_seq + 1, r->opt.until,
 				r->last_seq);
 		machine_dump_regs(&r->m, out);
+		print_digests(r, out);
 	} else if (r->divergences) {
 		fprintf(out, "replay: %s (%s), %" PRIu64 " divergences; the first:\n", n, how, r->divergences);
 		report_text(r, out);
@@ -249,6 +264,8 @@ int replay_report(struct replay *r, FILE *out)
 		report_json(r, out, result);
 		return status;
 	}
+	if (r->start_seq >= 0)
+		fprintf(out, "replay: started from the checkpoint after seq %" PRId64 "\n", r->start_seq);
 	report_outcome(r, out);
 	if (r->async && !r->divergences)
 		replay_async_report(r, out);   /* the seek statistics */

@@ -9,6 +9,7 @@
 
 #include "replay/async.h"
 #include "stream/format.h"
+#include "stream/checkpoint.h"
 #include "stream/point.h"
 #include "stream/snapshot.h"
 #include "vcpu/kvm.h"
@@ -132,6 +133,61 @@ static void load_end(struct replay *r)
 		r->recorded_code = atoi(buf);
 	if (stream_meta_get(r->db, "tsc_khz", buf, sizeof(buf)) == 0)
 		r->tsc_khz = atof(buf);
+	if (stream_meta_get(r->db, "format_version", buf, sizeof(buf)) == 0)
+		r->format_version = atoi(buf);
+}
+
+/* The last exit at or before seq that is a synchronisation point (what --until stops at); -1: none. */
+static int64_t last_sync_at_or_before(struct replay *r, int64_t seq)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t at = -1;
+	char sql[320], how[16];
+	bool irq_async = stream_meta_get(r->db, "irq_delivery", how, sizeof(how)) == 0 && !strcmp(how, "async");
+
+	snprintf(sql, sizeof(sql), "SELECT max(seq) FROM exit WHERE seq <= ?1 AND (reason NOT IN (%d, %d) "
+		 "OR seq IN (SELECT seq FROM async_point WHERE seq <= ?1))", KVM_EXIT_INTR,
+		 irq_async ? KVM_EXIT_IRQ_WINDOW_OPEN : KVM_EXIT_INTR);
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, seq);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+			at = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return at;
+}
+
+/*
+ * Where the replay starts: the initial state, or for --until the latest
+ * checkpoint at or before the target (stream/checkpoint.h). The cursor is
+ * placed right after that exit.
+ */
+static int start_point(struct replay *r)
+{
+	struct stream_checkpoint ck = { .seq = -1 };
+	struct stream_dirty *async = NULL;
+	int rc = 0;
+
+	if (r->opt.from >= 0)
+		rc = stream_checkpoint_find(r->db, r->opt.from, &ck, &r->err);
+	else if (r->opt.until > 0 && !r->opt.from_start)
+		/*
+		 * Strictly before the synchronisation point --until stops at: the
+		 * state there is the vCPU as that exit left it, its operation not
+		 * yet completed, while a checkpoint holds it completed (settled).
+		 */
+		rc = stream_checkpoint_find(r->db, last_sync_at_or_before(r, r->opt.until) - 1, &ck, &r->err);
+	if (rc == 0 && ck.seq >= 0 && r->m.cfg.dirty_log && !(async = replay_async_dirty(r)))
+		rc = err_set(&r->err, -ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = stream_checkpoint_restore(r->db, &r->m, &ck, async, &r->err);
+	if (rc == 0) {
+		r->start_seq = ck.seq;
+		r->last_seq = ck.seq;
+		r->last_ticks = ck.ticks;
+		rc = stream_cursor_open(&r->cursor, r->db, ck.seq, ck.ticks, &r->err);
+	}
+	return rc;
 }
 
 int replay_open(struct replay *r, const struct replay_options *opt)
@@ -158,7 +214,8 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	cfg.cpuid = cpuid;
 	cfg.serial_out_fd = STDOUT_FILENO;
 	cfg.timeout_sec = opt->timeout_sec;
-	cfg.dirty_log = replay_async_in_recording(r->db);   /* pages written between async points */
+	/* pages written between async points, or for inspect */
+	cfg.dirty_log = replay_async_in_recording(r->db) || opt->dirty_log;
 	rc = machine_create(&r->m, &cfg, &r->err);
 	free(cpuid);
 	r->m.cfg.cpuid = NULL;
@@ -167,7 +224,7 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	if (rc == 0)
 		rc = restore_vcpu(r);
 	if (rc == 0)
-		rc = stream_cursor_open(&r->cursor, r->db, &r->err);
+		rc = start_point(r);
 	if (rc == 0 && r->complete && r->cursor.total_exits == 0 && meta_u64(r, "exits", &mem_size) == 0 &&
 	    mem_size > 0)
 		rc = err_set(&r->err, -EINVAL, "corrupt recording: complete, meta.exits says %llu exits, "

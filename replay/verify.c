@@ -257,13 +257,37 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 	return replay_advance(r);
 }
 
+static const struct machine_hook *replay_hook(struct replay *r)
+{
+	static struct machine_hook hook = { .before_entry = replay_before_entry, .on_exit = replay_on_exit };
+
+	hook.ctx = r;
+	return &hook;
+}
+
+int replay_continue(struct replay *r, int64_t until)
+{
+	int rc;
+
+	if (!r->until_reached || r->m.end != END_UNTIL)
+		return err_set(&r->err, -EINVAL, "the replay ended (%s), it cannot go on", r->m.end_detail);
+	r->opt.until = until;
+	r->until_reached = false;
+	r->m.end = END_NONE;
+	r->m.end_detail[0] = 0;
+	rc = fetch_next(r);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return err_set(&r->err, -ERANGE, "no exit after seq %" PRId64, r->last_seq);
+	rc = machine_run(&r->m, replay_hook(r));
+	if (rc < 0 && !r->err.msg[0])
+		err_set(&r->err, rc, "%s", r->m.end_detail);
+	return rc;
+}
+
 int replay_run(struct replay *r)
 {
-	struct machine_hook hook = {
-		.before_entry = replay_before_entry,
-		.on_exit = replay_on_exit,
-		.ctx = r,
-	};
 	int rc = fetch_next(r);
 
 	if (rc < 0)
@@ -273,7 +297,7 @@ int replay_run(struct replay *r)
 		machine_set_end(&r->m, r->complete ? END_LOG_END : END_INCOMPLETE, "no exits to replay");
 		return 0;
 	}
-	rc = machine_run(&r->m, &hook);
+	rc = machine_run(&r->m, replay_hook(r));
 	if (rc < 0 && !r->err.msg[0])
 		err_set(&r->err, rc, "%s", r->m.end_detail);
 	return rc;

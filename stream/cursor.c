@@ -125,7 +125,12 @@ static int read_point(struct stream_cursor *c, struct err *e)
 	return 0;
 }
 
-int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, struct err *e)
+static int bind_after(sqlite3_stmt *st, int64_t after)
+{
+	return sqlite3_bind_int64(st, 1, after) == SQLITE_OK ? 0 : -EINVAL;
+}
+
+int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, struct err *e)
 {
 	sqlite3_stmt *count = NULL;
 	char buf[16];
@@ -134,15 +139,21 @@ int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, struct err *e)
 	memset(c, 0, sizeof(*c));
 	c->db = db;
 	c->gap_seq = -1;
-	c->last_seq = -1;
+	c->last_seq = after;
+	c->after = after;
+	c->ticks = ticks;
 	c->irq_async = stream_meta_get(db, "irq_delivery", buf, sizeof(buf)) == 0 && strcmp(buf, "async") == 0;
 	r = prepare(c, "SELECT seq, vcpu, reason, rip, addr, size, dir, data, vmm_ticks, guest_ticks "
-		    "FROM exit ORDER BY seq", &c->exits, e);
+		    "FROM exit WHERE seq > ?1 ORDER BY seq", &c->exits, e);
 	if (r == 0)
-		r = prepare(c, "SELECT seq, kind, value FROM event ORDER BY seq, rowid", &c->events, e);
+		r = prepare(c, "SELECT seq, kind, value FROM event WHERE seq >= ?1 ORDER BY seq, rowid",
+			    &c->events, e);
 	if (r == 0)
 		r = prepare(c, "SELECT seq, vcpu, rip, rflags, cpl, regs, xsave_digest, mem_digest, dirty_pages "
-			    "FROM async_point ORDER BY seq", &c->points, e);
+			    "FROM async_point WHERE seq >= ?1 ORDER BY seq", &c->points, e);
+	if (r == 0 && (bind_after(c->exits, after) || bind_after(c->events, after) ||
+		       bind_after(c->points, after)))
+		r = err_set(e, -EINVAL, "reading the recording after seq %lld", (long long)after);
 	if (r == 0)
 		r = prepare(c, "SELECT count(*) FROM exit", &count, e);
 	if (r == 0 && sqlite3_step(count) == SQLITE_ROW)
@@ -277,9 +288,9 @@ int stream_cursor_next(struct stream_cursor *c, struct stream_item *it, struct e
 	it->sync = STREAM_SYNC_NONE;
 	if (!c->started) {
 		c->started = true;
-		/* What the VMM did before the first entry. */
-		if (c->have_event && c->event.seq < 0) {
-			r = take_events(c, it, -1, e);
+		/* What the VMM did before the first entry (or after the exit a replay starts from). */
+		if (c->have_event && c->event.seq <= c->after) {
+			r = take_events(c, it, c->after, e);
 			return r < 0 ? r : 1;
 		}
 	}

@@ -37,6 +37,7 @@ struct stream_cursor {
 	sqlite3 *db;
 	sqlite3_stmt *exits, *events, *points;
 	bool irq_async;                 /* meta.irq_delivery = async */
+	int64_t after;                  /* the exit the cursor started after (-1: the start) */
 	bool started, exits_done;
 	bool have_event, have_point;
 	struct stream_rec event;        /* the next event row, not yet given out */
@@ -49,8 +50,13 @@ struct stream_cursor {
 	uint8_t data[STREAM_DATA_MAX];
 };
 
-/* Prepare the readers on an open, format-checked recording. 0 or -errno + e. */
-int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, struct err *e);
+/*
+ * Prepare the readers on an open, format-checked recording, positioned
+ * right after exit `after` (-1: at the start; else a checkpoint's seq, with
+ * its recorded ticks): the first item then holds the events that followed
+ * that exit. 0 or -errno + e.
+ */
+int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, struct err *e);
 void stream_cursor_close(struct stream_cursor *c);
 /* The next item: 1, 0 at the end of the recording, -errno + e. */
 int stream_cursor_next(struct stream_cursor *c, struct stream_item *it, struct err *e);

@@ -15,7 +15,13 @@
 #include "stream/stream.h"
 
 #define STREAM_FORMAT_NAME    "kvmrr-recording"
-#define STREAM_FORMAT_VERSION 1
+/*
+ * 2: tables checkpoint and checkpoint_page; asynchronous points' XSAVE
+ * digest without the header's component bitmaps. Version 1 recordings
+ * still replay (no checkpoints, the raw XSAVE digest).
+ */
+#define STREAM_FORMAT_VERSION 2
+#define STREAM_FORMAT_OLDEST  1
 
 /* vcpu_state.kind, in restore order (see stream/snapshot.h). */
 #define STREAM_STATE_KINDS "sregs regs fpu xcrs xsave msrs debugregs mp_state events"

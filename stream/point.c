@@ -108,8 +108,48 @@ int stream_dirty_collect(struct stream_dirty *d, const struct machine *m)
 			return r;
 		for (size_t w = 0; w < n; w++)
 			dst[w] |= d->scratch[w];
+		if (d->peer)
+			for (size_t w = 0; w < n; w++)
+				d->peer->bits[d->region_word[i] + w] |= d->scratch[w];
 	}
 	return 0;
+}
+
+void stream_dirty_mark(struct stream_dirty *d, const struct machine *m, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
+		const struct guest_mem_region *reg = &m->mem.regions[i];
+
+		if (gpa >= reg->gpa && gpa - reg->gpa < reg->size) {
+			uint64_t page = (gpa - reg->gpa) / GUEST_PAGE_SIZE;
+
+			d->bits[d->region_word[i] + page / 64] |= 1ULL << (page % 64);
+			return;
+		}
+	}
+}
+
+size_t stream_dirty_pages(const struct stream_dirty *d, const struct machine *m, uint64_t *gpas, size_t max)
+{
+	size_t count = 0;
+
+	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
+		const struct guest_mem_region *reg = &m->mem.regions[i];
+
+		for (size_t w = 0; w < region_words(reg); w++) {
+			uint64_t bits = d->bits[d->region_word[i] + w];
+
+			while (bits) {
+				uint64_t page = w * 64 + (uint64_t)__builtin_ctzll(bits);
+
+				bits &= bits - 1;
+				if (count < max)
+					gpas[count] = reg->gpa + page * GUEST_PAGE_SIZE;
+				count++;
+			}
+		}
+	}
+	return count;
 }
 
 void stream_dirty_clear(struct stream_dirty *d)
@@ -144,13 +184,26 @@ uint64_t stream_dirty_digest(const struct stream_dirty *d, const struct machine 
 	return h;
 }
 
-int stream_xsave_digest(const struct machine *m, uint64_t *digest)
+/* XSAVE header (standard format): XSTATE_BV at byte 512, XCOMP_BV at 520. */
+#define XSAVE_HEADER_OFF 512
+#define XSAVE_HEADER_BV_LEN 16
+
+int stream_xsave_digest(const struct machine *m, uint64_t *digest, bool raw)
 {
 	struct kvm_xsave xs;
 	int r = vcpu_get_xsave(&m->vcpu, &xs);
 
 	if (r < 0)
 		return r;
+	/*
+	 * Which components the header calls "in use" depends on how often the
+	 * VMM entered KVM_RUN (each entry may load and save the guest's FPU,
+	 * and XSAVEOPT leaves components in their init state out); KVM fills
+	 * the areas of those with their init values, so the content is the
+	 * same either way. Format 1 recordings hashed the header too (raw).
+	 */
+	if (!raw)
+		memset((uint8_t *)xs.region + XSAVE_HEADER_OFF, 0, XSAVE_HEADER_BV_LEN);
 	*digest = stream_hash64(&xs, sizeof(xs), 0);
 	return 0;
 }
@@ -166,7 +219,7 @@ int stream_point_capture(struct stream_dirty *d, struct machine *m, struct strea
 	if (r < 0)
 		return r;
 	p->cpl = sregs.cs.selector & 3;
-	r = stream_xsave_digest(m, &p->xsave_digest);
+	r = stream_xsave_digest(m, &p->xsave_digest, false);
 	if (r < 0)
 		return r;
 	r = stream_dirty_collect(d, m);
@@ -192,7 +245,7 @@ static int equal_regs(const struct kvm_regs *x, const struct kvm_regs *y)
 }
 
 int stream_point_compare(struct stream_dirty *d, struct machine *m, const struct kvm_regs *regs,
-			 const struct stream_point *want, struct stream_point_match *out)
+			 const struct stream_point *want, bool raw_xsave, struct stream_point_match *out)
 {
 	uint64_t xs = 0, md;
 	int r;
@@ -202,7 +255,7 @@ int stream_point_compare(struct stream_dirty *d, struct machine *m, const struct
 	if (out->equal_regs != STREAM_POINT_REGS)
 		return 0;
 	out->compared = true;
-	r = stream_xsave_digest(m, &xs);
+	r = stream_xsave_digest(m, &xs, raw_xsave);
 	if (r < 0)
 		return r;
 	out->xsave = xs == want->xsave_digest;

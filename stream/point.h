@@ -29,20 +29,28 @@ struct stream_dirty {
 	size_t region_word[GUEST_MEM_MAX_REGIONS];          /* first word of each guest_mem region */
 	uint64_t *scratch;              /* KVM_GET_DIRTY_LOG buffer for one slot */
 	size_t scratch_words;
+	struct stream_dirty *peer;      /* fed by the same collections (KVM clears its log on each) */
 };
 
 /* Size the bitmaps for m's RAM (KVM_MEM_LOG_DIRTY_PAGES must be on). 0 or -ENOMEM. */
 int stream_dirty_init(struct stream_dirty *d, const struct machine *m);
 void stream_dirty_free(struct stream_dirty *d);
-/* KVM_GET_DIRTY_LOG on every RAM slot, ORed into d (the kernel's log is cleared). 0 or -errno. */
+/* KVM_GET_DIRTY_LOG on every RAM slot, ORed into d and d->peer (the kernel's log is cleared). 0 or -errno. */
 int stream_dirty_collect(struct stream_dirty *d, const struct machine *m);
 /* Forget the accumulated pages (after a point). */
 void stream_dirty_clear(struct stream_dirty *d);
+/* Mark the page holding gpa (a page the VMM wrote itself: KVM's log does not see those). */
+void stream_dirty_mark(struct stream_dirty *d, const struct machine *m, uint64_t gpa);
+/* The accumulated pages' gpas in order into gpas (up to max); returns how many there are. */
+size_t stream_dirty_pages(const struct stream_dirty *d, const struct machine *m, uint64_t *gpas, size_t max);
 /* Digest of (gpa, content) of every accumulated page in gpa order; *pages = how many. */
 uint64_t stream_dirty_digest(const struct stream_dirty *d, const struct machine *m, uint32_t *pages);
 
-/* Digest of the vCPU's XSAVE area (KVM_GET_XSAVE). 0 or -errno. */
-int stream_xsave_digest(const struct machine *m, uint64_t *digest);
+/*
+ * Digest of the vCPU's XSAVE area (KVM_GET_XSAVE), without the header's
+ * component bitmaps (raw: with them, as format 1 recordings have it). 0 or -errno.
+ */
+int stream_xsave_digest(const struct machine *m, uint64_t *digest, bool raw);
 
 /*
  * The point the vCPU is at now (right after an exit: registers from the
@@ -63,9 +71,9 @@ struct stream_point_match {
  * Compare the vCPU (regs: the sync-regs area at this exit) with want. The
  * digests are only computed when every register matches; the dirty set is
  * then collected (and kept: the caller clears it once the point is
- * reached). 1 full match, 0 not, -errno.
+ * reached). raw_xsave: the recording's XSAVE digests are format 1's. 1 full match, 0 not, -errno.
  */
 int stream_point_compare(struct stream_dirty *d, struct machine *m, const struct kvm_regs *regs,
-			 const struct stream_point *want, struct stream_point_match *out);
+			 const struct stream_point *want, bool raw_xsave, struct stream_point_match *out);
 
 #endif

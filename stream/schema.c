@@ -43,6 +43,9 @@ static const char schema_sql[] =
 	"CREATE INDEX event_by_seq ON event(seq);\n"
 	"CREATE TABLE async_point(seq INTEGER PRIMARY KEY, vcpu INTEGER, rip INTEGER, rflags INTEGER,"
 	" cpl INTEGER, regs BLOB, xsave_digest INTEGER, mem_digest INTEGER, dirty_pages INTEGER);\n"
+	"CREATE TABLE checkpoint(seq INTEGER PRIMARY KEY, ticks INTEGER, pages INTEGER,"
+	" async_pages BLOB, digest INTEGER);\n"
+	"CREATE TABLE checkpoint_page(seq INTEGER, gpa INTEGER, data BLOB, PRIMARY KEY(seq, gpa));\n"
 	"CREATE TABLE exit_reason(reason INTEGER PRIMARY KEY, name TEXT);\n"
 	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT);\n"
 	;
@@ -259,9 +262,10 @@ int stream_schema_check(sqlite3 *db, struct err *err)
 		return err_set(err, -EINVAL, "kvmrr recording without meta.format_version");
 	}
 	v = strtol(version, &end, 10);
-	if (end == version || *end || v != STREAM_FORMAT_VERSION) {
+	if (end == version || *end || v < STREAM_FORMAT_OLDEST || v > STREAM_FORMAT_VERSION) {
 		return err_set(err, -EPROTONOSUPPORT, "recording format version %s is not supported: this kvmrr "
-			 "(%s) reads format version %d only", version, KVMRR_VERSION, STREAM_FORMAT_VERSION);
+			       "(%s) reads format versions %d to %d", version, KVMRR_VERSION, STREAM_FORMAT_OLDEST,
+			       STREAM_FORMAT_VERSION);
 	}
 	return 0;
 }

@@ -29,6 +29,10 @@ static int async_init(struct tracer *t, struct machine *m)
 		free(a);
 		return -ENOMEM;
 	}
+	/* One KVM_GET_DIRTY_LOG feeds both sets: it clears the kernel's log. */
+	a->dirty.peer = tracer_ckpt_dirty(t);
+	if (a->dirty.peer)
+		a->dirty.peer->peer = &a->dirty;
 	t->async = a;
 	return 0;
 }
@@ -62,6 +66,11 @@ fail:
 	return r;
 }
 
+struct stream_dirty *tracer_async_dirty(struct tracer *t)
+{
+	return t->async ? &t->async->dirty : NULL;
+}
+
 int tracer_async_finish(struct tracer *t, struct err *err)
 {
 	struct tracer_async *a = t->async;
@@ -76,6 +85,8 @@ int tracer_async_finish(struct tracer *t, struct err *err)
 	if (r == 0)
 		r = stream_meta_set_int(db, "async_capture_ns", (long long)a->capture_ns, err);
 	tracer_log_unlock(t->log);
+	if (a->dirty.peer)
+		a->dirty.peer->peer = NULL;
 	stream_dirty_free(&a->dirty);
 	free(a);
 	t->async = NULL;

@@ -29,6 +29,9 @@ struct machine;
  */
 int tracer_async_capture(struct tracer *t, struct machine *m, int vector);
 
+/* The pages written since the last asynchronous point (NULL before the first). */
+struct stream_dirty *tracer_async_dirty(struct tracer *t);
+
 /*
  * Write the meta counters async_events and async_capture_ns (after the log
  * was drained), then free the state. Safe when nothing was captured.

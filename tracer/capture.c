@@ -34,6 +34,7 @@ int tracer_open(struct tracer **out, const char *path, const struct tracer_optio
 		return r;
 	}
 	tracer_set_tsc_base(t, clock_rdtsc());
+	t->checkpoint_sec = opt ? opt->checkpoint_sec : 0;
 	*out = t;
 	return 0;
 }
@@ -42,6 +43,8 @@ void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
+	if (t->release)
+		t->release(t);
 	tracer_log_close(t->log);
 	free(t);
 }

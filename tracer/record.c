@@ -55,6 +55,8 @@ static int record_on_exit(void *ctx, struct machine *m, struct vcpu_exit *exit,
 
 	if (stream_sync_of(exit->reason, !m->cfg.irq_at_exits, false) == STREAM_SYNC_NONE)
 		t->vmm_exits++;
+	if (r == 0 && c == 0 && t->ckpt)
+		c = tracer_ckpt_maybe(t, m, exit->reason, tsc_exit);
 
 	return r < 0 ? r : c;
 }
@@ -106,6 +108,11 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 	}
 	if (!r)
 		r = stream_sql_exec(db, "COMMIT", "initial state: COMMIT", err);
+	if (!r && t->checkpoint_sec > 0) {
+		tracer_log_unlock(t->log);
+		r = tracer_ckpt_init(t, m, err);
+		db = tracer_log_lock(t->log);
+	}
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	tracer_log_unlock(t->log);

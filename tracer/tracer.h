@@ -38,6 +38,7 @@ struct tracer_options {
 	uint32_t ring_records;   /* 0: default (65536 slots of 64 bytes: 4 MiB) */
 	uint32_t batch_rows;     /* 0: default (commit every 50000 rows ...) */
 	uint32_t batch_ms;       /* 0: default (... or every 50 ms) */
+	double checkpoint_sec;   /* a checkpoint this often (run time); 0: none (stream/checkpoint.h) */
 };
 
 /* Create the recording (refuses an existing file unless opt->force). 0 or -errno + message. */

@@ -11,6 +11,14 @@
 #include "tracer/log.h"
 #include "tracer/tracer.h"
 
+struct stream_dirty;
+/* Checkpoints (tracer/checkpoint.c): set up after the initial state, one maybe after each exit. */
+int tracer_ckpt_init(struct tracer *t, struct machine *m, struct err *err);
+int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint64_t tsc_exit);
+void tracer_ckpt_free(struct tracer *t);
+/* The checkpoint's page set, for the async points' set to feed (NULL: no checkpoints). */
+struct stream_dirty *tracer_ckpt_dirty(struct tracer *t);
+
 struct tracer {
 	struct tracer_log *log;
 	uint64_t seq;                /* next exit seq */
@@ -20,6 +28,9 @@ struct tracer {
 	bool window;                 /* request_interrupt_window as last logged */
 	struct machine_hook hook;
 	struct tracer_async *async;  /* asynchronous points (tracer/async.c); NULL until the first */
+	struct tracer_ckpt *ckpt;    /* checkpoints (tracer/checkpoint.c); NULL: none */
+	double checkpoint_sec;
+	void (*release)(struct tracer *t);   /* frees what the machine glue set up (tracer_ckpt_free) */
 };
 
 

@@ -263,7 +263,7 @@ long long e2e_sync_points(sqlite3 *db, long long below)
 	int r;
 
 	TEST_ASSERT(c, "malloc");
-	TEST_ASSERT(stream_cursor_open(c, db, &e) == 0, "%s", e.msg);
+	TEST_ASSERT(stream_cursor_open(c, db, -1, 0, &e) == 0, "%s", e.msg);
 	/* The classification replay itself uses (stream_sync_of). */
 	while ((r = stream_cursor_next(c, &it, &e)) > 0)
 		if (it.has_exit && it.exit.seq < below && it.sync != STREAM_SYNC_NONE)

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/* Checkpoints in a recording (stream/checkpoint.h). */
+#include "stream/checkpoint.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine/machine.h"
+#include "stream/format.h"
+#include "stream/snapshot.h"
+
+static void phase_name(char *buf, size_t len, int64_t seq)
+{
+	snprintf(buf, len, "checkpoint %" PRId64, seq);
+}
+
+int stream_checkpoint_settle(struct machine *m, struct err *e)
+{
+	struct vcpu_exit exit;
+	int r;
+
+	vcpu_set_immediate_exit(&m->vcpu, true);
+	r = vcpu_run(&m->vcpu, &exit);
+	vcpu_set_immediate_exit(&m->vcpu, false);
+	if (r < 0)
+		return err_set(e, r, "KVM_RUN to complete the last exit: %s", strerror(-r));
+	if (exit.reason != KVM_EXIT_INTR)
+		return err_set(e, -EPROTO, "KVM_RUN with immediate_exit ran the guest to exit %s",
+			       vcpu_exit_reason_name(exit.reason));
+	return 0;
+}
+
+/* The digest of a checkpoint: ticks, state blobs in kind order, pages in gpa order, async pages. */
+static uint64_t state_digest(uint64_t h, const struct stream_snapshot *s)
+{
+	for (unsigned int k = 0; k < STREAM_STATE_COUNT; k++) {
+		size_t len;
+		const void *blob = stream_snapshot_blob(s, k, &len);
+
+		if ((s->have & (1U << k)) && blob)
+			h = stream_hash64(blob, len, h);
+	}
+	return h;
+}
+
+static int insert_page(sqlite3_stmt *st, int64_t seq, uint64_t gpa, const void *data)
+{
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)gpa);
+	sqlite3_bind_blob(st, 3, data, GUEST_PAGE_SIZE, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The pages of d into checkpoint_page; their digest chained on *h. */
+static int save_pages(sqlite3 *db, struct machine *m, int64_t seq, const struct stream_dirty *d,
+		      uint64_t *h, uint32_t *count, struct err *e)
+{
+	size_t n = stream_dirty_pages(d, m, NULL, 0);
+	uint64_t *gpas = malloc((n ? n : 1) * sizeof(*gpas));
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!gpas)
+		return err_set(e, -ENOMEM, "checkpoint at seq %" PRId64 ": out of memory", seq);
+	stream_dirty_pages(d, m, gpas, n);
+	rc = sqlite3_prepare_v2(db, "INSERT INTO checkpoint_page(seq, gpa, data) VALUES(?, ?, ?)", -1, &st, NULL);
+	for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+		void *host = guest_mem_ptr(&m->mem, gpas[i], GUEST_PAGE_SIZE);
+
+		*h = stream_hash64(&gpas[i], sizeof(gpas[i]), *h);
+		*h = stream_hash64(host, GUEST_PAGE_SIZE, *h);
+		rc = insert_page(st, seq, gpas[i], host);
+	}
+	sqlite3_finalize(st);
+	free(gpas);
+	*count = (uint32_t)n;
+	if (rc != SQLITE_OK)
+		return err_set(e, stream_sqlite_errno(rc), "checkpoint at seq %" PRId64 ": writing pages: %s",
+			       seq, sqlite3_errmsg(db));
+	return 0;
+}
+
+/* The gpas of d as a blob (little-endian u64s); malloc'd, *len bytes. */
+static uint64_t *pages_blob(const struct stream_dirty *d, struct machine *m, size_t *len)
+{
+	size_t n = stream_dirty_pages(d, m, NULL, 0);
+	uint64_t *gpas = malloc((n ? n : 1) * sizeof(*gpas));
+
+	if (gpas)
+		stream_dirty_pages(d, m, gpas, n);
+	*len = n * sizeof(*gpas);
+	return gpas;
+}
+
+int stream_checkpoint_save(sqlite3 *db, struct machine *m, int64_t seq, uint64_t ticks,
+			   struct stream_dirty *changed, const struct stream_dirty *async, struct err *e)
+{
+	struct stream_snapshot s;
+	sqlite3_stmt *st = NULL;
+	char phase[48];
+	uint64_t h = stream_hash64(&ticks, sizeof(ticks), (uint64_t)seq), *ablob = NULL;
+	uint32_t pages = 0;
+	size_t alen = 0;
+	int r, rc;
+
+	memset(&s, 0, sizeof(s));
+	phase_name(phase, sizeof(phase), seq);
+	r = stream_dirty_collect(changed, m);
+	if (r < 0)
+		return err_set(e, r, "checkpoint at seq %" PRId64 ": KVM_GET_DIRTY_LOG: %s", seq, strerror(-r));
+	r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, e);
+	if (r == 0)
+		r = stream_snapshot_save(db, m->vcpu.id, phase, &s, e);
+	if (r == 0) {
+		h = state_digest(h, &s);
+		r = save_pages(db, m, seq, changed, &h, &pages, e);
+	}
+	stream_snapshot_free(&s);
+	if (r < 0)
+		return r;
+	if (async && !(ablob = pages_blob(async, m, &alen)))
+		return err_set(e, -ENOMEM, "checkpoint at seq %" PRId64 ": out of memory", seq);
+	if (alen)
+		h = stream_hash64(ablob, alen, h);
+	rc = sqlite3_prepare_v2(db, "INSERT INTO checkpoint(seq, ticks, pages, async_pages, digest) "
+				"VALUES(?, ?, ?, ?, ?)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)ticks);
+		sqlite3_bind_int64(st, 3, pages);
+		sqlite3_bind_blob(st, 4, ablob ? (const void *)ablob : "", (int)alen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)h);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+	}
+	sqlite3_finalize(st);
+	free(ablob);
+	if (rc != SQLITE_OK)
+		return err_set(e, stream_sqlite_errno(rc), "checkpoint at seq %" PRId64 ": %s", seq,
+			       sqlite3_errmsg(db));
+	stream_dirty_clear(changed);
+	return 0;
+}
+
+static bool has_checkpoints(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool yes = sqlite3_prepare_v2(db, "SELECT 1 FROM checkpoint LIMIT 1", -1, &st, NULL) == SQLITE_OK &&
+		   sqlite3_step(st) == SQLITE_ROW;
+
+	sqlite3_finalize(st);
+	return yes;
+}
+
+int stream_checkpoint_find(sqlite3 *db, int64_t seq, struct stream_checkpoint *c, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->seq = -1;
+	if (!has_checkpoints(db))   /* none taken, or a recording of format version 1 */
+		return 0;
+	rc = sqlite3_prepare_v2(db, "SELECT seq, ticks, pages FROM checkpoint WHERE seq <= ? "
+				"ORDER BY seq DESC LIMIT 1", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, seq);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW) {
+		c->seq = sqlite3_column_int64(st, 0);
+		c->ticks = (uint64_t)sqlite3_column_int64(st, 1);
+		c->pages = (uint32_t)sqlite3_column_int64(st, 2);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return err_set(e, -EIO, "reading table checkpoint: %s", sqlite3_errmsg(db));
+	return 0;
+}
+
+int stream_checkpoint_list(sqlite3 *db, int64_t **seqs, uint32_t *n, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint32_t cap = 0;
+	int rc;
+
+	*seqs = NULL;
+	*n = 0;
+	if (!has_checkpoints(db))
+		return 0;
+	rc = sqlite3_prepare_v2(db, "SELECT seq FROM checkpoint ORDER BY seq", -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			int64_t *more = realloc(*seqs, (cap = cap ? 2 * cap : 64) * sizeof(**seqs));
+
+			if (!more) {
+				sqlite3_finalize(st);
+				return err_set(e, -ENOMEM, "reading table checkpoint: out of memory");
+			}
+			*seqs = more;
+		}
+		(*seqs)[(*n)++] = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return err_set(e, -EIO, "reading table checkpoint: %s", sqlite3_errmsg(db));
+	return 0;
+}
+
+/* Write the pages of checkpoint seq into m; their digest chained on *h. */
+static int restore_pages(sqlite3 *db, struct machine *m, int64_t seq, uint64_t *h, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "SELECT gpa, data FROM checkpoint_page WHERE seq = ? ORDER BY gpa",
+				    -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		sqlite3_bind_int64(st, 1, seq);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t gpa = (uint64_t)sqlite3_column_int64(st, 0);
+		const void *data = sqlite3_column_blob(st, 1);
+
+		if (sqlite3_column_bytes(st, 1) != (int)GUEST_PAGE_SIZE || gpa % GUEST_PAGE_SIZE ||
+		    guest_mem_write(&m->mem, gpa, data, GUEST_PAGE_SIZE) < 0) {
+			sqlite3_finalize(st);
+			return err_set(e, -EINVAL, "corrupt recording: checkpoint %" PRId64 ": page at gpa 0x%"
+				       PRIx64 " does not fit guest RAM", seq, gpa);
+		}
+		*h = stream_hash64(&gpa, sizeof(gpa), *h);
+		*h = stream_hash64(data, GUEST_PAGE_SIZE, *h);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return err_set(e, -EIO, "reading checkpoint %" PRId64 "'s pages: %s", seq, sqlite3_errmsg(db));
+	return 0;
+}
+
+/* Apply one checkpoint's pages; verify it; the target's state into m (restore set). */
+static int apply_one(sqlite3 *db, struct machine *m, sqlite3_stmt *row, bool restore,
+		     struct stream_dirty *async, struct err *e)
+{
+	int64_t seq = sqlite3_column_int64(row, 0);
+	uint64_t ticks = (uint64_t)sqlite3_column_int64(row, 1), want = (uint64_t)sqlite3_column_int64(row, 4);
+	uint64_t h = stream_hash64(&ticks, sizeof(ticks), (uint64_t)seq);
+	const uint8_t *ablob = sqlite3_column_blob(row, 3);
+	int alen = sqlite3_column_bytes(row, 3);
+	struct stream_snapshot s;
+	char phase[48];
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	phase_name(phase, sizeof(phase), seq);
+	r = stream_snapshot_load(db, m->vcpu.id, phase, &s, e);
+	if (r == 0) {
+		h = state_digest(h, &s);
+		r = restore_pages(db, m, seq, &h, e);
+	}
+	if (r == 0 && alen > 0)
+		h = stream_hash64(ablob, (size_t)alen, h);
+	if (r == 0 && h != want)
+		r = err_set(e, -EINVAL, "corrupt recording: checkpoint %" PRId64 " does not match its digest "
+			    "(a row was changed)", seq);
+	if (r == 0 && restore)
+		r = stream_snapshot_restore(&s, &m->vcpu, e);
+	stream_snapshot_free(&s);
+	if (r == 0 && restore && async) {
+		stream_dirty_clear(async);
+		for (int i = 0; i + 8 <= alen; i += 8) {
+			uint64_t gpa;
+
+			memcpy(&gpa, ablob + i, 8);
+			stream_dirty_mark(async, m, gpa);
+		}
+	}
+	return r;
+}
+
+int stream_checkpoint_restore(sqlite3 *db, struct machine *m, const struct stream_checkpoint *c,
+			      struct stream_dirty *async, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0, rc;
+
+	if (c->seq < 0)
+		return 0;
+	rc = sqlite3_prepare_v2(db, "SELECT seq, ticks, pages, async_pages, digest FROM checkpoint "
+				"WHERE seq <= ? ORDER BY seq", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_bind_int64(st, 1, c->seq);
+	while (r == 0 && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = apply_one(db, m, st, sqlite3_column_int64(st, 0) == c->seq, async, e);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = err_set(e, -EIO, "reading table checkpoint: %s", sqlite3_errmsg(db));
+	return r;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checkpoints while recording (stream/checkpoint.h): after an exit, when
+ * checkpoint_sec of run time have passed since the last one, the vCPU is
+ * settled and its state and the pages written since the previous
+ * checkpoint go into the file. The write is synchronous on the vCPU thread
+ * (it waits for the writer's current batch, at most ~50 ms); the pages come
+ * from KVM's dirty log, which the asynchronous points' set shares.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "stream/checkpoint.h"
+#include "stream/format.h"
+#include "tracer/async.h"
+#include "tracer/log.h"
+#include "tracer/tracer_int.h"
+
+struct tracer_ckpt {
+	struct stream_dirty dirty;     /* pages written since the previous checkpoint */
+	uint64_t interval_ns, next_ns;
+	uint64_t count, pages, ns;     /* checkpoints taken, pages and time spent, for meta */
+};
+
+int tracer_ckpt_init(struct tracer *t, struct machine *m, struct err *err)
+{
+	struct tracer_ckpt *c = calloc(1, sizeof(*c));
+
+	if (!c || stream_dirty_init(&c->dirty, m) < 0) {
+		free(c);
+		return err_set(err, -ENOMEM, "checkpoints: out of memory");
+	}
+	if (!m->cfg.dirty_log) {
+		stream_dirty_free(&c->dirty);
+		free(c);
+		return err_set(err, -EINVAL, "checkpoints need KVM's dirty log on guest RAM");
+	}
+	/* What the loader wrote is in the initial pages: start from a clean log. */
+	stream_dirty_collect(&c->dirty, m);
+	stream_dirty_clear(&c->dirty);
+	c->interval_ns = (uint64_t)(t->checkpoint_sec * 1e9);
+	c->next_ns = clock_now_ns() + c->interval_ns;
+	t->ckpt = c;
+	t->release = tracer_ckpt_free;
+	return 0;
+}
+
+struct stream_dirty *tracer_ckpt_dirty(struct tracer *t)
+{
+	return t->ckpt ? &t->ckpt->dirty : NULL;
+}
+
+int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint64_t tsc_exit)
+{
+	struct tracer_ckpt *c = t->ckpt;
+	uint64_t now = clock_now_ns();
+	struct err e = { 0 };
+	sqlite3 *db;
+	int r;
+
+	/*
+	 * Only at a synchronisation point: a replay reaches it as an exit, so a
+	 * replay from the start and one from here meet there.
+	 */
+	if (now < c->next_ns || m->end != END_NONE ||
+	    stream_sync_of(reason, !m->cfg.irq_at_exits, false) != STREAM_SYNC_EXIT)
+		return 0;
+	r = stream_checkpoint_settle(m, &e);
+	if (r == 0) {
+		db = tracer_log_lock(t->log);
+		r = stream_sql_exec(db, "BEGIN", "checkpoint: BEGIN", &e);
+		if (r == 0)
+			r = stream_checkpoint_save(db, m, (int64_t)t->seq - 1, tsc_exit - t->tsc_base, &c->dirty,
+						   tracer_async_dirty(t), &e);
+		if (r == 0)
+			r = stream_sql_exec(db, "COMMIT", "checkpoint: COMMIT", &e);
+		else
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		tracer_log_unlock(t->log);
+	}
+	if (r < 0) {
+		err_wrap(&e, "recording %s", tracer_log_path(t->log));
+		machine_set_end(m, END_ERROR, e.msg);
+		return r;
+	}
+	c->count++;
+	c->ns += clock_now_ns() - now;
+	c->next_ns = clock_now_ns() + c->interval_ns;
+	return 0;
+}
+
+void tracer_ckpt_free(struct tracer *t)
+{
+	if (!t->ckpt)
+		return;
+	if (t->ckpt->dirty.peer)
+		t->ckpt->dirty.peer->peer = NULL;
+	stream_dirty_free(&t->ckpt->dirty);
+	free(t->ckpt);
+	t->ckpt = NULL;
+}
