@@ -64,12 +64,7 @@ int tracer_capture_exit(struct tracer *t, uint32_t vcpu, const struct vcpu_exit 
 	r.exit.rip = rip;
 	if (r.len && r.len <= sizeof(r.data))
 		memcpy(r.data, data, r.len);
-	tracer_tp(exit, (uint64_t)r.seq, vcpu, exit->reason, tsc_entry, tsc_exit, rip);
-	if (exit->reason == KVM_EXIT_IO)
-		tracer_tp(pio, (uint64_t)r.seq, exit->io.port, exit->io.size, r.dir, exit->io.count,
-			  exit->io.data);
-	else if (exit->reason == KVM_EXIT_MMIO)
-		tracer_tp(mmio, (uint64_t)r.seq, exit->mmio.gpa, exit->mmio.len, r.dir, exit->mmio.data);
+	tracer_tp(exit, &r, data);
 	t->seq++;
 	return tracer_log_rec(t->log, &r, data);
 }
