@@ -51,6 +51,8 @@ struct replay_seen {
 /* Events waiting to be re-applied before the next entry. */
 #define REPLAY_PENDING (4 * STREAM_ITEM_EVENTS)
 
+struct stream_mem_pages;
+
 struct replay {
 	struct replay_options opt;
 	struct machine m;
@@ -79,6 +81,7 @@ struct replay {
 	bool until_reached;
 	char final_diff[512];         /* what differs at the end, "" if nothing */
 	struct replay_async *async;   /* seeking asynchronous points (replay/async.h); NULL until one */
+	struct stream_mem_pages *pages; /* format 2: page digests since the load (stream/digest.h) */
 	struct err err;
 };
 

@@ -15,7 +15,13 @@
 #include "stream/stream.h"
 
 #define STREAM_FORMAT_NAME    "kvmrr-recording"
-#define STREAM_FORMAT_VERSION 1
+/*
+ * 2: final_mem_digest is the page digest of stream/digest.h (1: a SHA-256 of
+ * all RAM, stream_mem_digest). Readers accept STREAM_FORMAT_VERSION_MIN to
+ * STREAM_FORMAT_VERSION.
+ */
+#define STREAM_FORMAT_VERSION 2
+#define STREAM_FORMAT_VERSION_MIN 1
 
 /* vcpu_state.kind, in restore order (see stream/snapshot.h). */
 #define STREAM_STATE_KINDS "sregs regs fpu xcrs xsave msrs debugregs mp_state events"
@@ -39,11 +45,14 @@ int stream_schema_create(sqlite3 *db, struct err *err);
 
 /*
  * Check that db holds a recording this build can read: meta.format is
- * STREAM_FORMAT_NAME and meta.format_version is STREAM_FORMAT_VERSION.
+ * STREAM_FORMAT_NAME and meta.format_version is STREAM_FORMAT_VERSION_MIN
+ * to STREAM_FORMAT_VERSION.
  * Returns 0, -EPROTONOSUPPORT for another version (the message names both),
  * -EINVAL if it is no kvmrr recording.
  */
 int stream_schema_check(sqlite3 *db, struct err *err);
+/* meta.format_version of a recording stream_schema_check accepted; -EINVAL if absent. */
+int stream_schema_version(sqlite3 *db);
 
 /*
  * Open a recording read-only and check its format. *db is set on success

@@ -34,7 +34,11 @@ struct stream_dirty {
 /* Size the bitmaps for m's RAM (KVM_MEM_LOG_DIRTY_PAGES must be on). 0 or -ENOMEM. */
 int stream_dirty_init(struct stream_dirty *d, const struct machine *m);
 void stream_dirty_free(struct stream_dirty *d);
-/* KVM_GET_DIRTY_LOG on every RAM slot, ORed into d (the kernel's log is cleared). 0 or -errno. */
+/*
+ * KVM_GET_DIRTY_LOG on every RAM slot, ORed into d and into m->written when
+ * set (the kernel's log is cleared, so the pages-since-load set must see
+ * every collect). 0 or -errno.
+ */
 int stream_dirty_collect(struct stream_dirty *d, const struct machine *m);
 /* Forget the accumulated pages (after a point). */
 void stream_dirty_clear(struct stream_dirty *d);

@@ -20,6 +20,7 @@ struct tracer {
 	bool window;                 /* request_interrupt_window as last logged */
 	struct machine_hook hook;
 	struct tracer_async *async;  /* asynchronous points (tracer/async.c); NULL until the first */
+	struct stream_mem_pages *pages; /* page digests since the load (stream/digest.h), record.c's */
 };
 
 

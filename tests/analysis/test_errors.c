@@ -106,12 +106,12 @@ TEST(wrong_format_name)
 
 TEST(wrong_format_version)
 {
-	char *p = tmp_path("v2.db");
-	struct fixture fx = { .exits = 20, .seed = 1, .format_version = 2, .complete = true };
+	char *p = tmp_path("v3.db");
+	struct fixture fx = { .exits = 20, .seed = 1, .format_version = 3, .complete = true };
 
 	fixture_write(p, &fx);
 	/* Both versions named: the file's and the one this build reads. */
-	expect_refused(p, "format version 2 is not supported", "reads format version 1");
+	expect_refused(p, "format version 3 is not supported", "reads format versions 1 to 2");
 }
 
 TEST(missing_table)

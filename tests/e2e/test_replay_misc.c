@@ -204,7 +204,7 @@ static void broken_copy(const char *good, const char *path, const char *sql)
 TEST(bad_files)
 {
 	static const char *const broken[][3] = {
-		{ "v2", "UPDATE meta SET value = '2' WHERE key = 'format_version'", "format version 2" },
+		{ "v3", "UPDATE meta SET value = '3' WHERE key = 'format_version'", "format version 3" },
 		{ "v0", "UPDATE meta SET value = 'x' WHERE key = 'format_version'", "version" },
 		{ "otherformat", "UPDATE meta SET value = 'sqlite-thing' WHERE key = 'format'", "not a kvmrr recording" },
 		{ "nometa", "DROP TABLE meta", "not a kvmrr recording" },
