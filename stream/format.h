@@ -56,8 +56,9 @@ int stream_schema_version(sqlite3 *db);
 
 /*
  * Open a recording read-only and check its format. *db is set on success
- * only; close it with sqlite3_close(). 0 or -errno with a message (without
- * the path: the caller names the file).
+ * only; close it with sqlite3_close(). The handle has no mutexes
+ * (SQLITE_OPEN_NOMUTEX): one thread at a time may use it. 0 or -errno with a
+ * message (without the path: the caller names the file).
  */
 int stream_recording_open(const char *path, sqlite3 **db, struct err *err);
 

@@ -279,7 +279,8 @@ int stream_schema_version(sqlite3 *db)
 int stream_recording_open(const char *path, sqlite3 **out, struct err *err)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	/* NOMUTEX: one thread uses the handle; SQLite's mutexes cost replay ~0.2 us an exit. */
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	int r;
 
 	if (rc != SQLITE_OK) {

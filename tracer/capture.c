@@ -7,9 +7,13 @@
 #include "tracer/tracer.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "tracer/tracer_int.h"
@@ -80,6 +84,27 @@ int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum stream_kind kind,
 	return tracer_log_rec(t->log, &r, point);
 }
 
+/* The log runs with synchronous=OFF (tracer/log.c): make the finished file and its name durable. */
+static int sync_file(const char *path, struct err *err)
+{
+	char dir[PATH_MAX];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0 || fdatasync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	snprintf(dir, sizeof(dir), "%s", path);
+	fd = !r ? open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (!r && (fd < 0 || fsync(fd) < 0))
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		err_set(err, r, "finishing: syncing the file to disk: %s", strerror(-r));
+	return r;
+}
+
 int tracer_end(struct tracer *t, const struct tracer_end *e, struct err *err)
 {
 	sqlite3 *db;
@@ -109,6 +134,8 @@ int tracer_end(struct tracer *t, const struct tracer_end *e, struct err *err)
 	if (!r)
 		r = stream_sql_exec(db, "PRAGMA journal_mode=DELETE", "finishing: leaving WAL mode",
 				    err);
+	if (!r)
+		r = sync_file(tracer_log_path(t->log), err);
 	tracer_log_unlock(t->log);
 	if (r < 0)
 		err_wrap(err, "recording %s", tracer_log_path(t->log));
