@@ -9,6 +9,15 @@ from benchlib import BenchError, babeltrace_count, interleave, rec_stats
 
 SMALL_N = 1000      # the exits guest at this N measures each command's fixed cost
 
+# The lossless LTTng set-up (README "Tracing with LTTng"): a blocking channel with the
+# default buffer sizes. The tracer waits for buffer space instead of discarding; it
+# needs LTTNG_UST_ALLOW_BLOCKING=1 in the traced process. Measured against discard
+# mode with 4 x 4 MiB sub-buffers (lossless in those rounds) and a blocking channel
+# with them: the same cost within the noise; only blocking is lossless under any load
+# (bench/NOTES.md).
+LTTNG_CHANNEL = ("--blocking-timeout=inf",)
+LTTNG_ENV = {"LTTNG_UST_ALLOW_BLOCKING": "1"}
+
 
 def exits_expect(n):
     return r"exits: %d port-IO exits at CPL0: ok" % n
@@ -32,8 +41,8 @@ def _lttng_record(env, guest, rec, cmdline, expect, tag, count):
             env.lttng_start()
             env.lttng("create", sess, "--output", tdir)
             # Per-process buffers: other kvmrr processes running meanwhile are traced too;
-            # their events must not crowd ours out.
-            env.lttng("enable-channel", "-u", "--buffers-pid", "-s", sess, "chan")
+            # their events must not crowd ours out. Blocking: lossless (LTTNG_CHANNEL).
+            env.lttng("enable-channel", "-u", "--buffers-pid", "-s", sess, *LTTNG_CHANNEL, "chan")
             env.lttng("enable-event", "-u", "kvmrr:*", "-s", sess, "-c", "chan")
             env.lttng("add-context", "-u", "-t", "vpid", "-s", sess, "-c", "chan")
             env.lttng("start", sess)
@@ -46,7 +55,7 @@ def _lttng_record(env, guest, rec, cmdline, expect, tag, count):
             if attempt == 2:
                 raise
     try:
-        r = env.kvmrr_record(guest, rec, cmdline, expect, env={"LTTNG_HOME": env.lttng_home})
+        r = env.kvmrr_record(guest, rec, cmdline, expect, env=dict(LTTNG_ENV, LTTNG_HOME=env.lttng_home))
     finally:
         r_warn = [w for w in (_lttng_quiet(env, "stop", sess), _lttng_quiet(env, "destroy", sess)) if w]
     r.extra["lttng_warn"] = r_warn
@@ -187,6 +196,27 @@ def fig_compute(env, with_qemu):
     """Figure 3: the compute guest (64 MiB of SHA-256 at CPL3, few exits)."""
     print("figure 3: compute guest, %d rounds" % env.reps, flush=True)
     return _rrr(env, "compute", "", r"compute: digest ok", with_qemu, "compute")
+
+
+def fig_fixed(env):
+    """Figure 3b: fixed costs, the hello guest (139 exits) at 256 MiB and 1 GiB of RAM.
+
+    Per round the commands run back to back, so the differences to `run` are taken
+    pair by pair (a drifting machine moves both); the medians of those differences."""
+    d = {}
+    reps = max(env.reps + 2, 5)
+    for mem in ("256M", "1G"):
+        print("figure 3b: hello guest --mem %s, %d rounds" % (mem, reps), flush=True)
+        rec = lambda r, m=mem: env.path("hello-%s-%d.db" % (m, r))  # noqa: E731
+        cases = [("run", lambda r, m=mem: env.kvmrr_run("hello", "", None, extra=("--mem", m))),
+                 ("record", lambda r, m=mem: env.kvmrr_record("hello", rec(r), "", None,
+                                                             extra=("--mem", m))),
+                 ("replay", lambda r: env.kvmrr_replay(rec(r)))]
+        s = interleave(reps, cases)
+        diff = {k: statistics.median(a.wall - b.wall for a, b in zip(s[k].results, s["run"].results))
+                for k in ("record", "replay")}
+        d[mem] = {"series": s, "diff": diff}
+    return d
 
 
 def fig_qemu(env, f1, f3):

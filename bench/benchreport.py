@@ -5,6 +5,7 @@ import os
 import platform
 import subprocess
 
+import benchfig as bf
 from benchlib import LOADS, rec_stats
 
 
@@ -54,6 +55,19 @@ def table(head, rows):
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out) + "\n"
+
+
+def _lttng_tally(f1):
+    t = f1.get("trace")
+    if not t:
+        return "no trace"
+    return "%d events, %d discarded, %d rows" % (t[0].get("kvmrr:exit", 0), t[2],
+                                                f1["rec_lttng"]["rows"])
+
+
+def _lttng_lossless(f1):
+    t = f1.get("trace")
+    return bool(t) and t[2] == 0 and t[0].get("kvmrr:exit") == f1["rec_lttng"]["rows"]
 
 
 class Report:
@@ -124,14 +138,16 @@ class Report:
             lt = "none (no session ran)"
         else:
             counts, (others, others_disc), disc, warn = t
-            lt = "%s (log rows %d: %s); %s discarded events of this process%s; %d events of " \
+            lt = "events written %s; events discarded %d (babeltrace2's count)%s; log rows %d: " \
+                 "%s; %d events of " \
                  "other kvmrr processes running meanwhile on this machine went to the session " \
                  "too (%d of them discarded, in their own per-process buffers); trace %s" % (
                      ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items())),
-                     f["rec_lttng"]["rows"],
-                     "equal" if counts.get("kvmrr:exit") == f["rec_lttng"]["rows"] else "**differ**",
-                     disc if disc else "no",
+                     disc,
                      (" (babeltrace2: %s)" % warn[0][:200]) if disc and warn else "",
+                     f["rec_lttng"]["rows"],
+                     "they agree" if counts.get("kvmrr:exit") == f["rec_lttng"]["rows"] and not disc
+                     else "**they differ**",
                      others, others_disc, kb(f["trace_bytes"] or 0))
         self.add(
             "## 1. Exit cost\n\nThe exits guest (`n=%d`, CPL0 loop alternating OUTB/INB on the UART "
@@ -151,8 +167,10 @@ class Report:
             table(["command", "exits", "wall s", "wall min-max", "exits/s (wall)",
                    "fixed s (n=%d)" % n0, "us/exit", "exits/s (marginal)", "x floor", "x run",
                    "cpu s", "cpu us/exit"], rows) +
-            "\nLTTng (`record+lttng`, userspace session, discard-mode channel with default sizes "
-            "and per-process buffers, `kvmrr:*`; "
+            "\nLTTng (`record+lttng`, userspace session, lossless: blocking channel "
+            "(`lttng enable-channel -u --buffers-pid %s`, LTTNG_UST_ALLOW_BLOCKING=1 in kvmrr's "
+            "environment) with default buffer sizes, `kvmrr:*`, one `kvmrr:exit` event per exit; "
+            % " ".join(bf.LTTNG_CHANNEL) +
             "%s; %s; last round): %s.\n" % (
                 f["lttng_daemon"],
                 "in a private mount namespace (own /run/lttng and /dev/shm): no other session "
@@ -192,6 +210,21 @@ class Report:
         self.add("## 3. Compute guest\n\n`compute.elf`: 64 MiB xorshift stream hashed with "
                  "SHA-256 at CPL3, %d exits. Wall time of the whole process.\n\n" % f["rec"]["rows"] +
                  table(["command", "wall s", "min-max", "x run", "cpu s"], rows))
+
+    def fixed(self, f):
+        rows = []
+        for mem, d in f.items():
+            s = d["series"]
+            for k in ("run", "record", "replay"):
+                rows.append((mem, k, "%.3f" % s[k].wall, "%.3f-%.3f" % s[k].spread,
+                             "%.1f" % (d["diff"][k] * 1e3) if k in d["diff"] else "",
+                             "%.3f" % s[k].cpu))
+        self.add("## 3b. Fixed costs\n\n`hello.elf` (139 exits) with `--mem 256M` and `--mem 1G`: "
+                 "the cost of recording and replaying that does not grow with exits (initial "
+                 "state, final state, the memory digest, opening and closing the file). "
+                 "`- run` = median over rounds of the command's wall time minus `kvmrr run`'s in "
+                 "the same round.\n\n" +
+                 table(["RAM", "command", "wall s", "min-max", "- run ms", "cpu s"], rows))
 
     def qemu(self, rows_in):
         rows = []
@@ -260,7 +293,7 @@ class Report:
                      it_run, it_rec, it_rec / it_run if it_run else float("nan"), us(lost),
                      n_async, ok, len(d["replays"]), rep))
 
-    def targets(self, f1, f2, f5):
+    def targets(self, f1, f2, f5, f3, f3b):
         pe = f1["per_exit"]
         marg = []
         for i in range(1, len(f5)):
@@ -281,6 +314,16 @@ class Report:
              "x%.3f" % (pe["record+lttng"] / pe["run"]), pe["record+lttng"] <= 1.10 * pe["run"]),
             ("record with LTTng within 10% of run per exit (CPU)",
              "x%.3f" % (cp["record+lttng"] / cp["run"]), cp["record+lttng"] <= 1.10 * cp["run"]),
+            ("record with LTTng lossless: kvmrr:exit events = log rows, 0 discarded",
+             _lttng_tally(f1), _lttng_lossless(f1)),
+            ("compute guest: record within 5% of run (wall)",
+             "x%.3f" % (f3["series"]["record"].wall / f3["series"]["run"].wall),
+             f3["series"]["record"].wall <= 1.05 * f3["series"]["run"].wall),
+            ("compute guest: replay within 5% of run (wall)",
+             "x%.3f" % (f3["series"]["replay"].wall / f3["series"]["run"].wall),
+             f3["series"]["replay"].wall <= 1.05 * f3["series"]["run"].wall),
+            ("record of hello with --mem 1G within 50 ms of run (wall)",
+             "%+.1f ms" % (f3b["1G"]["diff"]["record"] * 1e3), f3b["1G"]["diff"]["record"] <= 0.050),
             ("replay at least as fast as record (per exit, wall)",
              "%s vs %s us" % (us(pe["replay"]), us(pe["record"])), pe["replay"] <= pe["record"]),
             ("replay at least as fast as record (per exit, CPU)",

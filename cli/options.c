@@ -191,9 +191,12 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 		fprintf(stderr, "kvmrr %s: no guest image given; see 'kvmrr %s --help'\n", cmd, cmd);
 		return -1;
 	}
-	/* A recording identifies asynchronous injection points by the pages written (machine/async.h). */
-	/* ... and checkpoints keep the pages written since the previous one. */
-	o->cfg.dirty_log = record && (!o->cfg.irq_at_exits || o->checkpoint_sec > 0);
+	/*
+	 * A recording identifies asynchronous injection points by the pages written
+	 * (stream/point.h), and digests at the end only the pages written since the
+	 * load (stream/digest.h): both read KVM's dirty log.
+	 */
+	o->cfg.dirty_log = record;
 	if (record && !o->output) {
 		fprintf(stderr, "kvmrr record: -o REC.db is required\n");
 		return -1;

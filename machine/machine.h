@@ -79,6 +79,8 @@ enum machine_status {
 };
 const char *machine_end_name(enum machine_end end);
 
+struct stream_dirty;
+
 struct machine {
 	struct machine_config cfg;
 	int kvm_fd;
@@ -105,6 +107,8 @@ struct machine {
 	uint64_t deadline_ns;         /* CLOCK_MONOTONIC; 0 none */
 	uint32_t last_reason;         /* reason of the last exit (KVM_EXIT_INTR: a kick) */
 	struct machine_kick kick;     /* the timer that kicks the vCPU out of KVM_RUN (machine/kick.h) */
+	/* Pages written since the load (stream/digest.h): every stream_dirty_collect ORs into it. */
+	struct stream_dirty *written;
 };
 
 /*

@@ -54,6 +54,8 @@ struct replay_seen {
 /* Events waiting to be re-applied before the next entry. */
 #define REPLAY_PENDING (4 * STREAM_ITEM_EVENTS)
 
+struct stream_mem_pages;
+
 struct replay {
 	struct replay_options opt;
 	struct machine m;
@@ -84,6 +86,7 @@ struct replay {
 	bool until_reached;
 	char final_diff[512];         /* what differs at the end, "" if nothing */
 	struct replay_async *async;   /* seeking asynchronous points (replay/async.h); NULL until one */
+	struct stream_mem_pages *pages; /* format 2: page digests since the load (stream/digest.h) */
 	struct err err;
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "replay/async.h"
+#include "stream/digest.h"
 #include "stream/format.h"
 #include "stream/point.h"
 #include "stream/snapshot.h"
@@ -42,6 +43,7 @@ static void compare_final(struct replay *r)
 					      STREAM_STATE_XCRS, STREAM_STATE_XSAVE };
 	uint8_t digest[32];
 	size_t used = 0;
+	int rc;
 
 	memset(&want, 0, sizeof(want));
 	memset(&got, 0, sizeof(got));
@@ -59,7 +61,13 @@ static void compare_final(struct replay *r)
 			used += snprintf(r->final_diff + used, sizeof(r->final_diff) - used, "%s%s",
 					 used ? ", " : "", stream_state_kind_name(kinds[i]));
 	}
-	stream_mem_digest(&r->m.mem, digest, hex);
+	if (!r->pages) {              /* format version 1: SHA-256 of all RAM */
+		stream_mem_digest(&r->m.mem, digest, hex);
+	} else if ((rc = stream_mem_pages_final(r->pages, &r->m, digest, hex)) < 0) {
+		snprintf(r->final_diff, sizeof(r->final_diff), "final memory digest unavailable: "
+			 "KVM_GET_DIRTY_LOG: %s", strerror(-rc));
+		goto out;
+	}
 	if (stream_meta_get(r->db, "final_mem_digest", want_hex, sizeof(want_hex)) == 0 &&
 	    strcmp(want_hex, hex) != 0)
 		snprintf(r->final_diff + used, sizeof(r->final_diff) - used, "%sguest memory (digest %.16s... "

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "replay/async.h"
+#include "stream/digest.h"
 #include "stream/format.h"
 #include "stream/checkpoint.h"
 #include "stream/point.h"
@@ -190,6 +191,23 @@ static int start_point(struct replay *r)
 	return rc;
 }
 
+/* Format 2: digest the restored RAM page by page (stream/digest.h) for the final comparison. */
+static int load_page_digests(struct replay *r)
+{
+	int rc = -ENOMEM;
+
+	r->pages = calloc(1, sizeof(*r->pages));
+	if (r->pages)
+		rc = stream_mem_pages_load(r->pages, &r->m);
+	if (rc < 0) {
+		free(r->pages);
+		r->pages = NULL;
+		err_set(&r->err, rc, "page digests of %llu bytes of guest RAM: %s",
+			(unsigned long long)r->m.cfg.mem_size, strerror(-rc));
+	}
+	return rc;
+}
+
 int replay_open(struct replay *r, const struct replay_options *opt)
 {
 	struct machine_config cfg = { 0 };
@@ -214,13 +232,18 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	cfg.cpuid = cpuid;
 	cfg.serial_out_fd = STDOUT_FILENO;
 	cfg.timeout_sec = opt->timeout_sec;
-	/* pages written between async points, or for inspect */
-	cfg.dirty_log = replay_async_in_recording(r->db) || opt->dirty_log;
+	/*
+	 * Pages written between async points; format 2: pages written since the
+	 * load (final digest); inspect's pages-changed.
+	 */
+	cfg.dirty_log = replay_async_in_recording(r->db) || stream_schema_version(r->db) >= 2 || opt->dirty_log;
 	rc = machine_create(&r->m, &cfg, &r->err);
 	free(cpuid);
 	r->m.cfg.cpuid = NULL;
 	if (rc == 0)
 		rc = load_pages(r);
+	if (rc == 0 && stream_schema_version(r->db) >= 2)
+		rc = load_page_digests(r);
 	if (rc == 0)
 		rc = restore_vcpu(r);
 	if (rc == 0)
@@ -238,6 +261,10 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 void replay_close(struct replay *r)
 {
 	replay_async_close(r);
+	if (r->pages)
+		stream_mem_pages_free(r->pages);
+	free(r->pages);
+	r->pages = NULL;
 	stream_cursor_close(&r->cursor);
 	machine_destroy(&r->m);
 	if (r->db)

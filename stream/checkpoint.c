@@ -234,6 +234,8 @@ static int restore_pages(sqlite3 *db, struct machine *m, int64_t seq, uint64_t *
 		}
 		*h = stream_hash64(&gpa, sizeof(gpa), *h);
 		*h = stream_hash64(data, GUEST_PAGE_SIZE, *h);
+		if (m->written)   /* written by us, not by the guest: KVM's log does not see it */
+			stream_dirty_mark(m->written, m, gpa);
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);

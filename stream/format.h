@@ -16,12 +16,14 @@
 
 #define STREAM_FORMAT_NAME    "kvmrr-recording"
 /*
- * 2: tables checkpoint and checkpoint_page; asynchronous points' XSAVE
- * digest without the header's component bitmaps. Version 1 recordings
- * still replay (no checkpoints, the raw XSAVE digest).
+ * 2: final_mem_digest is the page digest of stream/digest.h (1: a SHA-256 of
+ * all RAM, stream_mem_digest); tables checkpoint and checkpoint_page;
+ * asynchronous points' XSAVE digest without the header's component bitmaps
+ * (1: the raw one). Readers accept STREAM_FORMAT_VERSION_MIN to
+ * STREAM_FORMAT_VERSION.
  */
 #define STREAM_FORMAT_VERSION 2
-#define STREAM_FORMAT_OLDEST  1
+#define STREAM_FORMAT_VERSION_MIN 1
 
 /* vcpu_state.kind, in restore order (see stream/snapshot.h). */
 #define STREAM_STATE_KINDS "sregs regs fpu xcrs xsave msrs debugregs mp_state events"
@@ -45,16 +47,20 @@ int stream_schema_create(sqlite3 *db, struct err *err);
 
 /*
  * Check that db holds a recording this build can read: meta.format is
- * STREAM_FORMAT_NAME and meta.format_version is STREAM_FORMAT_VERSION.
+ * STREAM_FORMAT_NAME and meta.format_version is STREAM_FORMAT_VERSION_MIN
+ * to STREAM_FORMAT_VERSION.
  * Returns 0, -EPROTONOSUPPORT for another version (the message names both),
  * -EINVAL if it is no kvmrr recording.
  */
 int stream_schema_check(sqlite3 *db, struct err *err);
+/* meta.format_version of a recording stream_schema_check accepted; -EINVAL if absent. */
+int stream_schema_version(sqlite3 *db);
 
 /*
  * Open a recording read-only and check its format. *db is set on success
- * only; close it with sqlite3_close(). 0 or -errno with a message (without
- * the path: the caller names the file).
+ * only; close it with sqlite3_close(). The handle has no mutexes
+ * (SQLITE_OPEN_NOMUTEX): one thread at a time may use it. 0 or -errno with a
+ * message (without the path: the caller names the file).
  */
 int stream_recording_open(const char *path, sqlite3 **db, struct err *err);
 

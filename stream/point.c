@@ -111,6 +111,10 @@ int stream_dirty_collect(struct stream_dirty *d, const struct machine *m)
 		if (d->peer)
 			for (size_t w = 0; w < n; w++)
 				d->peer->bits[d->region_word[i] + w] |= d->scratch[w];
+		/* The log is cleared: whoever tracks pages since the load gets them too. */
+		if (m->written && m->written != d)
+			for (size_t w = 0; w < n; w++)
+				m->written->bits[m->written->region_word[i] + w] |= d->scratch[w];
 	}
 	return 0;
 }

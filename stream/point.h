@@ -35,7 +35,11 @@ struct stream_dirty {
 /* Size the bitmaps for m's RAM (KVM_MEM_LOG_DIRTY_PAGES must be on). 0 or -ENOMEM. */
 int stream_dirty_init(struct stream_dirty *d, const struct machine *m);
 void stream_dirty_free(struct stream_dirty *d);
-/* KVM_GET_DIRTY_LOG on every RAM slot, ORed into d and d->peer (the kernel's log is cleared). 0 or -errno. */
+/*
+ * KVM_GET_DIRTY_LOG on every RAM slot, ORed into d, d->peer and m->written
+ * when set (the kernel's log is cleared, so every set that tracks pages must
+ * see every collect). 0 or -errno.
+ */
 int stream_dirty_collect(struct stream_dirty *d, const struct machine *m);
 /* Forget the accumulated pages (after a point). */
 void stream_dirty_clear(struct stream_dirty *d);

@@ -7,9 +7,13 @@
 #include "tracer/tracer.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "tracer/tracer_int.h"
@@ -67,12 +71,7 @@ int tracer_capture_exit(struct tracer *t, uint32_t vcpu, const struct vcpu_exit 
 	r.exit.rip = rip;
 	if (r.len && r.len <= sizeof(r.data))
 		memcpy(r.data, data, r.len);
-	tracer_tp(exit, (uint64_t)r.seq, vcpu, exit->reason, tsc_entry, tsc_exit, rip);
-	if (exit->reason == KVM_EXIT_IO)
-		tracer_tp(pio, (uint64_t)r.seq, exit->io.port, exit->io.size, r.dir, exit->io.count,
-			  exit->io.data);
-	else if (exit->reason == KVM_EXIT_MMIO)
-		tracer_tp(mmio, (uint64_t)r.seq, exit->mmio.gpa, exit->mmio.len, r.dir, exit->mmio.data);
+	tracer_tp(exit, &r, data);
 	t->seq++;
 	return tracer_log_rec(t->log, &r, data);
 }
@@ -86,6 +85,27 @@ int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum stream_kind kind,
 
 	tracer_tp(inject, r.seq, vcpu, (uint32_t)kind, value);
 	return tracer_log_rec(t->log, &r, point);
+}
+
+/* The log runs with synchronous=OFF (tracer/log.c): make the finished file and its name durable. */
+static int sync_file(const char *path, struct err *err)
+{
+	char dir[PATH_MAX];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0 || fdatasync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	snprintf(dir, sizeof(dir), "%s", path);
+	fd = !r ? open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (!r && (fd < 0 || fsync(fd) < 0))
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		err_set(err, r, "finishing: syncing the file to disk: %s", strerror(-r));
+	return r;
 }
 
 int tracer_end(struct tracer *t, const struct tracer_end *e, struct err *err)
@@ -117,6 +137,8 @@ int tracer_end(struct tracer *t, const struct tracer_end *e, struct err *err)
 	if (!r)
 		r = stream_sql_exec(db, "PRAGMA journal_mode=DELETE", "finishing: leaving WAL mode",
 				    err);
+	if (!r)
+		r = sync_file(tracer_log_path(t->log), err);
 	tracer_log_unlock(t->log);
 	if (r < 0)
 		err_wrap(err, "recording %s", tracer_log_path(t->log));

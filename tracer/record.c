@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "machine/sha256.h"
+#include "stream/digest.h"
 #include "tracer/async.h"
 #include "tracer/initial.h"
 #include "stream/snapshot.h"
@@ -68,6 +69,31 @@ const struct machine_hook *tracer_hook(struct tracer *t)
 	return &t->hook;
 }
 
+static void record_pages_free(struct tracer *t)
+{
+	if (t->pages)
+		stream_mem_pages_free(t->pages);
+	free(t->pages);
+	t->pages = NULL;
+}
+
+/* Digest the loaded RAM page by page; the final digest updates what the guest wrote. */
+static int record_pages_load(struct tracer *t, struct machine *m, struct err *err)
+{
+	int r = -ENOMEM;
+
+	t->pages = calloc(1, sizeof(*t->pages));
+	if (t->pages)
+		r = stream_mem_pages_load(t->pages, m);
+	if (r < 0) {
+		free(t->pages);
+		t->pages = NULL;
+		err_set(err, r, "recording %s: initial state: page digests of %llu bytes of guest RAM: %s",
+			tracer_log_path(t->log), (unsigned long long)m->mem.ram_size, strerror(-r));
+	}
+	return r;
+}
+
 int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **argv,
 			  struct err *err)
 {
@@ -80,6 +106,9 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 			 "read RIP at every exit; this host reports 0x%x", cap < 0 ? 0 : cap);
 		return -EOPNOTSUPP;
 	}
+	r = record_pages_load(t, m, err);
+	if (r < 0)
+		return r;
 	db = tracer_log_lock(t->log);
 	r = stream_sql_exec(db, "BEGIN", "initial state: BEGIN", err);
 	if (!r)
@@ -116,8 +145,10 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 	else
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	tracer_log_unlock(t->log);
-	if (r < 0)
+	if (r < 0) {
+		record_pages_free(t);
 		err_wrap(err, "recording %s: initial state", tracer_log_path(t->log));
+	}
 	return r;
 }
 
@@ -130,8 +161,10 @@ int tracer_finish(struct tracer *t, struct machine *m, struct err *err)
 	int r = tracer_log_drain(t->log, err);
 	int a = tracer_async_finish(t, r < 0 ? NULL : err);
 
-	if (r < 0 || (r = a) < 0)
+	if (r < 0 || (r = a) < 0) {
+		record_pages_free(t);
 		return r;
+	}
 	r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, err);
 	if (!r) {
 		db = tracer_log_lock(t->log);
@@ -139,9 +172,12 @@ int tracer_finish(struct tracer *t, struct machine *m, struct err *err)
 		tracer_log_unlock(t->log);
 	}
 	stream_snapshot_free(&s);
+	if (!r && (r = stream_mem_pages_final(t->pages, m, digest, hex)) < 0)
+		err_set(err, r, "recording %s: final memory digest: KVM_GET_DIRTY_LOG: %s",
+			tracer_log_path(t->log), strerror(-r));
+	record_pages_free(t);
 	if (r < 0)
 		return r;
-	stream_mem_digest(&m->mem, digest, hex);
 	return tracer_end(t, &(struct tracer_end){ .end = machine_end_name(m->end),
 						   .code = machine_exit_status(m),
 						   .detail = m->end_detail, .mem_digest = hex },

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The LTTng-UST tracepoint provider `kvmrr` (lttng-ust 2.13 API). Events:
- *   kvmrr:exit   (seq, vcpu, reason, tsc_entry, tsc_exit, rip)  every KVM_RUN return
- *   kvmrr:pio    (seq, port, size, dir, count, value, data[])   KVM_EXIT_IO
- *   kvmrr:mmio   (seq, gpa, len, dir, value, data[])             KVM_EXIT_MMIO
- *   kvmrr:inject (seq, vcpu, kind, value)                       a VMM action (event table)
- * Fields match the log's columns; `value` is the first element (IO) or the
- * whole access (MMIO) as a little-endian integer. Fired from the capture
- * point (tracer/capture.c), one call site per event; with no session
- * listening each is one predicted branch. Built only with KVMRR_HAVE_LTTNG
- * (meson -Dlttng=disabled removes it); otherwise the macro is empty.
+ *   kvmrr:exit   (seq, vcpu, reason, tsc_entry, tsc_exit, rip,
+ *                 addr, size, dir, count, data[])   every KVM_RUN return
+ *   kvmrr:inject (seq, vcpu, kind, value)            a VMM action (event table)
+ * One event per exit: its fields are the log's columns (the exit's struct
+ * stream_rec, stream/stream.h). addr is the port (IO) or the gpa (MMIO); size
+ * the access size; dir 0 = IN / read, 1 = OUT / write, 255 = no access;
+ * count the number of accesses (REP string IO: data holds size * count
+ * bytes; MMIO: 1; other exits: 0, with addr and size 0); data the bytes the
+ * log stores (an internal error's suberror and words too).
+ * Fired from the capture point (tracer/capture.c), one call site per event;
+ * with no session listening each is one predicted branch. Built only with
+ * KVMRR_HAVE_LTTNG (meson -Dlttng=disabled removes it); otherwise the macro
+ * is empty.
  */
 #if !defined(KVMRR_HAVE_LTTNG)
 
@@ -34,51 +38,29 @@
 
 #ifndef KVMRR_TRACER_TP_HELPERS
 #define KVMRR_TRACER_TP_HELPERS
-/* Little-endian integer of the first n (<= 8) bytes at p. */
-static inline uint64_t tracer_tp_le(const uint8_t *p, uint32_t n)
-{
-	uint64_t v = 0;
-
-	for (uint32_t i = 0; i < n && i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
+#include "stream/stream.h"
 #define tracer_tp(event, ...) lttng_ust_tracepoint(kvmrr, event, __VA_ARGS__)
+/* Accesses of an IO or MMIO exit (REP string IO: data holds size * count bytes). */
+static inline uint32_t tracer_tp_count(const struct stream_rec *r)
+{
+	return r->dir != STREAM_DIR_NONE && r->exit.size ? r->len / r->exit.size : 0;
+}
 #endif
 
 LTTNG_UST_TRACEPOINT_EVENT(kvmrr, exit,
-	LTTNG_UST_TP_ARGS(uint64_t, seq, uint32_t, vcpu, uint32_t, reason,
-			  uint64_t, tsc_entry, uint64_t, tsc_exit, uint64_t, rip),
+	LTTNG_UST_TP_ARGS(const struct stream_rec *, r, const uint8_t *, data),
 	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, seq, seq)
-		lttng_ust_field_integer(uint32_t, vcpu, vcpu)
-		lttng_ust_field_integer(uint32_t, reason, reason)
-		lttng_ust_field_integer(uint64_t, tsc_entry, tsc_entry)
-		lttng_ust_field_integer(uint64_t, tsc_exit, tsc_exit)
-		lttng_ust_field_integer_hex(uint64_t, rip, rip)))
-
-LTTNG_UST_TRACEPOINT_EVENT(kvmrr, pio,
-	LTTNG_UST_TP_ARGS(uint64_t, seq, uint16_t, port, uint8_t, size, uint8_t, dir,
-			  uint32_t, count, const uint8_t *, data),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, seq, seq)
-		lttng_ust_field_integer_hex(uint16_t, port, port)
-		lttng_ust_field_integer(uint8_t, size, size)
-		lttng_ust_field_integer(uint8_t, dir, dir)
-		lttng_ust_field_integer(uint32_t, count, count)
-		lttng_ust_field_integer_hex(uint64_t, value, tracer_tp_le(data, size))
-		lttng_ust_field_sequence_hex(uint8_t, data, data, uint32_t, (uint32_t)size * count)))
-
-LTTNG_UST_TRACEPOINT_EVENT(kvmrr, mmio,
-	LTTNG_UST_TP_ARGS(uint64_t, seq, uint64_t, gpa, uint32_t, len, uint8_t, dir,
-			  const uint8_t *, data),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, seq, seq)
-		lttng_ust_field_integer_hex(uint64_t, gpa, gpa)
-		lttng_ust_field_integer(uint32_t, len, len)
-		lttng_ust_field_integer(uint8_t, dir, dir)
-		lttng_ust_field_integer_hex(uint64_t, value, tracer_tp_le(data, len))
-		lttng_ust_field_sequence_hex(uint8_t, data, data, uint32_t, len)))
+		lttng_ust_field_integer(uint64_t, seq, (uint64_t)r->seq)
+		lttng_ust_field_integer(uint32_t, vcpu, r->vcpu)
+		lttng_ust_field_integer(uint32_t, reason, r->exit.reason)
+		lttng_ust_field_integer(uint64_t, tsc_entry, r->exit.tsc_entry)
+		lttng_ust_field_integer(uint64_t, tsc_exit, r->exit.tsc_exit)
+		lttng_ust_field_integer_hex(uint64_t, rip, r->exit.rip)
+		lttng_ust_field_integer_hex(uint64_t, addr, r->exit.addr)
+		lttng_ust_field_integer(uint32_t, size, r->exit.size)
+		lttng_ust_field_integer(uint8_t, dir, r->dir)
+		lttng_ust_field_integer(uint32_t, count, tracer_tp_count(r))
+		lttng_ust_field_sequence_hex(uint8_t, data, data, uint32_t, data ? r->len : 0)))
 
 LTTNG_UST_TRACEPOINT_EVENT(kvmrr, inject,
 	LTTNG_UST_TP_ARGS(int64_t, seq, uint32_t, vcpu, uint32_t, kind, int64_t, value),

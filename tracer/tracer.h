@@ -75,8 +75,8 @@ void tracer_close(struct tracer *t);
 /* ---- The capture point, usable without a machine (tests, replay tools) ---- */
 
 /*
- * Capture one exit: assigns the next seq, fires kvmrr:exit (+ kvmrr:pio /
- * kvmrr:mmio) and queues the row. IO: port, size, dir, size*count data bytes;
+ * Capture one exit: assigns the next seq, fires kvmrr:exit (one event with
+ * the row's columns) and queues the row. IO: port, size, dir, size*count data bytes;
  * MMIO: gpa, len, dir, data; INTERNAL_ERROR: data = u32 suberror then ndata
  * u64 words (little-endian). 0 or the log's error.
  */

@@ -31,6 +31,7 @@ struct tracer {
 	struct tracer_ckpt *ckpt;    /* checkpoints (tracer/checkpoint.c); NULL: none */
 	double checkpoint_sec;
 	void (*release)(struct tracer *t);   /* frees what the machine glue set up (tracer_ckpt_free) */
+	struct stream_mem_pages *pages; /* page digests since the load (stream/digest.h), record.c's */
 };
 
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The LTTng-UST sink against a real session: a userspace lttng-sessiond,
- * a blocking channel on kvmrr:*, `kvmrr record` of the hello guest, the
- * trace read back with babeltrace2. Every exit event must match its log row
- * (seq, reason, absolute TSCs, RIP); pio and inject counts match too.
+ * a blocking channel on kvmrr:*, `kvmrr record` of the mmio guest, the
+ * trace read back with babeltrace2. One kvmrr:exit event per exit, and each
+ * must match its log row (seq, reason, absolute TSCs, RIP, port/gpa, size,
+ * direction, count and the data bytes); inject counts match too.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -88,40 +89,68 @@ static void lt_stop(struct lt *lt)
 	}
 }
 
+#define TP_DATA_MAX 64     /* the mmio guest's accesses are at most 8 bytes, its IO 1-4 */
+
 struct tp_exit {
-	unsigned long long seq, tsc_entry, tsc_exit, rip;
-	unsigned int vcpu, reason;
+	unsigned long long seq, tsc_entry, tsc_exit, rip, addr;
+	unsigned int vcpu, reason, size, dir, count, len;
+	unsigned char data[TP_DATA_MAX];
 };
 
-/* Parse babeltrace2's text: kvmrr:exit events into ev (up to max), other kinds counted. */
-static int read_trace(const char *dir, pid_t pid, struct tp_exit *ev, int max, int *pio,
+/* The fields of one kvmrr:exit line of babeltrace2's text (f points at "seq = "). */
+static void parse_exit(const char *f, const char *line, struct tp_exit *e)
+{
+	const char *d;
+	int used = 0;
+
+	TEST_ASSERT(sscanf(f, "seq = %llu, vcpu = %u, reason = %u, tsc_entry = %llu, tsc_exit = %llu, "
+			   "rip = 0x%llx, addr = 0x%llx, size = %u, dir = %u, count = %u, "
+			   "_data_length = %u, data = [%n", &e->seq, &e->vcpu, &e->reason, &e->tsc_entry,
+			   &e->tsc_exit, &e->rip, &e->addr, &e->size, &e->dir, &e->count, &e->len,
+			   &used) == 11 && used > 0, "cannot parse: %s", line);
+	TEST_ASSERT(e->len <= TP_DATA_MAX, "seq %llu: %u data bytes, more than this test keeps",
+		    e->seq, e->len);
+	d = f + used;
+	for (unsigned int i = 0; i < e->len; i++) {
+		unsigned int idx, byte;
+		int n = 0;
+
+		TEST_ASSERT(sscanf(d, " [%u] = 0x%x%n", &idx, &byte, &n) == 2 && idx == i && byte < 256,
+			    "seq %llu: data element %u: %s", e->seq, i, line);
+		e->data[i] = (unsigned char)byte;
+		d += n;
+		if (*d == ',')
+			d++;
+	}
+}
+
+/* Parse babeltrace2's text: kvmrr:exit events into ev (up to max), inject events counted. */
+static int read_trace(const char *dir, pid_t pid, struct tp_exit *ev, int max, int *other,
 		      int *inject, char **warnings)
 {
-	char cmd[512], line[4096];
+	char cmd[512], line[8192];
 	FILE *p;
 	int n = 0;
 
 	snprintf(cmd, sizeof(cmd), "babeltrace2 %s 2>%s/bt.err", dir, dir);
 	p = popen(cmd, "r");
 	TEST_ASSERT(p, "%s", cmd);
-	*pio = *inject = 0;
+	*other = *inject = 0;
 	while (fgets(line, sizeof(line), p)) {
 		const char *f = strstr(line, "seq = "), *v = strstr(line, "vpid = ");
 
 		if (!v || atoi(v + 7) != pid)
 			continue;
-		if (strstr(line, "kvmrr:pio:"))
-			(*pio)++;
-		else if (strstr(line, "kvmrr:inject:"))
+		if (strstr(line, "kvmrr:inject:")) {
 			(*inject)++;
-		if (!strstr(line, "kvmrr:exit:") || !f)
 			continue;
+		}
+		if (!strstr(line, "kvmrr:exit:") || !f) {
+			(*other)++;     /* no other event kind exists: one event per exit */
+			continue;
+		}
 		TEST_ASSERT(n < max, "more than %d exit events", max);
-		TEST_ASSERT(sscanf(f, "seq = %llu, vcpu = %u, reason = %u, tsc_entry = %llu, tsc_exit = "
-				   "%llu, rip = 0x%llx", &ev[n].seq, &ev[n].vcpu, &ev[n].reason,
-				   &ev[n].tsc_entry, &ev[n].tsc_exit, &ev[n].rip) == 6,
-			    "cannot parse: %s", line);
-		n++;
+		parse_exit(f, line, &ev[n++]);
 	}
 	TEST_ASSERT(pclose(p) == 0, "babeltrace2 failed (see %s/bt.err)", dir);
 	snprintf(cmd, sizeof(cmd), "%s/bt.err", dir);
@@ -129,13 +158,34 @@ static int read_trace(const char *dir, pid_t pid, struct tp_exit *ev, int max, i
 	return n;
 }
 
+/* Event i against the log's row for the same exit: every column, data byte for byte. */
+static void check_row(const struct tp_exit *e, sqlite3_stmt *st, uint64_t entry, uint64_t texit)
+{
+	const void *blob = sqlite3_column_blob(st, 8);
+	int blen = sqlite3_column_bytes(st, 8);
+	int access = sqlite3_column_type(st, 5) != SQLITE_NULL;
+
+	TEST_ASSERT_EQ(e->seq, sqlite3_column_int64(st, 0));
+	TEST_ASSERT_EQ(e->reason, sqlite3_column_int64(st, 1));
+	TEST_ASSERT_EQ(e->tsc_entry, entry);
+	TEST_ASSERT_EQ(e->tsc_exit, texit);
+	TEST_ASSERT_EQ(e->rip, (uint64_t)sqlite3_column_int64(st, 4));
+	TEST_ASSERT_EQ(e->addr, (uint64_t)sqlite3_column_int64(st, 5));
+	TEST_ASSERT_EQ(e->size, sqlite3_column_int64(st, 6));
+	TEST_ASSERT_EQ(e->dir, access ? sqlite3_column_int64(st, 7) : 255);   /* 255: no access */
+	TEST_ASSERT_EQ(e->len, (unsigned int)blen);
+	TEST_ASSERT(blen == 0 || memcmp(e->data, blob, (size_t)blen) == 0, "seq %llu: data differs",
+		    e->seq);
+	TEST_ASSERT_EQ(e->count, access && e->size ? e->len / e->size : 0);
+}
+
 TEST(lttng_exit_events_match_the_log)
 {
-	static struct tp_exit ev[100000];
+	static struct tp_exit ev[20000];
 	struct e2e_run r;
 	struct lt lt;
 	char tracedir[128], *warn = NULL;
-	int n, pio, inject, i = 0;
+	int n, other, inject, i = 0;
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	uint64_t tsc;
@@ -144,31 +194,33 @@ TEST(lttng_exit_events_match_the_log)
 		TEST_ASSERT(0, "lttng-sessiond or babeltrace2 is not installed: scripts/install-deps installs them");
 	lt_start(&lt);
 	setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
-	e2e_record(&r, "hello", (const char *const[]){ "--timeout", "60", NULL });
+	/* The mmio guest makes both port-IO and MMIO exits (reads and writes). */
+	e2e_record(&r, "mmio", (const char *const[]){ "--timeout", "60", NULL });
 	lt_stop(&lt);
 	snprintf(tracedir, sizeof(tracedir), "%s/trace", lt.home);
-	n = read_trace(tracedir, r.pid, ev, 100000, &pio, &inject, &warn);
-	printf("# %d kvmrr:exit, %d kvmrr:pio, %d kvmrr:inject events; babeltrace2 said: %s\n", n, pio,
-	       inject, warn[0] ? warn : "(nothing: no discarded events)");
+	n = read_trace(tracedir, r.pid, ev, 20000, &other, &inject, &warn);
+	printf("# %d kvmrr:exit, %d kvmrr:inject, %d other events; babeltrace2 said: %s\n", n, inject,
+	       other, warn[0] ? warn : "(nothing: no discarded events)");
 	TEST_ASSERT(!strstr(warn, "discarded"), "events were discarded: %s", warn);
+	TEST_ASSERT_EQ(other, 0);
 	db = tt_open(r.rec);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 1);
 	TEST_ASSERT_EQ(n, tt_int(db, "SELECT count(*) FROM exit"));
-	TEST_ASSERT_EQ(pio, tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2"));
+	TEST_ASSERT(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2") > 0, "no IO exit");
+	TEST_ASSERT(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 6 AND dir = 0") > 0, "no MMIO read");
+	TEST_ASSERT(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 6 AND dir = 1") > 0, "no MMIO write");
 	TEST_ASSERT_EQ(inject, tt_int(db, "SELECT count(*) FROM event"));
 	/* Absolute TSCs from the log's deltas must equal the tracepoint's raw values. */
 	tsc = (uint64_t)tt_int(db, "SELECT value FROM meta WHERE key = 'tsc_base'");
-	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, reason, vmm_ticks, guest_ticks, rip FROM exit"
-				       " ORDER BY seq", -1, &st, NULL) == SQLITE_OK, "prep");
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, reason, vmm_ticks, guest_ticks, rip, addr, size,"
+				       " dir, data FROM exit ORDER BY seq", -1, &st, NULL) == SQLITE_OK,
+		    "prep");
 	for (; sqlite3_step(st) == SQLITE_ROW; i++) {
 		uint64_t entry = tsc + (uint64_t)sqlite3_column_int64(st, 2);
 		uint64_t texit = entry + (uint64_t)sqlite3_column_int64(st, 3);
 
-		TEST_ASSERT_EQ(ev[i].seq, sqlite3_column_int64(st, 0));
-		TEST_ASSERT_EQ(ev[i].reason, sqlite3_column_int64(st, 1));
-		TEST_ASSERT_EQ(ev[i].tsc_entry, entry);
-		TEST_ASSERT_EQ(ev[i].tsc_exit, texit);
-		TEST_ASSERT_EQ(ev[i].rip, (uint64_t)sqlite3_column_int64(st, 4));
+		TEST_ASSERT(i < n, "more log rows than events");
+		check_row(&ev[i], st, entry, texit);
 		tsc = texit;
 	}
 	sqlite3_finalize(st);
