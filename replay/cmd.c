@@ -28,6 +28,9 @@ static void usage(FILE *out)
 		"  --from-start              with --until: replay from the initial state\n"
 		"  --from-checkpoint SEQ     start from the latest checkpoint at or before SEQ\n"
 		"                            and replay to the end (or --until)\n"
+		"  --jobs N                  replay the stretches between checkpoints in up to N\n"
+		"                            processes at once; each must end in the state the\n"
+		"                            next one starts from (no console, no --until)\n"
 		"  --json                    write the report as JSON on stdout\n"
 		"  --continue-on-divergence  go on after a divergence and count them\n"
 		"  --timeout SEC             give up (a divergence) after SEC seconds\n"
@@ -66,6 +69,7 @@ static int parse(int argc, char **argv, struct replay_options *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "from-start", no_argument, NULL, 'S' },
 		{ "from-checkpoint", required_argument, NULL, 'F' },
+		{ "jobs", required_argument, NULL, 'J' },
 		{ "continue-on-divergence", no_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet-console", no_argument, NULL, 'q' },
@@ -78,6 +82,7 @@ static int parse(int argc, char **argv, struct replay_options *o)
 	memset(o, 0, sizeof(*o));
 	o->until = -1;
 	o->from = -1;
+	o->probe = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -90,6 +95,13 @@ static int parse(int argc, char **argv, struct replay_options *o)
 			break;
 		case 'j': o->json = true; break;
 		case 'S': o->from_start = true; break;
+		case 'J':
+			o->jobs = (unsigned int)strtoul(optarg, &end, 0);
+			if (*end || o->jobs < 1 || o->jobs > 64) {
+				fprintf(stderr, "kvmrr replay: --jobs %s: need 1 to 64 processes\n", optarg);
+				return -1;
+			}
+			break;
 		case 'F':
 			o->from = strtoll(optarg, &end, 0);
 			if (*end || o->from < 0) {
@@ -133,6 +145,14 @@ int replay_cmd(int argc, char **argv)
 		opt.quiet_console = true;
 	if (!opt.timeout_sec)
 		opt.timeout_sec = default_timeout(opt.path);
+	if (opt.jobs > 1) {
+		if (opt.until >= 0 || opt.from >= 0 || opt.json || opt.continue_on_divergence) {
+			fprintf(stderr, "kvmrr replay: --jobs goes with none of --until, --from-checkpoint, --json, "
+				"--continue-on-divergence\n");
+			return REPLAY_ERROR;
+		}
+		return replay_jobs(&opt, opt.jobs);
+	}
 	rc = replay_open(&r, &opt);
 	if (rc == 0)
 		rc = replay_run(&r);

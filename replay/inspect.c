@@ -99,6 +99,7 @@ static int parse(int argc, char **argv, struct inspect_opts *o)
 	}
 	o->replay.until = (int64_t)at;
 	o->replay.from = -1;
+	o->replay.probe = -1;
 	o->replay.quiet_console = true;
 	return 0;
 }

@@ -36,6 +36,8 @@ struct replay_options {
 	int64_t until;              /* stop right after this seq; -1: run to the end */
 	bool from_start;            /* --until: ignore the recording's checkpoints */
 	int64_t from;               /* start from the latest checkpoint at or before this seq; -1: no */
+	int64_t probe;              /* take replay_state_digest right after this exit; -1: none */
+	unsigned int jobs;          /* --jobs: segments between checkpoints in this many processes */
 	bool dirty_log;             /* KVM's dirty log on guest RAM even without asynchronous points */
 	double timeout_sec;         /* 0: derived from the recorded run time */
 };
@@ -74,6 +76,7 @@ struct replay {
 	double tsc_khz;               /* meta.tsc_khz (0: unknown) */
 	int format_version;           /* meta.format_version */
 	int64_t start_seq;            /* the checkpoint the replay started from; -1: the initial state */
+	char probe_digest[65];        /* replay_state_digest at opt.probe, "" if not reached */
 	uint64_t matched;             /* synchronisation points and asynchronous points reached */
 	uint64_t skipped;             /* exits the VMM caused, passed over */
 	uint64_t divergences;
@@ -96,6 +99,10 @@ int replay_open(struct replay *r, const struct replay_options *opt);
 int replay_run(struct replay *r);
 /* After stopping at --until: go on to exit until (the run must not have ended otherwise). */
 int replay_continue(struct replay *r, int64_t until);
+/* SHA-256 (hex) of the whole state: registers, special registers, XSAVE digest, RAM. */
+void replay_state_digest(struct replay *r, char hex[65]);
+/* kvmrr replay --jobs N: 0/1/2/3 as replay_report. */
+int replay_jobs(const struct replay_options *o, unsigned int jobs);
 /* kvmrr inspect REC.db --at SEQ WHAT */
 int replay_inspect_cmd(int argc, char **argv);
 /* Print the outcome (text or JSON per opt) and return the exit status (enum replay_status). */

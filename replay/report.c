@@ -8,6 +8,7 @@
 #include "replay/async.h"
 #include "stream/digest.h"
 #include "stream/format.h"
+#include "machine/sha256.h"
 #include "stream/point.h"
 #include "stream/snapshot.h"
 
@@ -197,6 +198,36 @@ static void counts(const struct replay *r, char *n, size_t nlen, char *how, size
 		 r->matched, r->skipped);
 }
 
+/* Guest RAM: the page digest (format 2, pays for the pages written), else SHA-256 of it all. */
+static void memory_digest(struct replay *r, uint8_t digest[32], char hex[65])
+{
+	if (!r->pages || stream_mem_pages_final(r->pages, &r->m, digest, hex) < 0)
+		stream_mem_digest(&r->m.mem, digest, hex);
+}
+
+void replay_state_digest(struct replay *r, char hex[65])
+{
+	struct sha256 h;
+	struct kvm_regs regs = { 0 };
+	struct kvm_sregs sregs = { 0 };
+	uint8_t mem[32], out[32];
+	char mem_hex[65];
+	uint64_t xs = 0;
+
+	vcpu_get_regs(&r->m.vcpu, &regs);
+	vcpu_get_sregs(&r->m.vcpu, &sregs);
+	stream_xsave_digest(&r->m, &xs, false);
+	memory_digest(r, mem, mem_hex);
+	sha256_init(&h);
+	sha256_update(&h, &regs, sizeof(regs));
+	sha256_update(&h, &sregs, sizeof(sregs));
+	sha256_update(&h, &xs, sizeof(xs));
+	sha256_update(&h, mem, sizeof(mem));
+	sha256_final(&h, out);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", out[i]);
+}
+
 /* The state --until stops in, in two numbers a replay from elsewhere must match. */
 static void print_digests(struct replay *r, FILE *out)
 {
@@ -204,9 +235,9 @@ static void print_digests(struct replay *r, FILE *out)
 	char hex[65];
 	uint64_t xs = 0;
 
-	stream_mem_digest(&r->m.mem, digest, hex);
+	memory_digest(r, digest, hex);
 	stream_xsave_digest(&r->m, &xs, false);
-	fprintf(out, "  memory sha256 %s xsave %016" PRIx64 "\n", hex, xs);
+	fprintf(out, "  memory digest %s xsave %016" PRIx64 "\n", hex, xs);
 }
 
 static void report_outcome(struct replay *r, FILE *out)

@@ -170,6 +170,8 @@ int replay_advance(struct replay *r)
 
 	if (rc < 0)
 		return rc;
+	if (r->opt.probe >= 0 && r->next.exit.seq == r->opt.probe && !r->divergences)
+		replay_state_digest(r, r->probe_digest);
 	r->last_seq = r->next.exit.seq;
 	r->last_ticks = r->next.ticks;
 	if (until >= 0 && r->last_seq >= until) {

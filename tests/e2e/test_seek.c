@@ -92,7 +92,7 @@ static void seek_equality(const char *guest, const char *opts)
 		e2e_replay(&b, dir, path, o);
 		E2E_ASSERT(&a, a.status == 0, "%s --until %lld: status %d", guest, seqs[i], a.status);
 		E2E_ASSERT(&b, b.status == 0, "%s --from-start --until %lld: status %d", guest, seqs[i], b.status);
-		E2E_HAS(&a, a.err, "memory sha256");
+		E2E_HAS(&a, a.err, "memory digest");
 		sa = state_of(&a);
 		sb = state_of(&b);
 		TEST_ASSERT(strcmp(sa, sb) == 0, "%s at seq %lld: from a checkpoint\n%s\nfrom the start\n%s",
@@ -239,6 +239,50 @@ TEST(inspect_at_seq)
 	e2e_free(&rec);
 	e2e_cleanup(dir);
 }
+
+/* --jobs 2: the same verdict as one process, and on a tampered copy the same first divergence. */
+static void jobs_same_verdict(const char *guest, const char *opts)
+{
+	struct e2e_cmd rec, one, two;
+	char dir[64], path[128], copy[160], o[256];
+	sqlite3 *db;
+	long long s;
+
+	test_require_kvm();
+	e2e_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/rec.db", dir);
+	snprintf(o, sizeof(o), "--checkpoint-every 0.01 %s", opts);
+	e2e_record(&rec, dir, path, guest, o);
+	e2e_replay(&one, dir, path, "-q");
+	e2e_replay(&two, dir, path, "--jobs 2");
+	E2E_ASSERT(&one, one.status == 0, "%s --jobs 1: status %d", guest, one.status);
+	E2E_ASSERT(&two, two.status == 0, "%s --jobs 2: status %d", guest, two.status);
+	E2E_HAS(&two, two.err, "segments in up to 2 processes, each identical");
+	e2e_free(&one);
+	e2e_free(&two);
+	/* A byte the guest wrote, changed two thirds of the way in: both report that seq. */
+	db = e2e_db_open(path);
+	TEST_ASSERT(e2e_db_int(db, "SELECT count(*) FROM checkpoint") >= 2, "%s: fewer than 2 checkpoints", guest);
+	s = e2e_db_int(db, "SELECT min(seq) FROM exit WHERE dir = 1 AND reason = 2 AND length(data) = 1 AND "
+		       "seq > 2 * (SELECT max(seq) FROM exit) / 3");
+	sqlite3_close(db);
+	snprintf(copy, sizeof(copy), "%s/t.db", dir);
+	e2e_copy(path, copy);
+	db = e2e_db_open(copy);
+	e2e_db_exec(db, "UPDATE exit SET data = X'a5' WHERE seq = %lld", s);
+	sqlite3_close(db);
+	e2e_replay(&one, dir, copy, "-q");
+	e2e_replay(&two, dir, copy, "--jobs 2");
+	E2E_ASSERT(&one, one.status == 1 && e2e_divergence_seq(&one) == s, "--jobs 1 on seq %lld", s);
+	E2E_ASSERT(&two, two.status == 1 && e2e_divergence_seq(&two) == s, "--jobs 2 on seq %lld", s);
+	e2e_free(&one);
+	e2e_free(&two);
+	e2e_free(&rec);
+	e2e_cleanup(dir);
+}
+
+TEST(jobs_exits) { jobs_same_verdict("exits", "--cmdline n=20000"); }
+TEST(jobs_preempt_cpl0) { jobs_same_verdict("preempt", "--cmdline cpl0"); }
 
 /* A recording of format 1 (no checkpoint tables) still replays. */
 TEST(format1_without_checkpoints_replays)
