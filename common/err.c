@@ -42,11 +42,13 @@ int err_wrap(struct err *e, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	n = strlen(e->msg);
-	if (old[0] && n + 2 < sizeof(e->msg)) {
-		memcpy(e->msg + n, ": ", 2);
+	if (old[0] && n + 3 < sizeof(e->msg)) {
+		size_t room = sizeof(e->msg) - n - 3, len = strlen(old);
+
 		/* Cut the old message where the buffer ends. */
-		strncpy(e->msg + n + 2, old, sizeof(e->msg) - n - 3);
-		e->msg[sizeof(e->msg) - 1] = '\0';
+		memcpy(e->msg + n, ": ", 2);
+		memcpy(e->msg + n + 2, old, len < room ? len : room);
+		e->msg[n + 2 + (len < room ? len : room)] = '\0';
 	}
 	return e->code;
 }
