@@ -109,6 +109,12 @@ struct machine {
 	struct machine_kick kick;     /* the timer that kicks the vCPU out of KVM_RUN (machine/kick.h) */
 	/* Pages written since the load (stream/digest.h): every stream_dirty_collect ORs into it. */
 	struct stream_dirty *written;
+	/*
+	 * Every set of written pages kept by someone (stream_dirty_attach): each
+	 * KVM_GET_DIRTY_LOG clears the kernel's log, so each collect feeds them all.
+	 */
+	struct stream_dirty *dirty_sets[4];
+	unsigned int ndirty_sets;
 };
 
 /*

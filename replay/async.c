@@ -80,6 +80,8 @@ static int async_alloc(struct replay *r)
 		free(a);
 		return err_set(&r->err, -ENOMEM, "asynchronous replay: out of memory");
 	}
+	/* Whoever collects the dirty log (page digests, probes) feeds this set too. */
+	stream_dirty_attach(&a->dirty, &r->m);
 	r->async = a;
 	return 0;
 }
@@ -281,6 +283,7 @@ void replay_async_close(struct replay *r)
 {
 	if (!r->async)
 		return;
+	stream_dirty_detach(&r->async->dirty, &r->m);
 	stream_dirty_free(&r->async->dirty);
 	free(r->async);
 	r->async = NULL;

@@ -178,7 +178,8 @@ static int start_point(struct replay *r)
 		 * yet completed, while a checkpoint holds it completed (settled).
 		 */
 		rc = stream_checkpoint_find(r->db, last_sync_at_or_before(r, r->opt.until) - 1, &ck, &r->err);
-	if (rc == 0 && ck.seq >= 0 && r->m.cfg.dirty_log && !(async = replay_async_dirty(r)))
+	/* The asynchronous points' page set from the start: it must see every collect of the dirty log. */
+	if (rc == 0 && replay_async_in_recording(r->db) && !(async = replay_async_dirty(r)))
 		rc = err_set(&r->err, -ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = stream_checkpoint_restore(r->db, &r->m, &ck, async, &r->err);

@@ -232,6 +232,7 @@ int stream_mem_pages_load(struct stream_mem_pages *p, struct machine *m)
 	} else {
 		p->m = m;
 		m->written = &p->written;
+		stream_dirty_attach(&p->written, m);
 	}
 	return r;
 }
@@ -287,8 +288,10 @@ int stream_mem_pages_final(struct stream_mem_pages *p, struct machine *m, uint8_
 
 void stream_mem_pages_free(struct stream_mem_pages *p)
 {
-	if (p->m && p->m->written == &p->written)
+	if (p->m && p->m->written == &p->written) {
 		p->m->written = NULL;
+		stream_dirty_detach(&p->written, p->m);
+	}
 	p->m = NULL;
 	stream_dirty_free(&p->written);
 	for (unsigned int i = 0; i < GUEST_MEM_MAX_REGIONS; i++) {

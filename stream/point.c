@@ -108,15 +108,33 @@ int stream_dirty_collect(struct stream_dirty *d, const struct machine *m)
 			return r;
 		for (size_t w = 0; w < n; w++)
 			dst[w] |= d->scratch[w];
-		if (d->peer)
-			for (size_t w = 0; w < n; w++)
-				d->peer->bits[d->region_word[i] + w] |= d->scratch[w];
-		/* The log is cleared: whoever tracks pages since the load gets them too. */
-		if (m->written && m->written != d)
-			for (size_t w = 0; w < n; w++)
-				m->written->bits[m->written->region_word[i] + w] |= d->scratch[w];
+		/* The log is cleared: every set that keeps written pages gets them too. */
+		for (unsigned int k = 0; k < m->ndirty_sets; k++) {
+			struct stream_dirty *o = m->dirty_sets[k];
+
+			if (o != d)
+				for (size_t w = 0; w < n; w++)
+					o->bits[o->region_word[i] + w] |= d->scratch[w];
+		}
 	}
 	return 0;
+}
+
+int stream_dirty_attach(struct stream_dirty *d, struct machine *m)
+{
+	if (m->ndirty_sets == sizeof(m->dirty_sets) / sizeof(m->dirty_sets[0]))
+		return -ENOSPC;
+	m->dirty_sets[m->ndirty_sets++] = d;
+	return 0;
+}
+
+void stream_dirty_detach(struct stream_dirty *d, struct machine *m)
+{
+	for (unsigned int k = 0; k < m->ndirty_sets; k++)
+		if (m->dirty_sets[k] == d) {
+			m->dirty_sets[k] = m->dirty_sets[--m->ndirty_sets];
+			return;
+		}
 }
 
 void stream_dirty_mark(struct stream_dirty *d, const struct machine *m, uint64_t gpa)

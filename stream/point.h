@@ -29,17 +29,18 @@ struct stream_dirty {
 	size_t region_word[GUEST_MEM_MAX_REGIONS];          /* first word of each guest_mem region */
 	uint64_t *scratch;              /* KVM_GET_DIRTY_LOG buffer for one slot */
 	size_t scratch_words;
-	struct stream_dirty *peer;      /* fed by the same collections (KVM clears its log on each) */
 };
 
 /* Size the bitmaps for m's RAM (KVM_MEM_LOG_DIRTY_PAGES must be on). 0 or -ENOMEM. */
 int stream_dirty_init(struct stream_dirty *d, const struct machine *m);
 void stream_dirty_free(struct stream_dirty *d);
 /*
- * KVM_GET_DIRTY_LOG on every RAM slot, ORed into d, d->peer and m->written
- * when set (the kernel's log is cleared, so every set that tracks pages must
- * see every collect). 0 or -errno.
+ * Keep d up to date with every collect on m, whoever makes it (KVM clears
+ * its log on each). At most 4 sets; -ENOSPC beyond. Detach before freeing d.
  */
+int stream_dirty_attach(struct stream_dirty *d, struct machine *m);
+void stream_dirty_detach(struct stream_dirty *d, struct machine *m);
+/* KVM_GET_DIRTY_LOG on every RAM slot, ORed into d and into every attached set. 0 or -errno. */
 int stream_dirty_collect(struct stream_dirty *d, const struct machine *m);
 /* Forget the accumulated pages (after a point). */
 void stream_dirty_clear(struct stream_dirty *d);

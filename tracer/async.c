@@ -17,6 +17,7 @@ struct tracer_async {
 	struct stream_dirty dirty;
 	uint64_t events;
 	uint64_t capture_ns;      /* time spent capturing points (state, dirty log, digests) */
+	struct machine *m;
 };
 
 static int async_init(struct tracer *t, struct machine *m)
@@ -29,10 +30,9 @@ static int async_init(struct tracer *t, struct machine *m)
 		free(a);
 		return -ENOMEM;
 	}
-	/* One KVM_GET_DIRTY_LOG feeds both sets: it clears the kernel's log. */
-	a->dirty.peer = tracer_ckpt_dirty(t);
-	if (a->dirty.peer)
-		a->dirty.peer->peer = &a->dirty;
+	/* Whoever collects the dirty log (checkpoints, the page digests) feeds this set too. */
+	stream_dirty_attach(&a->dirty, m);
+	a->m = m;
 	t->async = a;
 	return 0;
 }
@@ -66,6 +66,11 @@ fail:
 	return r;
 }
 
+int tracer_async_start(struct tracer *t, struct machine *m)
+{
+	return t->async ? 0 : async_init(t, m);
+}
+
 struct stream_dirty *tracer_async_dirty(struct tracer *t)
 {
 	return t->async ? &t->async->dirty : NULL;
@@ -85,8 +90,7 @@ int tracer_async_finish(struct tracer *t, struct err *err)
 	if (r == 0)
 		r = stream_meta_set_int(db, "async_capture_ns", (long long)a->capture_ns, err);
 	tracer_log_unlock(t->log);
-	if (a->dirty.peer)
-		a->dirty.peer->peer = NULL;
+	stream_dirty_detach(&a->dirty, a->m);
 	stream_dirty_free(&a->dirty);
 	free(a);
 	t->async = NULL;

@@ -29,6 +29,8 @@ struct machine;
  */
 int tracer_async_capture(struct tracer *t, struct machine *m, int vector);
 
+/* Start keeping the pages written since the start (before anything else collects the dirty log). */
+int tracer_async_start(struct tracer *t, struct machine *m);
 /* The pages written since the last asynchronous point (NULL before the first). */
 struct stream_dirty *tracer_async_dirty(struct tracer *t);
 

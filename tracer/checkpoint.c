@@ -22,6 +22,7 @@ struct tracer_ckpt {
 	struct stream_dirty dirty;     /* pages written since the previous checkpoint */
 	uint64_t interval_ns, next_ns;
 	uint64_t count, pages, ns;     /* checkpoints taken, pages and time spent, for meta */
+	struct machine *m;
 };
 
 int tracer_ckpt_init(struct tracer *t, struct machine *m, struct err *err)
@@ -40,16 +41,14 @@ int tracer_ckpt_init(struct tracer *t, struct machine *m, struct err *err)
 	/* What the loader wrote is in the initial pages: start from a clean log. */
 	stream_dirty_collect(&c->dirty, m);
 	stream_dirty_clear(&c->dirty);
+	c->m = m;
+	stream_dirty_attach(&c->dirty, m);
+
 	c->interval_ns = (uint64_t)(t->checkpoint_sec * 1e9);
 	c->next_ns = clock_now_ns() + c->interval_ns;
 	t->ckpt = c;
 	t->release = tracer_ckpt_free;
 	return 0;
-}
-
-struct stream_dirty *tracer_ckpt_dirty(struct tracer *t)
-{
-	return t->ckpt ? &t->ckpt->dirty : NULL;
 }
 
 int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint64_t tsc_exit)
@@ -95,8 +94,7 @@ void tracer_ckpt_free(struct tracer *t)
 {
 	if (!t->ckpt)
 		return;
-	if (t->ckpt->dirty.peer)
-		t->ckpt->dirty.peer->peer = NULL;
+	stream_dirty_detach(&t->ckpt->dirty, t->ckpt->m);
 	stream_dirty_free(&t->ckpt->dirty);
 	free(t->ckpt);
 	t->ckpt = NULL;

@@ -137,6 +137,9 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 	}
 	if (!r)
 		r = stream_sql_exec(db, "COMMIT", "initial state: COMMIT", err);
+	/* The asynchronous points' page set from the start: it must see every collect of the dirty log. */
+	if (!r && !m->cfg.irq_at_exits && (r = tracer_async_start(t, m)) < 0)
+		err_set(err, r, "asynchronous points: %s", strerror(-r));
 	if (!r && t->checkpoint_sec > 0) {
 		tracer_log_unlock(t->log);
 		r = tracer_ckpt_init(t, m, err);

@@ -16,8 +16,7 @@ struct stream_dirty;
 int tracer_ckpt_init(struct tracer *t, struct machine *m, struct err *err);
 int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint64_t tsc_exit);
 void tracer_ckpt_free(struct tracer *t);
-/* The checkpoint's page set, for the async points' set to feed (NULL: no checkpoints). */
-struct stream_dirty *tracer_ckpt_dirty(struct tracer *t);
+
 
 struct tracer {
 	struct tracer_log *log;
