@@ -2,6 +2,7 @@
 #include "machine/bus.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 void bus_init(struct bus *bus, const char *name)
@@ -17,11 +18,11 @@ static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 int bus_register(struct bus *bus, uint64_t base, uint64_t len, const char *name,
-		 bus_handler_fn fn, void *dev)
+		 const struct bus_device_ops *ops, void *dev)
 {
 	unsigned int i;
 
-	if (len == 0 || fn == NULL)
+	if (len == 0 || !ops || !ops->io || !ops->save || !ops->restore || !ops->state_size)
 		return -EINVAL;
 	if (base + len - 1 < base)
 		return -EINVAL;
@@ -31,8 +32,50 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, const char *name,
 	if (bus->nranges >= BUS_MAX_RANGES)
 		return -ENOSPC;
 	bus->ranges[bus->nranges++] = (struct bus_range){
-		.base = base, .len = len, .name = name, .fn = fn, .dev = dev,
+		.base = base, .len = len, .name = name, .fn = ops->io, .ops = ops, .dev = dev,
 	};
+	return 0;
+}
+
+/* The first range of its device: the one whose state is saved. */
+static bool first_of_device(const struct bus *bus, unsigned int i)
+{
+	for (unsigned int k = 0; k < i; k++)
+		if (bus->ranges[k].dev == bus->ranges[i].dev)
+			return false;
+	return true;
+}
+
+size_t bus_save(const struct bus *bus, void *buf, size_t cap)
+{
+	size_t used = 0;
+
+	for (unsigned int i = 0; i < bus->nranges; i++) {
+		const struct bus_range *r = &bus->ranges[i];
+
+		if (!first_of_device(bus, i))
+			continue;
+		if (buf && used + r->ops->state_size <= cap)
+			r->ops->save(r->dev, (uint8_t *)buf + used);
+		used += r->ops->state_size;
+	}
+	return used;
+}
+
+int bus_restore(struct bus *bus, const void *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len != bus_save(bus, NULL, 0))
+		return -EINVAL;
+	for (unsigned int i = 0; i < bus->nranges; i++) {
+		const struct bus_range *r = &bus->ranges[i];
+
+		if (!first_of_device(bus, i))
+			continue;
+		r->ops->restore(r->dev, (const uint8_t *)buf + used);
+		used += r->ops->state_size;
+	}
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #define KVMRR_MACHINE_BUS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -19,6 +20,18 @@
 typedef int (*bus_handler_fn)(void *dev, uint64_t offset, uint32_t size, bool write,
 			      uint8_t *data, uint64_t now_ns);
 
+/*
+ * What being a device takes: its access handler, and save/restore of its
+ * state (checkpoints). A range without all three is refused at
+ * registration, so a device that cannot be saved never runs.
+ */
+struct bus_device_ops {
+	bus_handler_fn io;
+	size_t state_size;                               /* bytes save writes and restore reads */
+	void (*save)(const void *dev, void *state);
+	void (*restore)(void *dev, const void *state);   /* keeps the device's fds and links */
+};
+
 #define BUS_MAX_RANGES 32
 
 struct bus_range {
@@ -26,6 +39,7 @@ struct bus_range {
 	uint64_t len;
 	const char *name;
 	bus_handler_fn fn;
+	const struct bus_device_ops *ops;
 	void *dev;
 };
 
@@ -39,9 +53,16 @@ struct bus {
 };
 
 void bus_init(struct bus *bus, const char *name);
-/* -EEXIST if it overlaps a range, -ENOSPC if full, -EINVAL if len is 0. */
+/* -EEXIST if it overlaps a range, -ENOSPC if full, -EINVAL if len is 0 or ops incomplete. */
 int bus_register(struct bus *bus, uint64_t base, uint64_t len, const char *name,
-		 bus_handler_fn fn, void *dev);
+		 const struct bus_device_ops *ops, void *dev);
+/*
+ * The state of every device on the bus (each once, however many ranges it
+ * has): bytes written into buf (up to cap), or the size needed if buf is NULL.
+ */
+size_t bus_save(const struct bus *bus, void *buf, size_t cap);
+/* Restore what bus_save wrote for the same bus layout. 0, or -EINVAL if len does not fit. */
+int bus_restore(struct bus *bus, const void *buf, size_t len);
 /* The range holding addr, or NULL. */
 const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);
 /* Dispatch; an unclaimed read fills data with 0xff. Returns 1 if claimed, 0 if not, -errno. */

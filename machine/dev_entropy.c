@@ -37,7 +37,22 @@ int dev_entropy_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_
 	return 0;
 }
 
+/* The whole struct: it holds no links. */
+static void entropy_save(const void *dev, void *state)
+{
+	memcpy(state, dev, sizeof(struct dev_entropy));
+}
+
+static void entropy_restore(void *dev, const void *state)
+{
+	memcpy(dev, state, sizeof(struct dev_entropy));
+}
+
+static const struct bus_device_ops entropy_ops = {
+	.io = dev_entropy_io, .state_size = sizeof(struct dev_entropy), .save = entropy_save, .restore = entropy_restore,
+};
+
 int dev_entropy_register(struct dev_entropy *e, struct bus *pio)
 {
-	return bus_register(pio, DEV_ENTROPY_PORT, DEV_ENTROPY_LEN, "entropy", dev_entropy_io, e);
+	return bus_register(pio, DEV_ENTROPY_PORT, DEV_ENTROPY_LEN, "entropy", &entropy_ops, e);
 }

@@ -59,8 +59,27 @@ void dev_mmio_test_init(struct dev_mmio_test *t, const uint64_t *exit_counter)
 	t->exit_counter = exit_counter;
 }
 
+/* The scratch register and the counters; the exit counter it shows stays the live one. */
+static void mmio_test_save(const void *dev, void *state)
+{
+	memcpy(state, dev, sizeof(struct dev_mmio_test));
+}
+
+static void mmio_test_restore(void *dev, const void *state)
+{
+	struct dev_mmio_test *t = dev;
+	const uint64_t *counter = t->exit_counter;
+
+	memcpy(t, state, sizeof(*t));
+	t->exit_counter = counter;
+}
+
+static const struct bus_device_ops mmio_test_ops = {
+	.io = dev_mmio_test_io, .state_size = sizeof(struct dev_mmio_test),
+	.save = mmio_test_save, .restore = mmio_test_restore,
+};
+
 int dev_mmio_test_register(struct dev_mmio_test *t, struct bus *mmio)
 {
-	return bus_register(mmio, DEV_MMIO_TEST_GPA, DEV_MMIO_TEST_SIZE, "mmio-test",
-			    dev_mmio_test_io, t);
+	return bus_register(mmio, DEV_MMIO_TEST_GPA, DEV_MMIO_TEST_SIZE, "mmio-test", &mmio_test_ops, t);
 }

@@ -279,11 +279,29 @@ int dev_pic_slave_io(void *dev, uint64_t offset, uint32_t size, bool write, uint
 	return chip_io(dev, 1, offset, size, write, data);
 }
 
+/* Both chips, their ISR/IRR/IMR and modes: the whole struct, it holds no links. */
+static void pic_save(const void *dev, void *state)
+{
+	memcpy(state, dev, sizeof(struct dev_pic));
+}
+
+static void pic_restore(void *dev, const void *state)
+{
+	memcpy(dev, state, sizeof(struct dev_pic));
+}
+
+static const struct bus_device_ops pic_master_ops = {
+	.io = dev_pic_master_io, .state_size = sizeof(struct dev_pic), .save = pic_save, .restore = pic_restore,
+};
+static const struct bus_device_ops pic_slave_ops = {
+	.io = dev_pic_slave_io, .state_size = sizeof(struct dev_pic), .save = pic_save, .restore = pic_restore,
+};
+
 int dev_pic_register(struct dev_pic *pic, struct bus *pio)
 {
-	int ret = bus_register(pio, DEV_PIC_MASTER_PORT, 2, "pic-master", dev_pic_master_io, pic);
+	int ret = bus_register(pio, DEV_PIC_MASTER_PORT, 2, "pic-master", &pic_master_ops, pic);
 
 	if (ret < 0)
 		return ret;
-	return bus_register(pio, DEV_PIC_SLAVE_PORT, 2, "pic-slave", dev_pic_slave_io, pic);
+	return bus_register(pio, DEV_PIC_SLAVE_PORT, 2, "pic-slave", &pic_slave_ops, pic);
 }

@@ -344,11 +344,33 @@ void dev_pit_init(struct dev_pit *pit, struct dev_pic *pic)
 	}
 }
 
+/* The channels, port 0x61 and the counters; the link to the PIC stays the live one. */
+static void pit_save(const void *dev, void *state)
+{
+	memcpy(state, dev, sizeof(struct dev_pit));
+}
+
+static void pit_restore(void *dev, const void *state)
+{
+	struct dev_pit *pit = dev;
+	struct dev_pic *pic = pit->pic;
+
+	memcpy(pit, state, sizeof(*pit));
+	pit->pic = pic;
+}
+
+static const struct bus_device_ops pit_ops = {
+	.io = dev_pit_io, .state_size = sizeof(struct dev_pit), .save = pit_save, .restore = pit_restore,
+};
+static const struct bus_device_ops port61_ops = {
+	.io = dev_pit_port61_io, .state_size = sizeof(struct dev_pit), .save = pit_save, .restore = pit_restore,
+};
+
 int dev_pit_register(struct dev_pit *pit, struct bus *pio)
 {
-	int ret = bus_register(pio, DEV_PIT_PORT, 4, "pit", dev_pit_io, pit);
+	int ret = bus_register(pio, DEV_PIT_PORT, 4, "pit", &pit_ops, pit);
 
 	if (ret < 0)
 		return ret;
-	return bus_register(pio, DEV_PIT_PORT_61, 1, "port61", dev_pit_port61_io, pit);
+	return bus_register(pio, DEV_PIT_PORT_61, 1, "port61", &port61_ops, pit);
 }

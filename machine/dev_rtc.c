@@ -180,7 +180,22 @@ void dev_rtc_init(struct dev_rtc *rtc)
 	rtc->cmos[RTC_REG_D] = RTC_D_VRT;
 }
 
+/* The whole struct: it holds no links. */
+static void rtc_save(const void *dev, void *state)
+{
+	memcpy(state, dev, sizeof(struct dev_rtc));
+}
+
+static void rtc_restore(void *dev, const void *state)
+{
+	memcpy(dev, state, sizeof(struct dev_rtc));
+}
+
+static const struct bus_device_ops rtc_ops = {
+	.io = dev_rtc_io, .state_size = sizeof(struct dev_rtc), .save = rtc_save, .restore = rtc_restore,
+};
+
 int dev_rtc_register(struct dev_rtc *rtc, struct bus *pio)
 {
-	return bus_register(pio, DEV_RTC_PORT, 2, "rtc", dev_rtc_io, rtc);
+	return bus_register(pio, DEV_RTC_PORT, 2, "rtc", &rtc_ops, rtc);
 }

@@ -346,7 +346,38 @@ void dev_uart_destroy(struct dev_uart *u)
 	dev_uart_flush(u);
 }
 
+/*
+ * Registers, FIFO, line state and the input not yet received; the host side
+ * stays live: the fds, what reading and writing them did, and the output
+ * not yet written (it already happened, it is not state to roll back).
+ */
+static void uart_save(const void *dev, void *state)
+{
+	memcpy(state, dev, sizeof(struct dev_uart));
+}
+
+static void uart_restore(void *dev, const void *state)
+{
+	struct dev_uart *u = dev;
+	struct dev_uart live = *u;
+
+	memcpy(u, state, sizeof(*u));
+	u->pic = live.pic;
+	u->in_fd = live.in_fd;
+	u->in_eof = live.in_eof;
+	u->in_error = live.in_error;
+	u->out_fd = live.out_fd;
+	u->out_error = live.out_error;
+	memcpy(u->out, live.out, live.out_len);
+	u->out_len = live.out_len;
+	u->out_first_ns = live.out_first_ns;
+}
+
+static const struct bus_device_ops uart_ops = {
+	.io = dev_uart_io, .state_size = sizeof(struct dev_uart), .save = uart_save, .restore = uart_restore,
+};
+
 int dev_uart_register(struct dev_uart *u, struct bus *pio)
 {
-	return bus_register(pio, DEV_UART_PORT, 8, "uart", dev_uart_io, u);
+	return bus_register(pio, DEV_UART_PORT, 8, "uart", &uart_ops, u);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "machine/devices.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "machine/machine.h"
@@ -63,4 +65,27 @@ uint64_t devices_next_deadline_ns(const struct devices *d)
 			deadline = flush_at;
 	}
 	return deadline;
+}
+
+int devices_save(const struct bus *pio, const struct bus *mmio, void **blob, size_t *len)
+{
+	size_t a = bus_save(pio, NULL, 0), b = bus_save(mmio, NULL, 0);
+	uint8_t *p = malloc(a + b ? a + b : 1);
+
+	if (!p)
+		return -ENOMEM;
+	bus_save(pio, p, a);
+	bus_save(mmio, p + a, b);
+	*blob = p;
+	*len = a + b;
+	return 0;
+}
+
+int devices_restore(struct bus *pio, struct bus *mmio, const void *blob, size_t len)
+{
+	size_t a = bus_save(pio, NULL, 0);
+
+	if (len < a || bus_restore(pio, blob, a) < 0)
+		return -EINVAL;
+	return bus_restore(mmio, (const uint8_t *)blob + a, len - a);
 }

@@ -41,6 +41,13 @@ void devices_destroy(struct devices *d);
  * serial input that arrived raises IRQ4. Call before deciding injections.
  */
 void devices_update(struct devices *d, uint64_t now_ns);
+/*
+ * The state of every device on both buses (bus_save), for checkpoints:
+ * *blob malloc'd, *len bytes. 0 or -ENOMEM. devices_restore: 0 or -EINVAL
+ * for a blob of another machine's devices.
+ */
+int devices_save(const struct bus *pio, const struct bus *mmio, void **blob, size_t *len);
+int devices_restore(struct bus *pio, struct bus *mmio, const void *blob, size_t len);
 /* The earliest time (CLOCK_MONOTONIC ns) a device will raise an interrupt; UINT64_MAX: none. */
 uint64_t devices_next_deadline_ns(const struct devices *d);
 

@@ -105,7 +105,8 @@ int stream_checkpoint_save(sqlite3 *db, struct machine *m, int64_t seq, uint64_t
 	char phase[48];
 	uint64_t h = stream_hash64(&ticks, sizeof(ticks), (uint64_t)seq), *ablob = NULL;
 	uint32_t pages = 0;
-	size_t alen = 0;
+	size_t alen = 0, dlen = 0;
+	void *dblob = NULL;
 	int r, rc;
 
 	memset(&s, 0, sizeof(s));
@@ -127,18 +128,27 @@ int stream_checkpoint_save(sqlite3 *db, struct machine *m, int64_t seq, uint64_t
 		return err_set(e, -ENOMEM, "checkpoint at seq %" PRId64 ": out of memory", seq);
 	if (alen)
 		h = stream_hash64(ablob, alen, h);
-	rc = sqlite3_prepare_v2(db, "INSERT INTO checkpoint(seq, ticks, pages, async_pages, digest) "
-				"VALUES(?, ?, ?, ?, ?)", -1, &st, NULL);
+	/* Every device model's state (machine/devices.h): a replay has none, a resumed run needs them. */
+	if (devices_save(&m->pio, &m->mmio, &dblob, &dlen) < 0) {
+		free(ablob);
+		return err_set(e, -ENOMEM, "checkpoint at seq %" PRId64 ": out of memory", seq);
+	}
+	if (dlen)
+		h = stream_hash64(dblob, dlen, h);
+	rc = sqlite3_prepare_v2(db, "INSERT INTO checkpoint(seq, ticks, pages, async_pages, devices, digest) "
+				"VALUES(?, ?, ?, ?, ?, ?)", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, seq);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)ticks);
 		sqlite3_bind_int64(st, 3, pages);
 		sqlite3_bind_blob(st, 4, ablob ? (const void *)ablob : "", (int)alen, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)h);
+		sqlite3_bind_blob(st, 5, dblob, (int)dlen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)h);
 		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
 	}
 	sqlite3_finalize(st);
 	free(ablob);
+	free(dblob);
 	if (rc != SQLITE_OK)
 		return err_set(e, stream_sqlite_errno(rc), "checkpoint at seq %" PRId64 ": %s", seq,
 			       sqlite3_errmsg(db));
@@ -249,7 +259,9 @@ static int apply_one(sqlite3 *db, struct machine *m, sqlite3_stmt *row, bool res
 		     struct stream_dirty *async, struct err *e)
 {
 	int64_t seq = sqlite3_column_int64(row, 0);
-	uint64_t ticks = (uint64_t)sqlite3_column_int64(row, 1), want = (uint64_t)sqlite3_column_int64(row, 4);
+	uint64_t ticks = (uint64_t)sqlite3_column_int64(row, 1), want = (uint64_t)sqlite3_column_int64(row, 5);
+	const void *dblob = sqlite3_column_blob(row, 4);
+	int dlen = sqlite3_column_bytes(row, 4);
 	uint64_t h = stream_hash64(&ticks, sizeof(ticks), (uint64_t)seq);
 	const uint8_t *ablob = sqlite3_column_blob(row, 3);
 	int alen = sqlite3_column_bytes(row, 3);
@@ -266,11 +278,18 @@ static int apply_one(sqlite3 *db, struct machine *m, sqlite3_stmt *row, bool res
 	}
 	if (r == 0 && alen > 0)
 		h = stream_hash64(ablob, (size_t)alen, h);
+	if (r == 0 && dlen > 0)
+		h = stream_hash64(dblob, (size_t)dlen, h);
 	if (r == 0 && h != want)
 		r = err_set(e, -EINVAL, "corrupt recording: checkpoint %" PRId64 " does not match its digest "
 			    "(a row was changed)", seq);
 	if (r == 0 && restore)
 		r = stream_snapshot_restore(&s, &m->vcpu, e);
+	/* A machine with device models (not a replay's) gets their state back too. */
+	if (r == 0 && restore && m->pio.nranges && devices_restore(&m->pio, &m->mmio, dblob, (size_t)dlen) < 0)
+		r = err_set(e, -EINVAL, "corrupt recording: checkpoint %" PRId64 ": the device state (%d bytes) "
+			    "does not fit this machine's devices", seq, dlen);
+
 	stream_snapshot_free(&s);
 	if (r == 0 && restore && async) {
 		stream_dirty_clear(async);
@@ -292,7 +311,7 @@ int stream_checkpoint_restore(sqlite3 *db, struct machine *m, const struct strea
 
 	if (c->seq < 0)
 		return 0;
-	rc = sqlite3_prepare_v2(db, "SELECT seq, ticks, pages, async_pages, digest FROM checkpoint "
+	rc = sqlite3_prepare_v2(db, "SELECT seq, ticks, pages, async_pages, devices, digest FROM checkpoint "
 				"WHERE seq <= ? ORDER BY seq", -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		sqlite3_bind_int64(st, 1, c->seq);

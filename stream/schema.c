@@ -44,7 +44,7 @@ static const char schema_sql[] =
 	"CREATE TABLE async_point(seq INTEGER PRIMARY KEY, vcpu INTEGER, rip INTEGER, rflags INTEGER,"
 	" cpl INTEGER, regs BLOB, xsave_digest INTEGER, mem_digest INTEGER, dirty_pages INTEGER);\n"
 	"CREATE TABLE checkpoint(seq INTEGER PRIMARY KEY, ticks INTEGER, pages INTEGER,"
-	" async_pages BLOB, digest INTEGER);\n"
+	" async_pages BLOB, devices BLOB, digest INTEGER);\n"
 	"CREATE TABLE checkpoint_page(seq INTEGER, gpa INTEGER, data BLOB, PRIMARY KEY(seq, gpa));\n"
 	"CREATE TABLE exit_reason(reason INTEGER PRIMARY KEY, name TEXT);\n"
 	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT);\n"

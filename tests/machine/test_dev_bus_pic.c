@@ -24,6 +24,20 @@ static int counting_handler(void *dev, uint64_t off, uint32_t size, bool write, 
 	return 0;
 }
 
+static void counting_save(const void *dev, void *state)
+{
+	memcpy(state, dev, sizeof(uint64_t));
+}
+
+static void counting_restore(void *dev, const void *state)
+{
+	memcpy(dev, state, sizeof(uint64_t));
+}
+
+static const struct bus_device_ops counting_ops = {
+	.io = counting_handler, .state_size = sizeof(uint64_t), .save = counting_save, .restore = counting_restore,
+};
+
 TEST(bus_overlap_and_dispatch)
 {
 	struct bus b;
@@ -32,13 +46,13 @@ TEST(bus_overlap_and_dispatch)
 	unsigned int i;
 
 	bus_init(&b, "pio");
-	TEST_ASSERT_EQ(bus_register(&b, 0x100, 0, "zero", counting_handler, &last), -EINVAL);
-	TEST_ASSERT_OK(bus_register(&b, 0x100, 0x10, "a", counting_handler, &last));
-	TEST_ASSERT_EQ(bus_register(&b, 0x10f, 1, "tail", counting_handler, &last), -EEXIST);
-	TEST_ASSERT_EQ(bus_register(&b, 0xf0, 0x11, "head", counting_handler, &last), -EEXIST);
-	TEST_ASSERT_EQ(bus_register(&b, 0x0, 0x1000, "cover", counting_handler, &last), -EEXIST);
-	TEST_ASSERT_OK(bus_register(&b, 0x110, 1, "adjacent", counting_handler, &last));
-	TEST_ASSERT_OK(bus_register(&b, 0xf0, 0x10, "below", counting_handler, &last));
+	TEST_ASSERT_EQ(bus_register(&b, 0x100, 0, "zero", &counting_ops, &last), -EINVAL);
+	TEST_ASSERT_OK(bus_register(&b, 0x100, 0x10, "a", &counting_ops, &last));
+	TEST_ASSERT_EQ(bus_register(&b, 0x10f, 1, "tail", &counting_ops, &last), -EEXIST);
+	TEST_ASSERT_EQ(bus_register(&b, 0xf0, 0x11, "head", &counting_ops, &last), -EEXIST);
+	TEST_ASSERT_EQ(bus_register(&b, 0x0, 0x1000, "cover", &counting_ops, &last), -EEXIST);
+	TEST_ASSERT_OK(bus_register(&b, 0x110, 1, "adjacent", &counting_ops, &last));
+	TEST_ASSERT_OK(bus_register(&b, 0xf0, 0x10, "below", &counting_ops, &last));
 	TEST_ASSERT_STR_EQ(bus_find(&b, 0x10f)->name, "a");
 	TEST_ASSERT(bus_find(&b, 0x111) == NULL, "0x111 is unmapped");
 
@@ -49,8 +63,8 @@ TEST(bus_overlap_and_dispatch)
 	TEST_ASSERT_EQ(last, 0xf << 8 | 1 << 1 | 1);
 
 	for (i = b.nranges; i < BUS_MAX_RANGES; i++)
-		TEST_ASSERT_OK(bus_register(&b, 0x1000 + i, 1, "fill", counting_handler, &last));
-	TEST_ASSERT_EQ(bus_register(&b, 0x9000, 1, "one too many", counting_handler, &last),
+		TEST_ASSERT_OK(bus_register(&b, 0x1000 + i, 1, "fill", &counting_ops, &last));
+	TEST_ASSERT_EQ(bus_register(&b, 0x9000, 1, "one too many", &counting_ops, &last),
 		       -ENOSPC);
 }
 
@@ -301,6 +315,77 @@ TEST(mmio_test_device_registers)
 	mmio_write(&r, 0x100, 8, ~0ULL);
 	TEST_ASSERT_EQ(mmio_read(&r, 0x100, 8), 0);
 	TEST_ASSERT_EQ(mmio_read(&r, 0x00, 8), 0xdeadbeef55667788ULL);
+	devices_destroy(&r.d);
+}
+
+/* Save and restore are part of being a device: a range without them is refused. */
+TEST(device_without_save_is_refused)
+{
+	struct bus b;
+	uint64_t last = 0;
+	struct bus_device_ops no_save = counting_ops;
+
+	bus_init(&b, "pio");
+	no_save.save = NULL;
+	TEST_ASSERT_EQ(bus_register(&b, 0x100, 1, "nosave", &no_save, &last), -EINVAL);
+	no_save = counting_ops;
+	no_save.restore = NULL;
+	TEST_ASSERT_EQ(bus_register(&b, 0x100, 1, "norestore", &no_save, &last), -EINVAL);
+	TEST_ASSERT_EQ(bus_register(&b, 0x100, 1, "noops", NULL, &last), -EINVAL);
+}
+
+/* Every device's registers come back as they were saved: PIC masks and mode, UART line state, PIT, RTC, MMIO scratch. */
+TEST(devices_save_restore_round_trip)
+{
+	static const uint16_t ports[] = { 0x21, 0xa1, 0x3f9, 0x3fb, 0x3fc, 0x3ff };
+	struct rig r;
+	enum { N = sizeof(ports) / sizeof(ports[0]) };
+	uint8_t before[N], after[N];
+	uint64_t scratch = 0x1122334455667788ULL, v = 0;
+	void *blob;
+	size_t len;
+
+	rig_init(&r, -1, -1);
+	pic_setup(&r, 0x01);
+	outb(&r, 0x21, 0xb5);          /* master IMR */
+	outb(&r, 0xa1, 0x3c);          /* slave IMR */
+	outb(&r, 0x3f9, 0x05);         /* UART IER */
+	outb(&r, 0x3fb, 0x1b);         /* LCR 8E1 */
+	outb(&r, 0x3fc, 0x0b);         /* MCR */
+	outb(&r, 0x3ff, 0x5a);         /* scratch */
+	outb(&r, 0x61, 0x01);          /* PIT channel 2 gate */
+	outb(&r, 0x70, 0x0e);          /* CMOS RAM byte 0x0e */
+	outb(&r, 0x71, 0x42);
+	TEST_ASSERT_EQ(bus_access(&r.mmio, MMIO_TEST_GPA, 8, true, (uint8_t *)&scratch, clock_now_ns()), 1);
+	for (size_t i = 0; i < N; i++)
+		before[i] = inb(&r, ports[i]);
+	TEST_ASSERT_OK(devices_save(&r.pio, &r.mmio, &blob, &len));
+	/* Change all of it. */
+	outb(&r, 0x21, 0x00);
+	outb(&r, 0xa1, 0xff);
+	outb(&r, 0x3f9, 0x00);
+	outb(&r, 0x3fb, 0x03);
+	outb(&r, 0x3fc, 0x00);
+	outb(&r, 0x3ff, 0x00);
+	outb(&r, 0x61, 0x00);
+	outb(&r, 0x70, 0x0e);
+	outb(&r, 0x71, 0x00);
+	scratch = 0;
+	TEST_ASSERT_EQ(bus_access(&r.mmio, MMIO_TEST_GPA, 8, true, (uint8_t *)&scratch, clock_now_ns()), 1);
+	TEST_ASSERT_OK(devices_restore(&r.pio, &r.mmio, blob, len));
+	for (size_t i = 0; i < N; i++) {
+		after[i] = inb(&r, ports[i]);
+		TEST_ASSERT(after[i] == before[i], "port 0x%x: 0x%02x after restore, 0x%02x saved", ports[i],
+			    after[i], before[i]);
+	}
+	/* Port 0x61: bits 0-3 as written (bits 4-5 follow the time). */
+	TEST_ASSERT_EQ(inb(&r, 0x61) & 0x0f, 0x01);
+	outb(&r, 0x70, 0x0e);
+	TEST_ASSERT_EQ(inb(&r, 0x71), 0x42);
+	TEST_ASSERT_EQ(bus_access(&r.mmio, MMIO_TEST_GPA, 8, false, (uint8_t *)&v, clock_now_ns()), 1);
+	TEST_ASSERT_EQ(v, 0x1122334455667788ULL);
+	TEST_ASSERT_EQ(devices_restore(&r.pio, &r.mmio, blob, len - 1), -EINVAL);
+	free(blob);
 	devices_destroy(&r.d);
 }
 
