@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import sqlite3
 import statistics
 
 from benchlib import BenchError, babeltrace_count, interleave, rec_stats
@@ -285,3 +286,50 @@ def fig_preempt(env, ticks=1000, hz=1000):
         asy = next((ln for ln in lines if ln.startswith("asynchronous events")), "")
         d["replays"].append((x.rc, head, asy))
     return d
+
+
+def fig_checkpoints(env, n):
+    """Figure 6: checkpoints. Record of the exits guest with checkpoints off, every 2 s (the
+    default) and every 0.5 s, per exit; what a checkpoint costs (time, bytes); seek latency
+    (`replay --until` to seqs spread over the recording, against the same from the start);
+    `replay --jobs 2` against `--jobs 1` and against the record."""
+    reps = env.reps
+    cmdline = "n=%d" % n
+    expect = exits_expect(n)
+    rec = lambda tag, r: env.path("ckpt-%s-%d.db" % (tag, r))  # noqa: E731
+    cases = [("run", lambda r: env.kvmrr_run("exits", cmdline, expect)),
+             ("record, no checkpoints",
+              lambda r: env.kvmrr_record("exits", rec("off", r), cmdline, expect,
+                                         extra=("--checkpoint-every", "0"))),
+             ("record, every 2 s", lambda r: env.kvmrr_record("exits", rec("2", r), cmdline, expect)),
+             ("record, every 0.5 s",
+              lambda r: env.kvmrr_record("exits", rec("05", r), cmdline, expect,
+                                         extra=("--checkpoint-every", "0.5")))]
+    print("figure 6: checkpoints, exits guest n=%d, %d rounds" % (n, reps), flush=True)
+    s = interleave(reps, cases)
+    con = sqlite3.connect(rec("05", 0))
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    ck = con.execute("SELECT count(*), coalesce(sum(pages), 0) FROM checkpoint").fetchone()
+    ck_bytes = con.execute("SELECT coalesce(sum(length(data)), 0) FROM checkpoint_page").fetchone()[0] + \
+        con.execute("SELECT coalesce(sum(length(data)), 0) FROM vcpu_state "
+                    "WHERE phase LIKE 'checkpoint %'").fetchone()[0] + \
+        con.execute("SELECT coalesce(sum(length(devices) + length(async_pages)), 0) "
+                    "FROM checkpoint").fetchone()[0]
+    exits = con.execute("SELECT max(seq) FROM exit").fetchone()[0]
+    con.close()
+    path = rec("05", 0)
+    seqs = [exits // 7, exits // 3, exits // 2, 2 * exits // 3, exits - 5]
+    seek = []
+    for q in seqs:
+        seek.append(env.run([env.kvmrr, "replay", "-q", "--until", str(q), path], ok=(0,),
+                            expect=r"stopped after seq"))
+    full = env.run([env.kvmrr, "replay", "-q", "--from-start", "--until", str(seqs[2]), path],
+                   ok=(0,), expect=r"stopped after seq")
+    jcases = [("replay --jobs 1", lambda r: env.run([env.kvmrr, "replay", "-q", path], ok=(0,),
+                                                    expect=r"identical")),
+              ("replay --jobs 2", lambda r: env.run([env.kvmrr, "replay", "--jobs", "2", path],
+                                                    ok=(0,), expect=r"each identical"))]
+    j = interleave(reps, jcases)
+    return {"series": s, "n": n, "count": ck[0], "pages": ck[1], "bytes": ck_bytes,
+            "ckpt_ns": int(meta.get("checkpoint_ns", 0)), "seqs": seqs, "seek": seek,
+            "full": full, "jobs": j, "interval": 0.5}

@@ -226,6 +226,29 @@ class Report:
                  "the same round.\n\n" +
                  table(["RAM", "command", "wall s", "min-max", "- run ms", "cpu s"], rows))
 
+    def checkpoints(self, f):
+        s, n = f["series"], f["n"]
+        run = s["run"].wall
+        rows = [(k, "%.3f" % v.wall, us(v.wall / n), ratio(v.wall, run), ratio(v.cpu, s["run"].cpu))
+                for k, v in s.items()]
+        per = f["ckpt_ns"] / f["count"] / 1e6 if f["count"] else 0
+        seek = [(str(q), "%.3f" % r.wall) for q, r in zip(f["seqs"], f["seek"])]
+        j = f["jobs"]
+        rec2 = s["record, every 2 s"].wall
+        self.add("## 6. Checkpoints\n\n`exits.elf n=%d`. Record with checkpoints off, every 2 s "
+                 "(the default) and every 0.5 s; ratios against `kvmrr run` in the same rounds.\n\n"
+                 % n + table(["command", "wall s", "us/exit", "x run (wall)", "x run (cpu)"], rows) +
+                 "\nCheckpoints every %.1f s: %d taken, %d pages in all, %s of file, %.2f ms each on "
+                 "the vCPU thread (settle, snapshot, pages, the wait for the writer's batch).\n\n"
+                 % (f["interval"], f["count"], f["pages"], kb(f["bytes"]), per) +
+                 "Seek: `kvmrr replay --until SEQ` from the latest checkpoint before SEQ (wall s); "
+                 "from the start to seq %d: %.3f s.\n\n" % (f["seqs"][2], f["full"].wall) +
+                 table(["SEQ", "wall s"], seek) +
+                 "\nParallel replay of the same recording (segments between checkpoints): "
+                 "`--jobs 1` %.3f s, `--jobs 2` %.3f s (x%.2f), record %.3f s.\n\n"
+                 % (j["replay --jobs 1"].wall, j["replay --jobs 2"].wall,
+                    j["replay --jobs 2"].wall / j["replay --jobs 1"].wall, rec2))
+
     def qemu(self, rows_in):
         rows = []
         for g, arg, d in rows_in:

@@ -85,9 +85,25 @@ int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint
 		return r;
 	}
 	c->count++;
-	c->ns += clock_now_ns() - now;
+	c->ns += clock_now_ns() - now;   /* settle, snapshot, pages, the wait for the writer's batch */
 	c->next_ns = clock_now_ns() + c->interval_ns;
 	return 0;
+}
+
+int tracer_ckpt_finish(struct tracer *t, struct err *err)
+{
+	struct tracer_ckpt *c = t->ckpt;
+	sqlite3 *db;
+	int r;
+
+	if (!c)
+		return 0;
+	db = tracer_log_lock(t->log);
+	r = stream_meta_set_int(db, "checkpoints", (long long)c->count, err);
+	if (r == 0)
+		r = stream_meta_set_int(db, "checkpoint_ns", (long long)c->ns, err);
+	tracer_log_unlock(t->log);
+	return r;
 }
 
 void tracer_ckpt_free(struct tracer *t)

@@ -164,6 +164,8 @@ int tracer_finish(struct tracer *t, struct machine *m, struct err *err)
 	int r = tracer_log_drain(t->log, err);
 	int a = tracer_async_finish(t, r < 0 ? NULL : err);
 
+	if (r == 0 && a == 0)
+		a = tracer_ckpt_finish(t, err);
 	if (r < 0 || (r = a) < 0) {
 		record_pages_free(t);
 		return r;

@@ -16,6 +16,8 @@ struct stream_dirty;
 int tracer_ckpt_init(struct tracer *t, struct machine *m, struct err *err);
 int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint64_t tsc_exit);
 void tracer_ckpt_free(struct tracer *t);
+/* meta.checkpoints and meta.checkpoint_ns (after the log was drained). 0 or -errno. */
+int tracer_ckpt_finish(struct tracer *t, struct err *err);
 
 
 struct tracer {
