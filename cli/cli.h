@@ -2,10 +2,10 @@
 #ifndef KVMRR_CLI_CLI_H
 #define KVMRR_CLI_CLI_H
 
-#include "common/err.h"
 #include <signal.h>
 #include <stdbool.h>
 
+#include "common/err.h"
 #include "machine/machine.h"
 
 /* Options shared by run and record, parsed by cli_parse_machine_options. */

@@ -6,10 +6,11 @@
 #ifndef KVMRR_MACHINE_CPUID_H
 #define KVMRR_MACHINE_CPUID_H
 
-#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/kvm.h>
+
+#include "common/err.h"
 
 /* Apply the deterministic profile to a KVM_GET_SUPPORTED_CPUID table in place. */
 void machine_cpuid_profile(struct kvm_cpuid2 *cpuid);

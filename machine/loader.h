@@ -18,11 +18,11 @@
 #ifndef KVMRR_MACHINE_LOADER_H
 #define KVMRR_MACHINE_LOADER_H
 
-#include "common/err.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
+#include "common/err.h"
 #include "vcpu/guest_mem.h"
 
 #define LOADER_GDT_GPA        0x5000ULL

@@ -3,11 +3,11 @@
 #ifndef KVMRR_MACHINE_LOADER_INTERNAL_H
 #define KVMRR_MACHINE_LOADER_INTERNAL_H
 
-#include "common/err.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/err.h"
 #include "machine/loader.h"
 
 #define LOADER_ELF_MAX_SEGS 32

@@ -7,12 +7,12 @@
 #ifndef KVMRR_MACHINE_MACHINE_H
 #define KVMRR_MACHINE_MACHINE_H
 
-#include "common/err.h"
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/err.h"
 #include "vcpu/vcpu.h"
 #include "vcpu/guest_mem.h"
 #include "machine/bus.h"

@@ -7,11 +7,11 @@
 #ifndef KVMRR_STREAM_FORMAT_H
 #define KVMRR_STREAM_FORMAT_H
 
-#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <sqlite3.h>
 
+#include "common/err.h"
 #include "stream/stream.h"
 
 #define STREAM_FORMAT_NAME    "kvmrr-recording"

@@ -23,12 +23,12 @@
 #ifndef KVMRR_STREAM_SNAPSHOT_H
 #define KVMRR_STREAM_SNAPSHOT_H
 
-#include "common/err.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 #include <sqlite3.h>
 
+#include "common/err.h"
 #include "vcpu/guest_mem.h"
 #include "vcpu/vcpu.h"
 

@@ -15,9 +15,10 @@
 #ifndef KVMRR_TRACER_ASYNC_H
 #define KVMRR_TRACER_ASYNC_H
 
-#include "common/err.h"
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/err.h"
 
 struct tracer;
 struct machine;

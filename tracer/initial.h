@@ -3,10 +3,10 @@
 #ifndef KVMRR_TRACER_INITIAL_H
 #define KVMRR_TRACER_INITIAL_H
 
-#include "common/err.h"
 #include <stddef.h>
 #include <sqlite3.h>
 
+#include "common/err.h"
 #include "machine/machine.h"
 
 /* meta: versions, host, tsc_khz, command line, machine configuration, started_at. */

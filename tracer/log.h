@@ -13,12 +13,12 @@
 #ifndef KVMRR_TRACER_LOG_H
 #define KVMRR_TRACER_LOG_H
 
-#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
 
+#include "common/err.h"
 #include "stream/stream.h"
 
 struct tracer_log_options {

@@ -19,11 +19,11 @@
 #ifndef KVMRR_TRACER_TRACER_H
 #define KVMRR_TRACER_TRACER_H
 
-#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "stream/format.h"
 #include "stream/stream.h"
 #include "vcpu/exit.h"

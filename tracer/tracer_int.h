@@ -3,10 +3,10 @@
 #ifndef KVMRR_TRACER_TRACER_INT_H
 #define KVMRR_TRACER_TRACER_INT_H
 
-#include "common/err.h"
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "machine/machine.h"
 #include "tracer/log.h"
 #include "tracer/tracer.h"
