@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Each of replay's checks reached by one edit of a real recording, so that
+ * removing the check from replay fails a test (scripts/mutate plants such
+ * bugs): the final state (memory digest, register snapshot), and every
+ * field of an exit (reason, port/gpa, size, direction, data length, data).
+ * Two recordings (hello, mmio) are made once per run of this program and
+ * copied for each edit.
+ */
+#include <sys/stat.h>
+
+#include "tests/e2e/e2e.h"
+
+#define PORT_THR 0x3f8
+#define MMIO_BASE 0xd0000000LL
+
+static char shared[64];   /* made by main: one recording per guest, kept for all tests */
+
+/* SHARED/GUEST/rec.db, recorded by the first test that asks; its console in SHARED/GUEST/cmd.stdout. */
+static const char *recording(const char *guest)
+{
+	static char path[160];
+	char sub[128];
+	struct stat st;
+	struct e2e_cmd c;
+
+	test_require_kvm();
+	snprintf(sub, sizeof(sub), "%s/%s", shared, guest);
+	snprintf(path, sizeof(path), "%s/rec.db", sub);
+	if (stat(path, &st) == 0)
+		return path;
+	TEST_ASSERT(mkdir(sub, 0700) == 0, "mkdir %s", sub);
+	e2e_record(&c, sub, path, guest, NULL);
+	E2E_ASSERT(&c, c.status == 1, "record %s: status %d, wanted 1", guest, c.status);
+	e2e_free(&c);
+	return path;
+}
+
+/* What `kvmrr record` printed for guest: the UART device model's output (malloc'd). */
+static char *recorded_console(const char *guest, size_t *len)
+{
+	char path[160];
+	FILE *f;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s/cmd.stdout", shared, guest);
+	f = fopen(path, "rb");
+	TEST_ASSERT(f, "open %s", path);
+	buf = calloc(1, 65536);
+	TEST_ASSERT(buf, "calloc");
+	*len = fread(buf, 1, 65535, f);
+	fclose(f);
+	return buf;
+}
+
+static long long rec_int(const char *rec, const char *fmt, long long arg)
+{
+	sqlite3 *db = e2e_db_open(rec);
+	long long v = e2e_db_int(db, fmt, arg);
+
+	sqlite3_close(db);
+	return v;
+}
+
+/* The seq of the n-th (from 0) byte the hello guest wrote to the UART transmitter. */
+static long long thr_write(const char *rec, long long n)
+{
+	sqlite3 *db = e2e_db_open(rec);
+	long long s = e2e_db_int(db, "SELECT seq FROM exit WHERE addr = %d AND dir = 1 ORDER BY seq "
+				 "LIMIT 1 OFFSET %lld", PORT_THR, n);
+
+	sqlite3_close(db);
+	return s;
+}
+
+/* Edit the recording of guest, replay the copy: a divergence at seq with what. */
+static void edit_diverges_at(const char *guest, const char *name, long long seq, const char *what,
+			     const char *fmt, ...)
+{
+	char dir[64], *sql;
+	struct e2e_cmd c;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	e2e_tmpdir(dir, sizeof(dir));
+	e2e_tamper(&c, dir, recording(guest), name, NULL, sql);
+	e2e_diverged(&c, seq, seq);
+	E2E_HAS(&c, c.err, what);
+	sqlite3_free(sql);
+	e2e_free(&c);
+	e2e_cleanup(dir);
+}
+
+/* Edit the final state of the hello recording: every exit matches, the final state does not. */
+static void final_differs(const char *name, const char *sql, const char *what)
+{
+	char dir[64];
+	struct e2e_cmd c;
+
+	e2e_tmpdir(dir, sizeof(dir));
+	e2e_tamper(&c, dir, recording("hello"), name, NULL, sql);
+	E2E_ASSERT(&c, c.status == 1, "status %d, wanted 1 (the final state differs)", c.status);
+	E2E_ASSERT(&c, !e2e_identical(&c), "an edited final state replayed as identical");
+	E2E_HAS(&c, c.err, "exits matched, but the final state differs: ");
+	E2E_HAS(&c, c.err, what);
+	e2e_free(&c);
+	e2e_cleanup(dir);
+}
+
+TEST(final_memory_digest_edited)
+{
+	char hex[80], sql[256];
+	sqlite3 *db = e2e_db_open(recording("hello"));
+	sqlite3_stmt *st;
+
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'final_mem_digest'", -1, &st,
+				       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW, "%s", sqlite3_errmsg(db));
+	snprintf(hex, sizeof(hex), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	TEST_ASSERT(strlen(hex) == 64, "final_mem_digest '%s' is not 64 hex digits", hex);
+	hex[10] = hex[10] == '0' ? '1' : '0';
+	snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%s' WHERE key = 'final_mem_digest'", hex);
+	final_differs("mem", sql, "guest memory (digest ");
+}
+
+TEST(final_regs_snapshot_edited)
+{
+	char lit[400], sql[512];
+	size_t len;
+	sqlite3 *db = e2e_db_open(recording("hello"));
+	void *regs = e2e_db_blob(db, &len, "SELECT data FROM vcpu_state WHERE vcpu = 0 AND phase = 'final' "
+				 "AND kind = 'regs'");
+
+	sqlite3_close(db);
+	TEST_ASSERT(regs && len == 144, "final regs: %zu bytes, wanted a struct kvm_regs (144)", len);
+	/* Byte 0 is the low byte of rax. */
+	snprintf(sql, sizeof(sql), "UPDATE vcpu_state SET data = %s WHERE vcpu = 0 AND phase = 'final' AND "
+		 "kind = 'regs'", e2e_blob_literal(regs, len, 0, 0x5a, lit, sizeof(lit)));
+	free(regs);
+	final_differs("regs", sql, "differs: regs");
+}
+
+/* An OUT's data one byte longer or one shorter than the guest wrote. */
+TEST(out_data_length)
+{
+	const char *rec = recording("hello");
+	long long s = thr_write(rec, 3);
+
+	edit_diverges_at("hello", "longer", s, "length differs",
+			 "UPDATE exit SET data = data || X'00' WHERE seq = %lld", s);
+	edit_diverges_at("hello", "shorter", s, "length differs",
+			 "UPDATE exit SET data = X'' WHERE seq = %lld", s);
+}
+
+TEST(out_size_and_direction)
+{
+	const char *rec = recording("hello");
+	long long s = thr_write(rec, 4);
+
+	edit_diverges_at("hello", "size", s, "size differs", "UPDATE exit SET size = 2 WHERE seq = %lld", s);
+	edit_diverges_at("hello", "dir", s, "direction differs", "UPDATE exit SET dir = 0 WHERE seq = %lld", s);
+	edit_diverges_at("hello", "port", s, "port differs",
+			 "UPDATE exit SET addr = addr + 1 WHERE seq = %lld", s);
+}
+
+TEST(mmio_gpa_size_and_direction)
+{
+	const char *rec = recording("mmio");
+	long long s = rec_int(rec, "SELECT min(seq) FROM exit WHERE reason = 6 AND dir = 1 AND addr = %lld",
+			      MMIO_BASE);
+
+	edit_diverges_at("mmio", "gpa", s, "gpa differs", "UPDATE exit SET addr = addr + 16 WHERE seq = %lld", s);
+	edit_diverges_at("mmio", "msize", s, "size differs",
+			 "UPDATE exit SET size = size * 2, data = data || data WHERE seq = %lld", s);
+	edit_diverges_at("mmio", "mdir", s, "direction differs", "UPDATE exit SET dir = 0 WHERE seq = %lld", s);
+	{
+		char lit[64];
+		size_t len;
+		sqlite3 *db = e2e_db_open(rec);
+		void *data = e2e_db_blob(db, &len, "SELECT data FROM exit WHERE seq = %lld", s);
+
+		sqlite3_close(db);
+		TEST_ASSERT(data && len == 4, "MMIO write seq %lld: %zu data bytes, wanted 4", s, len);
+		edit_diverges_at("mmio", "mdata", s, "data written differs", "UPDATE exit SET data = %s WHERE seq = %lld",
+				 e2e_blob_literal(data, len, 3, 0x01, lit, sizeof(lit)), s);
+		free(data);
+	}
+}
+
+/*
+ * One byte the guest wrote to the UART, edited in the log ('f' of "Hello
+ * from" made 'F'): replay checks the OUT data, so it stops there with a
+ * divergence, and its console is what `kvmrr record` printed up to that
+ * byte, never the edited byte.
+ */
+TEST(uart_byte_edited_is_a_divergence)
+{
+	const char *rec = recording("hello");
+	long long s = thr_write(rec, 6);
+	char dir[64], sql[128];
+	struct e2e_cmd c;
+	size_t len;
+	char *console = recorded_console("hello", &len);
+
+	TEST_ASSERT(len > 10 && memcmp(console, "Hello from", 10) == 0, "record printed:\n%s", console);
+	TEST_ASSERT_EQ(rec_int(rec, "SELECT unicode(CAST(data AS TEXT)) FROM exit WHERE seq = %lld", s), 'f');
+	e2e_tmpdir(dir, sizeof(dir));
+	snprintf(sql, sizeof(sql), "UPDATE exit SET data = X'46' WHERE seq = %lld", s);
+	e2e_tamper(&c, dir, rec, "uart", "", sql);
+	e2e_diverged(&c, s, s);
+	E2E_HAS(&c, c.err, "data written differs");
+	E2E_HAS(&c, c.err, "expected: IO OUT 0x3f8 size 1 data 46");
+	E2E_HAS(&c, c.err, "actual:   IO OUT 0x3f8 size 1 data 66");
+	E2E_ASSERT(&c, c.out_len == 6 && memcmp(c.out, console, 6) == 0,
+		   "the replayed console is not the recorded \"Hello \" (the 6 bytes before the edit)");
+	e2e_free(&c);
+	e2e_cleanup(dir);
+	free(console);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	e2e_tmpdir(shared, sizeof(shared));
+	rc = test_main(argc, argv);
+	e2e_cleanup(shared);
+	return rc;
+}
