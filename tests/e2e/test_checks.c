@@ -106,6 +106,12 @@ static void final_differs(const char *name, const char *sql, const char *what)
 	E2E_HAS(&c, c.err, "exits matched, but the final state differs: ");
 	E2E_HAS(&c, c.err, what);
 	e2e_free(&c);
+	/* The same verdict in the JSON report. */
+	e2e_tamper(&c, dir, recording("hello"), name, "--json -q", sql);
+	E2E_ASSERT(&c, c.status == 1, "replay --json: status %d, wanted 1", c.status);
+	E2E_HAS(&c, c.out, "\"result\":\"diverged\"");
+	E2E_HAS(&c, c.out, "\"final_state\":\"differs\"");
+	e2e_free(&c);
 	e2e_cleanup(dir);
 }
 
