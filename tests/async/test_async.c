@@ -257,6 +257,13 @@ TEST(tampered_page_digest_is_a_divergence_at_that_event)
 	tamper("mem_digest = ~mem_digest", "pages   differ");
 }
 
+/* rax (the first word of the regs blob) changed: no state at the point's RIP has it. */
+TEST(tampered_register_is_a_divergence_at_that_event)
+{
+	tamper("regs = (CASE WHEN substr(regs, 1, 1) = X'00' THEN X'01' ELSE X'00' END) || substr(regs, 2)",
+	       "  <-");
+}
+
 /* The registers and pages match at the point; only the FPU/SSE state's digest does not. */
 TEST(tampered_xsave_digest_is_a_divergence_at_that_event)
 {
