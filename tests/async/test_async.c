@@ -257,6 +257,12 @@ TEST(tampered_page_digest_is_a_divergence_at_that_event)
 	tamper("mem_digest = ~mem_digest", "pages   differ");
 }
 
+/* The number of pages written since the previous point, one more than recorded. */
+TEST(tampered_dirty_page_count_is_a_divergence_at_that_event)
+{
+	tamper("dirty_pages = dirty_pages + 1", "pages   differ");
+}
+
 /* rax (the first word of the regs blob) changed: no state at the point's RIP has it. */
 TEST(tampered_register_is_a_divergence_at_that_event)
 {

@@ -132,21 +132,30 @@ TEST(final_memory_digest_edited)
 	final_differs("mem", sql, "guest memory (digest ");
 }
 
-TEST(final_regs_snapshot_edited)
+/* One byte of each compared final snapshot: regs (rax), sregs (cs.base), xcrs (XCR0), xsave (FCW). */
+TEST(final_snapshots_edited)
 {
-	char lit[400], sql[512];
+	static const struct { const char *kind; size_t len, byte; } k[] = {
+		{ "regs", 144, 0 }, { "sregs", 312, 0 }, { "xcrs", 392, 16 }, { "xsave", 4096, 0 },
+	};
+	char *lit = malloc(2 * 4096 + 8), sql[8400], what[32];
 	size_t len;
-	sqlite3 *db = e2e_db_open(recording("hello"));
-	void *regs = e2e_db_blob(db, &len, "SELECT data FROM vcpu_state WHERE vcpu = 0 AND phase = 'final' "
-				 "AND kind = 'regs'");
 
-	sqlite3_close(db);
-	TEST_ASSERT(regs && len == 144, "final regs: %zu bytes, wanted a struct kvm_regs (144)", len);
-	/* Byte 0 is the low byte of rax. */
-	snprintf(sql, sizeof(sql), "UPDATE vcpu_state SET data = %s WHERE vcpu = 0 AND phase = 'final' AND "
-		 "kind = 'regs'", e2e_blob_literal(regs, len, 0, 0x5a, lit, sizeof(lit)));
-	free(regs);
-	final_differs("regs", sql, "differs: regs");
+	TEST_ASSERT(lit, "malloc");
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		sqlite3 *db = e2e_db_open(recording("hello"));
+		void *blob = e2e_db_blob(db, &len, "SELECT data FROM vcpu_state WHERE vcpu = 0 AND phase = 'final' "
+					 "AND kind = %Q", k[i].kind);
+
+		sqlite3_close(db);
+		TEST_ASSERT(blob && len == k[i].len, "final %s: %zu bytes, wanted %zu", k[i].kind, len, k[i].len);
+		snprintf(sql, sizeof(sql), "UPDATE vcpu_state SET data = %s WHERE vcpu = 0 AND phase = 'final' AND "
+			 "kind = '%s'", e2e_blob_literal(blob, len, k[i].byte, 0x5a, lit, 2 * 4096 + 8), k[i].kind);
+		free(blob);
+		snprintf(what, sizeof(what), "differs: %s", k[i].kind);
+		final_differs(k[i].kind, sql, what);
+	}
+	free(lit);
 }
 
 /* An OUT's data one byte longer or one shorter than the guest wrote. */
