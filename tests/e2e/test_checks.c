@@ -107,7 +107,7 @@ static void final_differs(const char *name, const char *sql, const char *what)
 		if (json) {
 			E2E_HAS(&c, c.out, "\"final_state\":\"differs\"");
 		} else {
-			E2E_HAS(&c, c.err, "exits matched, but the final state differs: ");
+			E2E_HAS(&c, c.err, ", but the final state differs: ");
 			E2E_HAS(&c, c.err, what);
 		}
 		e2e_free(&c);
@@ -163,7 +163,7 @@ TEST(out_data_length)
 	long long s = thr_write(rec, 3);
 
 	edit_diverges_at("hello", "longer", s, "length differs",
-			 "UPDATE exit SET data = data || X'00' WHERE seq = %lld", s);
+			 "UPDATE exit SET data = CAST(data || X'00' AS BLOB) WHERE seq = %lld", s);
 	edit_diverges_at("hello", "shorter", s, "length differs",
 			 "UPDATE exit SET data = X'' WHERE seq = %lld", s);
 }
@@ -187,7 +187,7 @@ TEST(mmio_gpa_size_and_direction)
 
 	edit_diverges_at("mmio", "gpa", s, "gpa differs", "UPDATE exit SET addr = addr + 16 WHERE seq = %lld", s);
 	edit_diverges_at("mmio", "msize", s, "size differs",
-			 "UPDATE exit SET size = size * 2, data = data || data WHERE seq = %lld", s);
+			 "UPDATE exit SET size = size * 2, data = CAST(data || data AS BLOB) WHERE seq = %lld", s);
 	edit_diverges_at("mmio", "mdir", s, "direction differs", "UPDATE exit SET dir = 0 WHERE seq = %lld", s);
 	{
 		char lit[64];
