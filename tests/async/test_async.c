@@ -266,7 +266,7 @@ TEST(tampered_dirty_page_count_is_a_divergence_at_that_event)
 /* rax (the first word of the regs blob) changed: no state at the point's RIP has it. */
 TEST(tampered_register_is_a_divergence_at_that_event)
 {
-	tamper("regs = (CASE WHEN substr(regs, 1, 1) = X'00' THEN X'01' ELSE X'00' END) || substr(regs, 2)",
+	tamper("regs = CAST((CASE WHEN substr(regs, 1, 1) = X'00' THEN X'01' ELSE X'00' END) || substr(regs, 2) AS BLOB)",
 	       "  <-");
 }
 
