@@ -197,7 +197,7 @@ TEST(lttng_exit_events_match_the_log)
 	/* The mmio guest makes both port-IO and MMIO exits (reads and writes). */
 	e2e_record(&r, "mmio", (const char *const[]){ "--timeout", "60", NULL });
 	lt_stop(&lt);
-	/* The hello guest exits with 0 through the debug-exit port: kvmrr's status 1. */
+	/* The mmio guest exits with 0 through the debug-exit port: kvmrr's status 1. */
 	TEST_ASSERT(r.status == 1, "kvmrr record with an LTTng session: status %d, wanted 1; stderr: %.300s",
 		    r.status, r.stderr_text);
 	snprintf(tracedir, sizeof(tracedir), "%s/trace", lt.home);
