@@ -213,17 +213,23 @@ TEST(constant_registers_replay_identical_by_the_page_digest)
 	}
 }
 
-/* Tamper with one point (the 10th) and check the replay stops there, in time. */
+static char shared[64];   /* made by main: one recording for all the tamper tests */
+
+/* Tamper with one point (the 10th) of a copy of the shared recording; the replay stops there, in time. */
 static void tamper(const char *sql_set, const char *expect)
 {
-	char dir[64], sql[256], *out = NULL;
+	char dir[64], sql[256], src[128], cmd[512], *out = NULL;
 	long long seq;
 	double t0;
 	int st;
 
 	paths();
+	snprintf(src, sizeof(src), "%s/t.db", shared);
+	if (access(src, F_OK) != 0)
+		free(record(shared, "t", preempt, "cpl0 constregs ticks=30", "preempt:"));
 	tmpdir(dir, sizeof(dir));
-	free(record(dir, "t", preempt, "cpl0 constregs ticks=30", "preempt:"));
+	snprintf(cmd, sizeof(cmd), "cp %s %s/t.db", src, dir);
+	TEST_ASSERT(system(cmd) == 0, "%s", cmd);
 	seq = query_int(dir, "t", "SELECT seq FROM async_point ORDER BY seq LIMIT 1 OFFSET 9");
 	TEST_ASSERT(seq > 0, "fewer than 10 points");
 	snprintf(sql, sizeof(sql), "UPDATE async_point SET %s WHERE seq = %lld", sql_set, seq);
@@ -237,6 +243,8 @@ static void tamper(const char *sql_set, const char *expect)
 		    "tampered (%s): status %d, want 1 with '%s' and '%s':\n%s", sql_set, st, want, expect, out);
 	TEST_ASSERT(now_s() - t0 < 60, "the divergence took %.1f s", now_s() - t0);
 	free(out);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	TEST_ASSERT(system(cmd) == 0, "%s", cmd);
 }
 
 TEST(tampered_rip_is_a_divergence_at_that_event)
@@ -247,6 +255,25 @@ TEST(tampered_rip_is_a_divergence_at_that_event)
 TEST(tampered_page_digest_is_a_divergence_at_that_event)
 {
 	tamper("mem_digest = ~mem_digest", "pages   differ");
+}
+
+/* The number of pages written since the previous point, one more than recorded. */
+TEST(tampered_dirty_page_count_is_a_divergence_at_that_event)
+{
+	tamper("dirty_pages = dirty_pages + 1", "pages   differ");
+}
+
+/* rax (the first word of the regs blob) changed: no state at the point's RIP has it. */
+TEST(tampered_register_is_a_divergence_at_that_event)
+{
+	tamper("regs = CAST((CASE WHEN substr(regs, 1, 1) = X'00' THEN X'01' ELSE X'00' END) || substr(regs, 2) AS BLOB)",
+	       "  <-");
+}
+
+/* The registers and pages match at the point; only the FPU/SSE state's digest does not. */
+TEST(tampered_xsave_digest_is_a_divergence_at_that_event)
+{
+	tamper("xsave_digest = ~xsave_digest", "xsave   differs");
 }
 
 TEST(rdtsc_guest_with_async_ticks_is_flagged_never_identical)
@@ -285,4 +312,15 @@ TEST(irq_at_exits_records_no_async_points_and_replays)
 	free(out);
 }
 
-TEST_MAIN()
+int main(int argc, char **argv)
+{
+	char cmd[128];
+	int rc;
+
+	tmpdir(shared, sizeof(shared));
+	rc = test_main(argc, argv);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", shared);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# cannot remove %s\n", shared);
+	return rc;
+}

@@ -273,3 +273,41 @@ long long e2e_sync_points(sqlite3 *db, long long below)
 	free(c);
 	return n;
 }
+
+void e2e_tamper(struct e2e_cmd *c, const char *dir, const char *orig, const char *name, const char *opts,
+		const char *sql)
+{
+	char path[256];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/%s.db", dir, name);
+	e2e_copy(orig, path);
+	db = e2e_db_open(path);
+	e2e_db_exec(db, "%s", sql);
+	TEST_ASSERT(sqlite3_total_changes(db) > 0, "%s: \"%s\" changed nothing", name, sql);
+	sqlite3_close(db);
+	e2e_replay(c, dir, path, opts ? opts : "-q");
+	printf("# %s: %s\n", name, sql);
+}
+
+long long e2e_diverged(const struct e2e_cmd *c, long long lo, long long hi)
+{
+	long long seq = e2e_divergence_seq(c);
+
+	E2E_ASSERT(c, c->status == 1, "status %d, wanted 1 (diverged)", c->status);
+	E2E_ASSERT(c, !e2e_identical(c), "a tampered recording replayed as identical");
+	E2E_ASSERT(c, seq >= lo && seq <= hi, "divergence at seq %lld, wanted %lld..%lld", seq, lo, hi);
+	return seq;
+}
+
+const char *e2e_blob_literal(const void *blob, size_t len, size_t i, uint8_t x, char *buf, size_t buflen)
+{
+	const uint8_t *b = blob;
+	size_t used = (size_t)snprintf(buf, buflen, "X'");
+
+	TEST_ASSERT(2 * len + 4 <= buflen, "a %zu-byte blob does not fit a %zu-byte literal", len, buflen);
+	for (size_t k = 0; k < len; k++)
+		used += (size_t)snprintf(buf + used, buflen - used, "%02x", k == i ? b[k] ^ x : b[k]);
+	snprintf(buf + used, buflen - used, "'");
+	return buf;
+}

@@ -76,6 +76,17 @@ void *e2e_db_blob(sqlite3 *db, size_t *len, const char *fmt, ...);
  */
 long long e2e_sync_points(sqlite3 *db, long long below);
 
+/*
+ * Copy the recording orig to DIR/NAME.db, run sql on the copy (it must
+ * change a row), then `kvmrr replay OPTS` it (opts NULL: "-q") into *c.
+ */
+void e2e_tamper(struct e2e_cmd *c, const char *dir, const char *orig, const char *name, const char *opts,
+		const char *sql);
+/* Status 1, not identical, the divergence at a seq in [lo, hi]; returns that seq. */
+long long e2e_diverged(const struct e2e_cmd *c, long long lo, long long hi);
+/* blob with byte i xor'ed with x, as an SQL blob literal X'..' into buf. */
+const char *e2e_blob_literal(const void *blob, size_t len, size_t i, uint8_t x, char *buf, size_t buflen);
+
 /* cp src dst (fails the test on error). */
 void e2e_copy(const char *src, const char *dst);
 

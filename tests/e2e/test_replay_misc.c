@@ -52,15 +52,43 @@ static unsigned long long dumped(const struct e2e_cmd *c, const char *name)
 	return v;
 }
 
+/* `replay -q --until K-1 REC`: status 0, "stopped after seq K-1", and the registers of want. */
+static void until_shows(const char *dir, const char *rec, const struct kvm_regs *want, unsigned int k)
+{
+	const struct { const char *name; unsigned long long v; } regs[] = {
+		{ "rip", want->rip }, { "rflags", want->rflags }, { "rax", want->rax }, { "rbx", want->rbx },
+		{ "rcx", want->rcx }, { "rdx", want->rdx }, { "rsi", want->rsi }, { "rdi", want->rdi },
+		{ "rsp", want->rsp }, { "rbp", want->rbp }, { "r8 ", want->r8 }, { "r9 ", want->r9 },
+		{ "r10", want->r10 }, { "r11", want->r11 }, { "r12", want->r12 }, { "r13", want->r13 },
+		{ "r14", want->r14 }, { "r15", want->r15 },
+	};
+	struct e2e_cmd p;
+	char popts[64];
+
+	snprintf(popts, sizeof(popts), "-q --until %u", k - 1);
+	e2e_replay(&p, dir, rec, popts);
+	E2E_ASSERT(&p, p.status == 0, "replay --until: status %d, wanted 0", p.status);
+	snprintf(popts, sizeof(popts), "replay: stopped after seq %u ", k - 1);
+	E2E_HAS(&p, p.err, popts);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		E2E_ASSERT(&p, dumped(&p, regs[i].name) == regs[i].v,
+			   "%s at seq %u: replay printed 0x%llx, the recording has 0x%llx", regs[i].name,
+			   k - 1, dumped(&p, regs[i].name), regs[i].v);
+	e2e_free(&p);
+}
+
 /*
  * Record with --max-exits K: the final state is the state after exit K-1.
- * `replay --until K-1` must print the same registers.
+ * `replay --until K-1` must print the same registers. A guest whose exits do
+ * not depend on time (whole) is also recorded to its end, and `replay
+ * --until K-1` of that recording, which stops in its middle, must print them
+ * too.
  */
-static void until_matches(const char *guest, const char *opts, unsigned int k)
+static void until_matches(const char *guest, const char *opts, unsigned int k, bool whole)
 {
-	struct e2e_cmd r, p;
+	struct e2e_cmd r;
 	struct kvm_regs want;
-	char dir[64], rec[128], ropts[256], popts[64];
+	char dir[64], rec[128], ropts[256];
 	size_t len;
 	void *blob;
 	sqlite3 *db;
@@ -90,40 +118,28 @@ static void until_matches(const char *guest, const char *opts, unsigned int k)
 	TEST_ASSERT(blob && len == sizeof(want), "final regs blob: %zu bytes, wanted %zu", len, sizeof(want));
 	memcpy(&want, blob, sizeof(want));
 	free(blob);
-
-	snprintf(popts, sizeof(popts), "-q --until %u", k - 1);
-	e2e_replay(&p, dir, rec, popts);
-	E2E_ASSERT(&p, p.status == 0, "replay --until: status %d, wanted 0", p.status);
-	snprintf(popts, sizeof(popts), "replay: stopped after seq %u ", k - 1);
-	E2E_HAS(&p, p.err, popts);
-	{
-		const struct { const char *name; unsigned long long v; } regs[] = {
-			{ "rip", want.rip }, { "rflags", want.rflags }, { "rax", want.rax }, { "rbx", want.rbx },
-			{ "rcx", want.rcx }, { "rdx", want.rdx }, { "rsi", want.rsi }, { "rdi", want.rdi },
-			{ "rsp", want.rsp }, { "rbp", want.rbp }, { "r8 ", want.r8 }, { "r9 ", want.r9 },
-			{ "r10", want.r10 }, { "r11", want.r11 }, { "r12", want.r12 }, { "r13", want.r13 },
-			{ "r14", want.r14 }, { "r15", want.r15 },
-		};
-
-		for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
-			E2E_ASSERT(&p, dumped(&p, regs[i].name) == regs[i].v,
-				   "%s at seq %u: replay printed 0x%llx, the recording has 0x%llx", regs[i].name,
-				   k - 1, dumped(&p, regs[i].name), regs[i].v);
-	}
-	printf("# %s --until %u: rip 0x%llx rax 0x%llx as recorded\n", guest, k - 1, want.rip, want.rax);
 	e2e_free(&r);
-	e2e_free(&p);
+	until_shows(dir, rec, &want, k);
+	if (whole) {
+		rec_path(rec, sizeof(rec), dir, "whole");
+		e2e_record(&r, dir, rec, guest, opts);
+		E2E_ASSERT(&r, r.status == 1, "record %s %s: status %d, wanted 1", guest, opts ? opts : "", r.status);
+		e2e_free(&r);
+		until_shows(dir, rec, &want, k);
+	}
+	printf("# %s --until %u: rip 0x%llx rax 0x%llx as recorded%s\n", guest, k - 1, want.rip, want.rax,
+	       whole ? ", also in the middle of a whole recording" : "");
 	e2e_cleanup(dir);
 }
 
 /* Stops after an OUT, after an IN (whose data completes on the next entry), and in a timer run. */
 TEST(until_registers)
 {
-	until_matches("exits", "--cmdline n=1000", 100);
-	until_matches("exits", "--cmdline n=1000", 101);
-	until_matches("exits", "--cmdline \"n=1000 cpl3\"", 77);
-	until_matches("timer", NULL, 60);
-	until_matches("hello", NULL, 1);
+	until_matches("exits", "--cmdline n=1000", 100, true);
+	until_matches("exits", "--cmdline n=1000", 101, true);
+	until_matches("exits", "--cmdline \"n=1000 cpl3\"", 77, false);
+	until_matches("timer", NULL, 60, false);
+	until_matches("hello", NULL, 1, true);
 }
 
 /* --until on a row the VMM caused: the replay stops at the exit before it and says so. */

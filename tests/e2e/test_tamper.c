@@ -57,40 +57,7 @@ static long long orig_int(struct fixture *fx, const char *sql, ...)
 static void tamper(struct fixture *fx, struct e2e_cmd *c, const char *name, const char *opts,
 		   const char *sql)
 {
-	char path[160];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/%s.db", fx->dir, name);
-	e2e_copy(fx->orig, path);
-	db = e2e_db_open(path);
-	e2e_db_exec(db, "%s", sql);
-	TEST_ASSERT(sqlite3_total_changes(db) > 0, "%s: \"%s\" changed nothing", name, sql);
-	sqlite3_close(db);
-	e2e_replay(c, fx->dir, path, opts ? opts : "-q");
-	printf("# %s: %s\n", name, sql);
-}
-
-/* Status 1, not identical, divergence at a seq in [lo, hi]; returns it. */
-static long long diverged(const struct e2e_cmd *c, long long lo, long long hi)
-{
-	long long seq = e2e_divergence_seq(c);
-
-	E2E_ASSERT(c, c->status == 1, "status %d, wanted 1 (diverged)", c->status);
-	E2E_ASSERT(c, !e2e_identical(c), "a tampered recording replayed as identical");
-	E2E_ASSERT(c, seq >= lo && seq <= hi, "divergence at seq %lld, wanted %lld..%lld", seq, lo, hi);
-	return seq;
-}
-
-/* hex of blob with byte i xor'ed with x, as an SQL blob literal into buf. */
-static const char *flipped_literal(const void *blob, size_t len, size_t i, uint8_t x, char *buf, size_t buflen)
-{
-	const uint8_t *b = blob;
-	size_t used = (size_t)snprintf(buf, buflen, "X'");
-
-	for (size_t k = 0; k < len && used + 4 < buflen; k++)
-		used += (size_t)snprintf(buf + used, buflen - used, "%02x", k == i ? b[k] ^ x : b[k]);
-	snprintf(buf + used, buflen - used, "'");
-	return buf;
+	e2e_tamper(c, fx->dir, fx->orig, name, opts, sql);
 }
 
 /* THRE cleared in one LSR read: the guest polls again, so the next exit is an IN, not the THR write. */
@@ -106,7 +73,7 @@ TEST(in_uart_lsr)
 	TEST_ASSERT_EQ(orig_int(&fx, "SELECT addr FROM exit WHERE seq = %lld", s + 1), PORT_THR);
 	snprintf(sql, sizeof(sql), "UPDATE exit SET data = X'00' WHERE seq = %lld", s);
 	tamper(&fx, &c, "lsr", NULL, sql);
-	diverged(&c, s + 1, s + 1);
+	e2e_diverged(&c, s + 1, s + 1);
 	E2E_HAS(&c, c.err, "expected: IO OUT 0x3f8 size 1");
 	E2E_HAS(&c, c.err, "actual:   IO IN 0x3fd size 1");
 	e2e_free(&c);
@@ -131,10 +98,10 @@ TEST(in_entropy_byte)
 	sqlite3_close(db);
 	TEST_ASSERT(blob && len == 4, "entropy IN seq %lld: %zu data bytes", s, len);
 	snprintf(sql, sizeof(sql), "UPDATE exit SET data = %s WHERE seq = %lld",
-		 flipped_literal(blob, len, 2, 0x10, lit, sizeof(lit)), s);
+		 e2e_blob_literal(blob, len, 2, 0x10, lit, sizeof(lit)), s);
 	free(blob);
 	tamper(&fx, &c, "entropy", NULL, sql);
-	d = diverged(&c, s + 1, 1000000);
+	d = e2e_diverged(&c, s + 1, 1000000);
 	TEST_ASSERT_EQ(orig_int(&fx, "SELECT addr FROM exit WHERE seq = %lld", d), PORT_THR);
 	E2E_HAS(&c, c.err, "data written differs");
 	e2e_free(&c);
@@ -155,7 +122,7 @@ TEST(in_rtc_seconds)
 	snprintf(sql, sizeof(sql), "UPDATE exit SET data = CASE WHEN data = X'59' THEN X'58' ELSE X'59' END "
 		 "WHERE seq = %lld", s);
 	tamper(&fx, &c, "rtc", NULL, sql);
-	diverged(&c, s, s + 40);
+	e2e_diverged(&c, s, s + 40);
 	e2e_free(&c);
 	fixture_done(&fx);
 }
@@ -172,7 +139,7 @@ TEST(mmio_read_id)
 	s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE addr = %lld AND dir = 0", (long long)MMIO_ID);
 	snprintf(sql, sizeof(sql), "UPDATE exit SET data = X'00565252' WHERE seq = %lld", s);
 	tamper(&fx, &c, "mmio-id", NULL, sql);
-	diverged(&c, s + 1, s + 1);
+	e2e_diverged(&c, s + 1, s + 1);
 	E2E_HAS(&c, c.err, "exit reason differs");
 	E2E_HAS(&c, c.err, "expected: MMIO write 0xd0000000");
 	e2e_free(&c);
@@ -192,7 +159,7 @@ TEST(mmio_read_time)
 		     (long long)MMIO_TIME);
 	snprintf(sql, sizeof(sql), "UPDATE exit SET data = zeroblob(8) WHERE seq = %lld", s);
 	tamper(&fx, &c, "mmio-time", NULL, sql);
-	diverged(&c, s + 1, s + 1);
+	e2e_diverged(&c, s + 1, s + 1);
 	e2e_free(&c);
 	fixture_done(&fx);
 }
@@ -209,14 +176,14 @@ TEST(out_data_and_rip)
 	s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE addr = %d AND dir = 1 AND seq >= 40", PORT_THR);
 	snprintf(sql, sizeof(sql), "UPDATE exit SET data = X'21' WHERE seq = %lld AND data != X'21'", s);
 	tamper(&fx, &c, "out", NULL, sql);
-	diverged(&c, s, s);
+	e2e_diverged(&c, s, s);
 	E2E_HAS(&c, c.err, "data written differs");
 	E2E_HAS(&c, c.err, "data 21 at rip");
 	e2e_free(&c);
 
 	snprintf(sql, sizeof(sql), "UPDATE exit SET rip = rip + 1 WHERE seq = %lld", s + 3);
 	tamper(&fx, &c, "rip", NULL, sql);
-	diverged(&c, s + 3, s + 3);
+	e2e_diverged(&c, s + 3, s + 3);
 	E2E_HAS(&c, c.err, "rip differs");
 	e2e_free(&c);
 
@@ -245,12 +212,12 @@ TEST(drop_exit_row)
 		s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE %s AND seq >= 60", kinds[i]);
 		snprintf(sql, sizeof(sql), "DELETE FROM exit WHERE seq = %lld", s);
 		tamper(&fx, &c, "drop", NULL, sql);
-		diverged(&c, s, s);
+		e2e_diverged(&c, s, s);
 		E2E_HAS(&c, c.err, "rows are missing");
 		e2e_free(&c);
 	}
 	tamper(&fx, &c, "drop0", NULL, "DELETE FROM exit WHERE seq = 0");
-	diverged(&c, 0, 0);
+	e2e_diverged(&c, 0, 0);
 	e2e_free(&c);
 	fixture_done(&fx);
 }
@@ -269,17 +236,17 @@ TEST(move_injection)
 
 	snprintf(sql, sizeof(sql), "UPDATE event SET seq = seq + 1 WHERE rowid = %lld", rowid);
 	tamper(&fx, &c, "later", NULL, sql);
-	diverged(&c, s + 1, s + 4);
+	e2e_diverged(&c, s + 1, s + 4);
 	e2e_free(&c);
 
 	snprintf(sql, sizeof(sql), "UPDATE event SET seq = seq - 1 WHERE rowid = %lld", rowid);
 	tamper(&fx, &c, "earlier", NULL, sql);
-	diverged(&c, s, s + 4);
+	e2e_diverged(&c, s, s + 4);
 	e2e_free(&c);
 
 	snprintf(sql, sizeof(sql), "DELETE FROM event WHERE rowid = %lld", rowid);
 	tamper(&fx, &c, "removed", NULL, sql);
-	diverged(&c, s + 1, s + 4);
+	e2e_diverged(&c, s + 1, s + 4);
 	e2e_free(&c);
 	fixture_done(&fx);
 }
@@ -304,7 +271,7 @@ TEST(exit_never_reached)
 	snprintf(sql, sizeof(sql), "INSERT INTO exit(seq, vcpu, reason, vmm_ticks, guest_ticks, rip, addr, size, "
 		 "dir, data) VALUES (%lld, 0, 2, 0, 0, 4198400, 1016, 1, 1, X'41')", n);
 	tamper(&fx, &c, "appended", "-q --timeout 1", sql);
-	diverged(&c, n, n);
+	e2e_diverged(&c, n, n);
 	E2E_HAS(&c, c.err, "time budget");
 	E2E_HAS(&c, c.err, "actual:   (none)");
 	E2E_ASSERT(&c, c.secs < 15, "--timeout 1 took %.1f s", c.secs);

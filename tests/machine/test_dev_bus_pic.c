@@ -242,6 +242,46 @@ TEST(pic_rotation_and_special_mask)
 	devices_destroy(&r.d);
 }
 
+/*
+ * Special mask mode (OCW3 ESMM|SMM), on and off again. Without it an
+ * in-service IRQ blocks lower requests even when the guest masks it; with
+ * it a masked in-service level no longer blocks; OCW3 without ESMM leaves
+ * the mode alone; resetting it blocks again.
+ */
+TEST(pic_special_mask_mode_set_and_reset)
+{
+	struct rig r;
+
+	rig_init(&r, -1, -1);
+	pic_setup(&r, 0x01);
+	outb(&r, 0xa1, 0xff);
+	dev_pic_set_irq(&r.d.pic, 3, 1);
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x23);   /* IRQ3 in service */
+	outb(&r, 0x21, 0x08);                          /* mask IRQ3 */
+	dev_pic_set_irq(&r.d.pic, 5, 1);
+	TEST_ASSERT(!dev_pic_has_pending(&r.d.pic),
+		    "normal mask mode: in-service IRQ3 (masked) must still block IRQ5");
+	outb(&r, 0x20, 0x28);                          /* OCW3 with SMM but no ESMM: no change */
+	TEST_ASSERT(!dev_pic_has_pending(&r.d.pic), "OCW3 without ESMM turned special mask mode on");
+
+	outb(&r, 0x20, 0x68);                          /* OCW3: ESMM|SMM, set */
+	TEST_ASSERT(dev_pic_has_pending(&r.d.pic),
+		    "special mask mode: masked in-service IRQ3 must not block IRQ5");
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x25);
+	outb(&r, 0x20, 0x65);                          /* specific EOI for IRQ5; IRQ3 stays in service */
+	outb(&r, 0x20, 0x0b);
+	TEST_ASSERT_EQ(inb(&r, 0x20), 0x08);
+
+	outb(&r, 0x20, 0x48);                          /* OCW3: ESMM, SMM clear: reset */
+	dev_pic_set_irq(&r.d.pic, 6, 1);
+	TEST_ASSERT(!dev_pic_has_pending(&r.d.pic),
+		    "special mask mode reset: in-service IRQ3 must block IRQ6 again");
+	outb(&r, 0x20, 0x63);                          /* specific EOI for IRQ3 */
+	TEST_ASSERT(dev_pic_has_pending(&r.d.pic), "IRQ6 after IRQ3's EOI");
+	TEST_ASSERT_EQ(dev_pic_ack(&r.d.pic), 0x26);
+	devices_destroy(&r.d);
+}
+
 /* ------------------------------------------------------------------ entropy, mmio */
 
 TEST(entropy_port_varies)

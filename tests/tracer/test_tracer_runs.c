@@ -135,6 +135,9 @@ TEST(kill9_with_async_points)
 	usleep(300000);
 	kill(r.pid, SIGKILL);
 	e2e_wait(&r);
+	/* Killed by our SIGKILL, not ended on its own before it (the guest asks for a million ticks). */
+	TEST_ASSERT(r.status == 128 + SIGKILL, "kvmrr record: status %d, wanted %d (killed by SIGKILL); "
+		    "stderr: %.300s", r.status, 128 + SIGKILL, r.stderr_text);
 	db = tt_open(r.rec);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 0);
 	events = tt_int(db, "SELECT count(*) FROM event WHERE kind = 4");
