@@ -210,6 +210,11 @@ uint64_t stream_dirty_digest(const struct stream_dirty *d, const struct machine 
 #define XSAVE_HEADER_OFF 512
 #define XSAVE_HEADER_BV_LEN 16
 
+void stream_xsave_normalize(struct kvm_xsave *xs)
+{
+	memset((uint8_t *)xs->region + XSAVE_HEADER_OFF, 0, XSAVE_HEADER_BV_LEN);
+}
+
 int stream_xsave_digest(const struct machine *m, uint64_t *digest, bool raw)
 {
 	struct kvm_xsave xs;
@@ -225,7 +230,7 @@ int stream_xsave_digest(const struct machine *m, uint64_t *digest, bool raw)
 	 * same either way. Format 1 recordings hashed the header too (raw).
 	 */
 	if (!raw)
-		memset((uint8_t *)xs.region + XSAVE_HEADER_OFF, 0, XSAVE_HEADER_BV_LEN);
+		stream_xsave_normalize(&xs);
 	*digest = stream_hash64(&xs, sizeof(xs), 0);
 	return 0;
 }

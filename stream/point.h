@@ -52,6 +52,13 @@ size_t stream_dirty_pages(const struct stream_dirty *d, const struct machine *m,
 uint64_t stream_dirty_digest(const struct stream_dirty *d, const struct machine *m, uint32_t *pages);
 
 /*
+ * Zero the XSAVE header's component bitmaps (XSTATE_BV, XCOMP_BV): which
+ * components it calls in use depends on how often the VMM entered KVM_RUN
+ * (XSAVEOPT leaves init-state ones out; KVM fills their areas with the init
+ * values), not on the guest.
+ */
+void stream_xsave_normalize(struct kvm_xsave *xs);
+/*
  * Digest of the vCPU's XSAVE area (KVM_GET_XSAVE), without the header's
  * component bitmaps (raw: with them, as format 1 recordings have it). 0 or -errno.
  */
