@@ -106,8 +106,10 @@ static int read_point(struct stream_cursor *c, struct err *e)
 	    col_int(st, 7, INT64_MIN, INT64_MAX, false, &mem, w, e) < 0 ||
 	    col_int(st, 8, 0, UINT32_MAX, false, &pages, w, e) < 0)
 		return e->code;
-	if (sqlite3_column_type(st, 5) != SQLITE_BLOB ||
-	    sqlite3_column_bytes(st, 5) != (int)sizeof(c->point.regs))
+	if (sqlite3_column_type(st, 5) != SQLITE_BLOB)
+		return err_set(e, -EINVAL, "corrupt recording: async_point seq %" PRId64 ": regs is not a blob",
+			       seq);
+	if (sqlite3_column_bytes(st, 5) != (int)sizeof(c->point.regs))
 		return err_set(e, -EINVAL, "corrupt recording: async_point seq %" PRId64 ": regs is %d bytes, "
 			       "want %zu", seq, sqlite3_column_bytes(st, 5), sizeof(c->point.regs));
 	memset(&c->point, 0, sizeof(c->point));
