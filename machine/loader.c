@@ -183,32 +183,6 @@ out:
 	return ret;
 }
 
-/* Add [addr, end) of type, clipped to [0, limit); merges nothing. */
-static void memmap_add(struct loader_result *out, uint64_t addr, uint64_t end, uint64_t limit,
-		       uint32_t type)
-{
-	if (end > limit)
-		end = limit;
-	if (addr >= end || out->nmemmap == LOADER_MEMMAP_MAX)
-		return;
-	out->memmap[out->nmemmap++] = (struct loader_memmap_entry){ addr, end - addr, type };
-}
-
-void loader_build_memmap(const struct guest_mem *mem, struct loader_result *out)
-{
-	uint64_t low = loader_low_ram_end(mem);
-	unsigned int i;
-
-	out->nmemmap = 0;
-	/* Conventional memory, then the VGA window and BIOS area the PC reserves. */
-	memmap_add(out, 0, 0xa0000, low, LOADER_MEM_RAM);
-	memmap_add(out, 0xa0000, 0x100000, low, LOADER_MEM_RESERVED);
-	memmap_add(out, 0x100000, low, low, LOADER_MEM_RAM);
-	for (i = 1; i < mem->nregions; i++)
-		memmap_add(out, mem->regions[i].gpa, mem->regions[i].gpa + mem->regions[i].size,
-			   UINT64_MAX, LOADER_MEM_RAM);
-}
-
 void loader_write_gdt(struct guest_mem *mem)
 {
 	/* Flat descriptors: base 0, limit 4 GiB with G; a 32-bit TSS at base 0. */

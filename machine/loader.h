@@ -7,11 +7,13 @@
  * (it never touches a vCPU).
  *
  * Guest-physical layout below 1 MiB (all kinds):
+ *   0x0400 multiboot and bzImage: the BIOS data area (EBDA segment, base memory)
  *   0x5000 GDT: 0x08 flat 32-bit code, 0x10 64-bit code, 0x18 flat data, 0x20 TSS
  *   0x6000 hvm_start_info / multiboot_info / boot_params (one page)
  *   0x7000 memory map (+0x800 module list, +0xc00 loader name)
  *   0x8000 command line (NUL-terminated, at most LOADER_CMDLINE_MAX bytes)
  *   0x9000 bzImage only: PML4, PDPT and 4 PDs identity-mapping 4 GiB (to 0xefff)
+ *   0x9fc00 multiboot and bzImage: a 1 KiB EBDA, reserved in the memory map
  * The initrd goes page-aligned at the top of RAM below 4 GiB (and below the
  * kernel's initrd_addr_max for a bzImage).
  */
@@ -35,6 +37,12 @@
 #define LOADER_PAGETABLE_GPA  0x9000ULL
 #define LOADER_BOOT_AREA_END  0xf000ULL        /* [LOADER_GDT_GPA, this) is ours */
 #define LOADER_STACK_GPA      0x5000ULL        /* initial RSP (bzImage; grows down) */
+
+#define LOADER_BDA_GPA        0x400ULL         /* BIOS data area (multiboot, bzImage) */
+#define LOADER_BDA_END        0x500ULL
+#define LOADER_EBDA_GPA       0x9fc00ULL       /* 639 KiB of base memory below it */
+#define LOADER_EBDA_SIZE      0x400ULL
+#define LOADER_BIOS_IRET_GPA  0xf0000ULL       /* where every real-mode vector points */
 
 #define LOADER_SEL_CODE32 0x08
 #define LOADER_SEL_CODE64 0x10

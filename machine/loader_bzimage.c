@@ -164,7 +164,13 @@ int loader_bzimage_load(struct guest_mem *mem, const struct loader_args *args,
 	setup_sects = f->data[BZ_SETUP_SECTS] ? f->data[BZ_SETUP_SECTS] : 4;
 	kernel_off = (setup_sects + 1ULL) * 512;
 	kernel_len = f->len > kernel_off ? f->len - kernel_off : 0;
-	if (kernel_len == 0 || kernel_len < loader_get32(f->data + BZ_SYSSIZE) * 16ULL) {
+	/*
+	 * syssize counts 16-byte paragraphs, rounded up by the kernel's build
+	 * (arch/x86/boot/tools/build.c), so the file may end up to 15 bytes short
+	 * of syssize * 16: GRUB and QEMU load the file as it is (memtest86+ 6.10
+	 * is 8 bytes short). Shorter than that, the image was cut.
+	 */
+	if (kernel_len == 0 || kernel_len + 15 < loader_get32(f->data + BZ_SYSSIZE) * 16ULL) {
 		return err_set(err, -ENOEXEC, "kernel %s: truncated bzImage: %" PRIu64 " bytes of "
 			   "protected-mode kernel after %u setup sectors, syssize says %u", f->path,
 			   kernel_len, setup_sects, loader_get32(f->data + BZ_SYSSIZE) * 16);
@@ -184,7 +190,8 @@ int loader_bzimage_load(struct guest_mem *mem, const struct loader_args *args,
 	ret = load_initrd_and_cmdline(mem, args, f, version, out, err);
 	if (ret < 0)
 		return ret;
-	loader_build_memmap(mem, out);
+	loader_build_memmap(mem, out, true);
+	loader_write_bda(mem);
 	loader_write_gdt(mem);
 	write_page_tables(mem);
 	write_boot_params(mem, f, out);

@@ -58,12 +58,19 @@ int loader_write_cmdline(struct guest_mem *mem, const char *cmdline, struct load
 /* Read the initrd into the top of RAM in [low, high): fills out->initrd_*. */
 int loader_load_initrd(struct guest_mem *mem, const char *path, uint64_t low, uint64_t high,
 		       struct loader_result *out, struct err *err);
-void loader_build_memmap(const struct guest_mem *mem, struct loader_result *out);
 /* End of RAM below the 32-bit hole. */
 uint64_t loader_low_ram_end(const struct guest_mem *mem);
 void loader_write_gdt(struct guest_mem *mem);
 /* 32-bit protected mode, flat segments, paging off, EIP = entry. */
 void loader_set_flat32(struct loader_result *out, uint64_t entry);
+
+/* loader_bios.c */
+/* The memory map; bios: the EBDA below 640 KiB is reserved too (multiboot, bzImage). */
+void loader_build_memmap(const struct guest_mem *mem, struct loader_result *out, bool bios);
+/* The BIOS data area and an empty EBDA, as a BIOS leaves them. */
+void loader_write_bda(struct guest_mem *mem);
+/* [gpa, gpa+size) must miss the BDA and the EBDA: 0 or -EINVAL. */
+int loader_check_bios_area(uint64_t gpa, uint64_t size, const char *what, struct err *err);
 
 int loader_pvh_load(struct guest_mem *mem, const struct loader_args *args,
 		    const struct loader_file *f, const struct loader_elf *elf,

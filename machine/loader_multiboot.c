@@ -77,6 +77,8 @@ static int load_aout(struct guest_mem *mem, const struct loader_file *f, size_t 
 	mem_len = bss_end > load_addr + load_len ? bss_end - load_addr : load_len;
 	snprintf(what, sizeof(what), "kernel %s: multiboot image", f->path);
 	ret = loader_check_range(mem, load_addr, mem_len, what, err);
+	if (ret == 0)
+		ret = loader_check_bios_area(load_addr, mem_len, what, err);
 	if (ret < 0)
 		return ret;
 	guest_mem_write(mem, load_addr, f->data + load_off, load_len);
@@ -84,6 +86,23 @@ static int load_aout(struct guest_mem *mem, const struct loader_file *f, size_t 
 	out->image_start = load_addr;
 	out->image_end = load_addr + mem_len;
 	return 0;
+}
+
+/* The BIOS data area is written after the image: no segment may lie on it. */
+static int check_elf_bios_area(const struct loader_file *f, const struct loader_elf *elf,
+			       struct err *err)
+{
+	char what[320];
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < elf->nsegs && ret == 0; i++) {
+		if (elf->segs[i].paddr + elf->segs[i].memsz < elf->segs[i].paddr)
+			continue;               /* loader_elf_load refuses it with its range */
+		snprintf(what, sizeof(what), "kernel %s: segment %u", f->path, i);
+		ret = loader_check_bios_area(elf->segs[i].paddr, elf->segs[i].memsz, what, err);
+	}
+	return ret;
 }
 
 static void write_info(struct guest_mem *mem, const struct loader_result *out)
@@ -114,7 +133,8 @@ static void write_info(struct guest_mem *mem, const struct loader_result *out)
 		loader_put32(info + 24, (uint32_t)LOADER_MODLIST_GPA);
 	}
 	loader_put32(info + 0, flags);
-	loader_put32(info + 4, (uint32_t)((low < 0xa0000 ? low : 0xa0000) >> 10));  /* KiB below 640K */
+	/* KiB of base memory (INT 12h, the BDA's word at 0x413): up to the EBDA. */
+	loader_put32(info + 4, (uint32_t)((low < LOADER_EBDA_GPA ? low : LOADER_EBDA_GPA) >> 10));
 	loader_put32(info + 8, (uint32_t)(low > 0x100000 ? (low - 0x100000) >> 10 : 0)); /* KiB above 1M */
 	loader_put32(info + 16, (uint32_t)out->cmdline_gpa);
 	loader_put32(info + 44, out->nmemmap * MB_MMAP_ENTRY);
@@ -145,7 +165,9 @@ int loader_multiboot_load(struct guest_mem *mem, const struct loader_args *args,
 	if (flags & MB_FLAG_AOUT) {
 		ret = load_aout(mem, f, (size_t)hoff, out, &entry, err);
 	} else {
-		ret = loader_elf_load(mem, f, elf, out, err);
+		ret = check_elf_bios_area(f, elf, err);
+		if (ret == 0)
+			ret = loader_elf_load(mem, f, elf, out, err);
 		entry = elf->entry;
 	}
 	if (ret < 0)
@@ -161,7 +183,8 @@ int loader_multiboot_load(struct guest_mem *mem, const struct loader_args *args,
 					 GUEST_MEM_HOLE_START, out, err);
 	if (ret < 0)
 		return ret;
-	loader_build_memmap(mem, out);
+	loader_build_memmap(mem, out, true);
+	loader_write_bda(mem);
 	loader_write_gdt(mem);
 	write_info(mem, out);
 	loader_set_flat32(out, entry);

@@ -88,7 +88,7 @@ int loader_pvh_load(struct guest_mem *mem, const struct loader_args *args,
 		if (ret < 0)
 			return ret;
 	}
-	loader_build_memmap(mem, out);
+	loader_build_memmap(mem, out, false);
 	loader_write_gdt(mem);
 	write_start_info(mem, out);
 	loader_set_flat32(out, entry);

@@ -92,17 +92,17 @@ TEST(multiboot_elf_and_aout)
 	TEST_ASSERT_EQ(c.res.regs.rbx, 0x6000);
 	TEST_ASSERT_EQ(c.res.regs.rip, 0x100020);
 	TEST_ASSERT_EQ(rd32(&c, 0x6000), 0x1 | 0x4 | 0x8 | 0x40 | 0x200);
-	TEST_ASSERT_EQ(rd32(&c, 0x6004), 640);
+	TEST_ASSERT_EQ(rd32(&c, 0x6004), 639);            /* below the EBDA */
 	TEST_ASSERT_EQ(rd32(&c, 0x6008), 31 * 1024);
 	guest_mem_read(&c.mem, rd32(&c, 0x6010), s, 8);
 	TEST_ASSERT_STR_EQ(s, "mb args");
 	TEST_ASSERT_EQ(rd32(&c, 0x6014), 1);           /* mods_count */
 	TEST_ASSERT_EQ(rd32(&c, rd32(&c, 0x6018)), c.res.initrd_gpa);
 	TEST_ASSERT_EQ(rd32(&c, rd32(&c, 0x6018) + 4), c.res.initrd_gpa + 6);
-	TEST_ASSERT_EQ(rd32(&c, 0x602c), 3 * 24);      /* mmap_length */
+	TEST_ASSERT_EQ(rd32(&c, 0x602c), 4 * 24);      /* mmap_length: the EBDA is reserved */
 	TEST_ASSERT_EQ(rd32(&c, rd32(&c, 0x6030)), 20);
-	TEST_ASSERT_EQ(rd64(&c, rd32(&c, 0x6030) + 24 * 2 + 4), 0x100000);
-	TEST_ASSERT_EQ(rd64(&c, rd32(&c, 0x6030) + 24 * 2 + 12), 31 * MiB);
+	TEST_ASSERT_EQ(rd64(&c, rd32(&c, 0x6030) + 24 * 3 + 4), 0x100000);
+	TEST_ASSERT_EQ(rd64(&c, rd32(&c, 0x6030) + 24 * 3 + 12), 31 * MiB);
 
 	/* A raw image located by the header's address fields (flag 16). */
 	hdr[1] = 0x00010002;
@@ -161,9 +161,9 @@ TEST(bzimage_64bit_boot_protocol)
 	TEST_ASSERT_EQ(rd32(&c, 0x6000 + 0x218), c.res.initrd_gpa);
 	TEST_ASSERT_EQ(rd32(&c, 0x6000 + 0x21c), 2);
 	TEST_ASSERT_EQ(c.res.initrd_gpa, 128 * MiB - 4096);
-	TEST_ASSERT_EQ(bp[0x1e8], 3);                  /* e820 entries */
-	TEST_ASSERT_EQ(rd64(&c, 0x6000 + 0x2d0 + 2 * 20), 0x100000);
-	TEST_ASSERT_EQ(rd64(&c, 0x6000 + 0x2d0 + 2 * 20 + 8), 127 * MiB);
+	TEST_ASSERT_EQ(bp[0x1e8], 4);                  /* e820 entries */
+	TEST_ASSERT_EQ(rd64(&c, 0x6000 + 0x2d0 + 3 * 20), 0x100000);
+	TEST_ASSERT_EQ(rd64(&c, 0x6000 + 0x2d0 + 3 * 20 + 8), 127 * MiB);
 	TEST_ASSERT_EQ(rd32(&c, 0x6000 + 0x2d0 + 1 * 20 + 16), 2);
 	/* Identity map: PML4[0] -> PDPT, PDPT[3] -> PD 3, its last entry maps 4 GiB - 2 MiB. */
 	TEST_ASSERT_EQ(rd64(&c, c.res.cr3) & ~0xfffULL, c.res.cr3 + 0x1000);
