@@ -30,6 +30,9 @@ struct tracer_log {
 	struct tracer_ring ring;
 	uint32_t batch_rows;
 	uint64_t batch_ns;
+	uint64_t wal_checkpoint_ns;  /* copy the WAL into the main file this often */
+	uint64_t last_wal_checkpoint_ns;
+	bool wal_checkpoint_due;     /* a commit since the last checkpoint */
 
 	/* writer-thread state */
 	bool in_txn;
@@ -112,6 +115,8 @@ static void txn_commit(struct tracer_log *l, uint32_t tail)
 		if (rc != SQLITE_OK) {
 			stream_writer_fail(&l->w, rc, "COMMIT", l->cur.seq);
 			writer_failed(l);
+		} else {
+			l->wal_checkpoint_due = true;
 		}
 	}
 	if (atomic_load(&l->error) && !sqlite3_get_autocommit(l->db))
@@ -119,6 +124,27 @@ static void txn_commit(struct tracer_log *l, uint32_t tail)
 	l->in_txn = false;
 	pthread_mutex_unlock(&l->db_lock);
 	atomic_store(&l->committed, tail);
+}
+
+/* Writer thread, outside a transaction: the WAL into the main file once wal_checkpoint_ns went by. */
+static void wal_checkpoint_by_time(struct tracer_log *l)
+{
+	int rc, wal_frames = 0, copied = 0;
+	uint64_t now = clock_now_ns();
+
+	if (!l->wal_checkpoint_due || now - l->last_wal_checkpoint_ns < l->wal_checkpoint_ns)
+		return;
+	l->last_wal_checkpoint_ns = now;
+	l->wal_checkpoint_due = false;
+	pthread_mutex_lock(&l->db_lock);
+	if (!atomic_load(&l->error)) {
+		rc = tracer_wal_checkpoint(l->db, &wal_frames, &copied);
+		if (rc != SQLITE_OK) {
+			stream_writer_fail(&l->w, rc, "WAL checkpoint", l->cur.seq);
+			writer_failed(l);
+		}
+	}
+	pthread_mutex_unlock(&l->db_lock);
 }
 
 static void *writer_main(void *arg)
@@ -151,8 +177,11 @@ static void *writer_main(void *arg)
 				  clock_now_ns() - l->txn_start_ns >= l->batch_ns ||
 				  (!n && (stop || flush))))
 			txn_commit(l, tail);
-		if (!l->in_txn)
+		if (!l->in_txn) {
 			atomic_store(&l->committed, tail);
+			/* Also when the guest went quiet after a commit: its last rows reach the file. */
+			wal_checkpoint_by_time(l);
+		}
 		if (n)
 			continue;
 		if (stop)
@@ -223,6 +252,9 @@ static int open_db(struct tracer_log *l, struct err *err)
 			    " PRAGMA cache_size=-16384;", what, err);
 	if (!r)
 		r = stream_schema_create(l->db, err);
+	if (!r)   /* the file is a recording (an empty one) from here on, without its -wal */
+		r = tracer_log_wal_checkpoint(l->db, l->path, "after the schema", err);
+	l->last_wal_checkpoint_ns = clock_now_ns();
 	if (!r) {
 		struct err e = { 0 };
 
@@ -270,6 +302,7 @@ int tracer_log_open(struct tracer_log **out, const char *path, const struct trac
 	pthread_mutex_init(&l->err_lock, NULL);
 	l->batch_rows = o.batch_rows ? o.batch_rows : 50000;
 	l->batch_ns = (uint64_t)(o.batch_ms ? o.batch_ms : 50) * 1000000ULL;
+	l->wal_checkpoint_ns = (uint64_t)(o.wal_checkpoint_ms ? o.wal_checkpoint_ms : 1000) * 1000000ULL;
 	r = tracer_ring_init(&l->ring, o.ring_records ? o.ring_records : 65536);
 	if (r < 0) {
 		err_printf(err, "recording %s: ring of %u slots: %s", path, o.ring_records,

@@ -4,6 +4,14 @@
  * drains the exit/event ring into batched transactions (WAL,
  * synchronous=NORMAL, prepared statements).
  *
+ * The file the user named is a valid recording from the start and follows
+ * the run about a second behind: the schema is checkpointed into it at
+ * open, the initial state right after it is written (tracer_record_initial),
+ * and the writer checkpoints the WAL once a second has gone by since the
+ * last checkpoint if something was committed since (SQLite's own checkpoint
+ * every ~4 MB of WAL stays). Whoever copies only that file after a kill -9
+ * has the recording up to the last checkpoint; the -wal beside it has the rest.
+ *
  * Threads: tracer_log_rec() is the producer side and belongs to one
  * thread (the vCPU thread); it never touches SQLite and only blocks when
  * the ring is full. Everything else runs on the thread that owns
@@ -26,6 +34,7 @@ struct tracer_log_options {
 	uint32_t ring_records;   /* ring capacity in 64-byte slots; 0: 65536 (4 MiB) */
 	uint32_t batch_rows;     /* commit after this many rows; 0: 50000 */
 	uint32_t batch_ms;       /* ... or this long after the transaction began; 0: 50 */
+	uint32_t wal_checkpoint_ms;  /* checkpoint the WAL this long after the last one; 0: 1000 */
 };
 
 struct tracer_log;
@@ -59,5 +68,15 @@ int tracer_log_error(struct tracer_log *l, struct err *err);
 sqlite3 *tracer_log_lock(struct tracer_log *l);
 void tracer_log_unlock(struct tracer_log *l);
 const char *tracer_log_path(const struct tracer_log *l);
+
+/*
+ * Copy the WAL's committed pages into the main file (a PASSIVE checkpoint),
+ * so a copy of the file the user named holds everything committed so far.
+ * db is the recording's connection (tracer_log_lock()). 0 or -errno with a
+ * message naming path and what (the caller's step). tracer/wal.c.
+ */
+int tracer_log_wal_checkpoint(sqlite3 *db, const char *path, const char *what, struct err *err);
+/* The same as a plain SQLite result: SQLITE_OK (also when a reader kept some frames) or the error. */
+int tracer_wal_checkpoint(sqlite3 *db, int *wal_frames, int *copied);
 
 #endif

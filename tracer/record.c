@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The record side of the machine hook, and the initial and final state.
- * The initial state is written in one transaction before the first KVM_RUN,
- * the final one after the writer has drained.
+ * The initial state is written in one transaction before the first KVM_RUN
+ * and checkpointed into the main file, the final one after the writer has
+ * drained.
  */
 #include "tracer/tracer.h"
 
@@ -137,6 +138,11 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 	}
 	if (!r)
 		r = stream_sql_exec(db, "COMMIT", "initial state: COMMIT", err);
+	else
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	/* Before the guest runs: the named file alone is a valid (incomplete) recording. */
+	if (!r)
+		r = tracer_log_wal_checkpoint(db, tracer_log_path(t->log), "after the initial state", err);
 	/* The asynchronous points' page set from the start: it must see every collect of the dirty log. */
 	if (!r && !m->cfg.irq_at_exits && (r = tracer_async_start(t, m)) < 0)
 		err_set(err, r, "asynchronous points: %s", strerror(-r));
@@ -145,8 +151,6 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 		r = tracer_ckpt_init(t, m, err);
 		db = tracer_log_lock(t->log);
 	}
-	else
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	tracer_log_unlock(t->log);
 	if (r < 0) {
 		record_pages_free(t);
