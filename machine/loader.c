@@ -72,7 +72,7 @@ static int file_map(struct loader_file *f, const char *path, const char *what,
 static void file_unmap(struct loader_file *f)
 {
 	if (f->data)
-		munmap(f->data, f->len);
+		munmap((void *)(uintptr_t)f->data, f->len);
 	f->data = NULL;
 }
 
@@ -260,6 +260,26 @@ static int load_elf_kind(struct guest_mem *mem, const struct loader_args *args,
 		   "first 8 KiB: no way to enter it", f->path, elf.cls);
 }
 
+/* Detect the kind of the image in f and load it. */
+static int load_image(struct guest_mem *mem, const struct loader_args *args,
+		      const struct loader_file *f, struct loader_result *out, struct err *err)
+{
+	int ret;
+
+	if (loader_is_elf(f))
+		return load_elf_kind(mem, args, f, out, err);
+	ret = loader_bzimage_load(mem, args, f, out, err);
+	if (ret == LOADER_NOT_MINE)
+		ret = loader_multiboot_load(mem, args, f, NULL, out, err);
+	if (ret == LOADER_NOT_MINE)
+		ret = err_set(err, -ENOEXEC, "kernel %s: not an ELF (magic 7f 45 4c 46) nor a bzImage "
+			      "(\"HdrS\" at 0x202) nor a multiboot image with load addresses; "
+			      "it starts with %02x %02x %02x %02x", f->path, f->data[0],
+			      f->len > 1 ? f->data[1] : 0, f->len > 2 ? f->data[2] : 0,
+			      f->len > 3 ? f->data[3] : 0);
+	return ret;
+}
+
 int loader_load(struct guest_mem *mem, const struct loader_args *args,
 		struct loader_result *out, struct err *err)
 {
@@ -273,23 +293,25 @@ int loader_load(struct guest_mem *mem, const struct loader_args *args,
 	ret = file_map(&f, args->kernel_path, "kernel", err);
 	if (ret < 0)
 		return ret;
-	if (loader_is_elf(&f)) {
-		ret = load_elf_kind(mem, args, &f, out, err);
-	} else {
-		ret = loader_bzimage_load(mem, args, &f, out, err);
-		if (ret == LOADER_NOT_MINE)
-			ret = loader_multiboot_load(mem, args, &f, NULL, out, err);
-		if (ret == LOADER_NOT_MINE) {
-			err_printf(err, "kernel %s: not an ELF (magic 7f 45 4c 46) nor a bzImage "
-				   "(\"HdrS\" at 0x202) nor a multiboot image with load addresses; "
-				   "it starts with %02x %02x %02x %02x", f.path, f.data[0],
-				   f.len > 1 ? f.data[1] : 0, f.len > 2 ? f.data[2] : 0,
-				   f.len > 3 ? f.data[3] : 0);
-			ret = -ENOEXEC;
-		}
-	}
+	ret = load_image(mem, args, &f, out, err);
 	if (ret == 0)
 		out->kind_name = loader_kind_name(out->kind);
 	file_unmap(&f);
+	return ret;
+}
+
+int loader_load_buffer(struct guest_mem *mem, const struct loader_args *args, const void *data,
+		       size_t len, struct loader_result *out, struct err *err)
+{
+	struct loader_file f = { .path = args->kernel_path ? args->kernel_path : "(buffer)",
+				 .data = data, .len = len };
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0)
+		return err_set(err, -ENOEXEC, "kernel: %s is empty", f.path);
+	ret = load_image(mem, args, &f, out, err);
+	if (ret == 0)
+		out->kind_name = loader_kind_name(out->kind);
 	return ret;
 }

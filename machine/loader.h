@@ -110,6 +110,14 @@ struct loader_result {
 int loader_load(struct guest_mem *mem, const struct loader_args *args,
 		struct loader_result *out, struct err *err);
 
+/*
+ * The same for an image already in memory (data, len): args->kernel_path
+ * only names it in messages (NULL: "(buffer)"); the initrd is still a path.
+ * For fuzzing and for callers that hold the image.
+ */
+int loader_load_buffer(struct guest_mem *mem, const struct loader_args *args, const void *data,
+		       size_t len, struct loader_result *out, struct err *err);
+
 /* Copy the loader's special registers into sregs (read from the vCPU first). */
 void loader_apply_sregs(const struct loader_result *r, struct kvm_sregs *sregs);
 

@@ -17,7 +17,7 @@
 
 struct loader_file {
 	const char *path;
-	uint8_t *data;
+	const uint8_t *data;
 	size_t len;
 };
 

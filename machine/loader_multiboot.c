@@ -75,6 +75,10 @@ static int load_aout(struct guest_mem *mem, const struct loader_file *f, size_t 
 			   load_len, load_off, f->len);
 	}
 	mem_len = bss_end > load_addr + load_len ? bss_end - load_addr : load_len;
+	if (mem_len == 0)       /* found by fuzz_loader_multiboot (fuzz/regressions/) */
+		return err_set(err, -ENOEXEC, "kernel %s: the multiboot header loads nothing "
+			       "(load_end_addr 0x%x = load_addr, bss_end_addr 0x%x)", f->path, load_end,
+			       bss_end);
 	snprintf(what, sizeof(what), "kernel %s: multiboot image", f->path);
 	ret = loader_check_range(mem, load_addr, mem_len, what, err);
 	if (ret == 0)

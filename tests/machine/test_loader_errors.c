@@ -41,6 +41,31 @@ TEST(elf_without_pvh_note_or_multiboot)
 	ctx_done(&c);
 }
 
+/* Found by fuzz_loader_multiboot: an a.out image of 0 bytes and no bss (NULL + 0 in the loader). */
+TEST(multiboot_aout_that_loads_nothing)
+{
+	struct ctx c;
+	uint32_t hdr[8] = { 0x1BADB002, 0x00010002, 0 };
+	uint8_t raw[64] = { 0 };
+
+	ctx_init(&c, 16 * MiB);
+	hdr[2] = -(hdr[0] + hdr[1]);
+	hdr[3] = 0x200000;                             /* header_addr: file offset 0 */
+	hdr[4] = 0x200000;                             /* load_addr */
+	hdr[5] = 0x200000;                             /* load_end_addr: nothing to load */
+	hdr[6] = 0;                                    /* no bss */
+	hdr[7] = 0x200000;
+	memcpy(raw, hdr, sizeof(hdr));
+	timg_write_file(timg_path("empty-aout", c.kernel, sizeof(c.kernel)), raw, sizeof(raw));
+	ASSERT_ERR(&c, load(&c, c.kernel, NULL, NULL), -ENOEXEC, "loads nothing");
+	hdr[6] = 0x201000;                             /* only bss: fine */
+	memcpy(raw, hdr, sizeof(hdr));
+	timg_write_file(c.kernel, raw, sizeof(raw));
+	TEST_ASSERT_OK(load(&c, c.kernel, NULL, NULL));
+	TEST_ASSERT_EQ(c.res.image_end, 0x201000);
+	ctx_done(&c);
+}
+
 TEST(segment_outside_or_larger_than_ram)
 {
 	struct ctx c;
