@@ -14,10 +14,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
- * The fuzz executables link with -Wl,--wrap=clock_gettime,--wrap=getrandom:
- * inside machine/ (and only there: shared libraries keep the real ones) time
- * is fuzz_clock_ns, which only fuzz_clock_advance moves, and entropy is a
- * fixed stream, so every input runs the same way twice.
+ * The devices are handed fuzz_clock_ns as their time, which only
+ * fuzz_clock_advance moves. The fuzz executables also link with
+ * -Wl,--wrap=clock_gettime,--wrap=getrandom, so inside machine/ (and only
+ * there: shared libraries keep the real ones) the RTC's wall clock follows
+ * the same fake clock and entropy is a fixed stream: every input runs the
+ * same way twice.
  */
 void fuzz_clock_reset(void);
 void fuzz_clock_advance(uint64_t ns);

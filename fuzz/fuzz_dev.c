@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The device models and the buses, driven as the run loop drives them: port
- * and MMIO accesses of every size and direction, time moving on a fake clock
- * (fuzz/fake_env.c), devices_update, interrupt acknowledges, and serial
+ * and MMIO accesses of every size and direction, handed the time of a fake
+ * clock that only the input moves (fuzz/fake_env.c), devices_update, interrupt acknowledges, and serial
  * input through a pipe. Built once per device (FUZZ_DEVICE: the bus range
  * names it aims at, "" for all of them, plus raw addresses and new ranges).
  *
@@ -66,9 +66,11 @@ static void collect_ranges(struct fuzz_rig *r, const struct bus *bus, bool mmio)
 	}
 }
 
-static int dummy_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data)
+static int dummy_io(void *dev, uint64_t offset, uint32_t size, bool write, uint8_t *data,
+		    uint64_t now_ns)
 {
 	(void)dev;
+	(void)now_ns;
 	if (!write)
 		memset(data, (int)(offset & 0xff), size);
 	return 0;
@@ -98,7 +100,7 @@ static void do_access(struct fuzz_rig *r, struct fuzz_in *in, bool mmio)
 	fuzz_take(in, size);
 	r->exits++;
 	claimed = bus_find(bus, addr);
-	ret = bus_access(bus, addr, size, write, data);
+	ret = bus_access(bus, addr, size, write, data, fuzz_clock_ns());
 	FUZZ_CHECK(ret == 0 || ret == 1, "%s %s 0x%llx size %u: %d (%s)", bus->name,
 		   write ? "write" : "read", (unsigned long long)addr, size, ret, strerror(-ret));
 	FUZZ_CHECK((ret == 1) == (claimed != NULL), "bus_find and bus_access disagree at 0x%llx",

@@ -10,7 +10,7 @@
 
 #include "tests/test.h"
 #include "tests/tracer/tracer_e2e.h"
-#include "tracer/snapshot.h"
+#include "stream/snapshot.h"
 
 /* Exit rows in the live recording (through its WAL), read-only. */
 static long long live_rows(const char *rec)
@@ -61,7 +61,7 @@ static long long check_copy(const char *copy)
 	TEST_ASSERT(tt_int(db, "SELECT count(*) FROM meta WHERE key = 'tsc_base'") == 1,
 		    "meta.tsc_base (written last in the initial state) is in the copy");
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM vcpu_state WHERE phase = 'initial'"),
-		       TRACER_STATE_COUNT);
+		       STREAM_STATE_COUNT);
 	TEST_ASSERT(tt_int(db, "SELECT count(*) FROM mem_page") > 0, "initial pages in the copy");
 	rows = tt_int(db, "SELECT count(*) FROM exit");
 	TEST_ASSERT_EQ(tt_int(db, "SELECT coalesce(max(seq) + 1, 0) FROM exit"), rows);
@@ -69,13 +69,11 @@ static long long check_copy(const char *copy)
 	return rows;
 }
 
-/*
- * `kvmrr stats` and `kvmrr replay` of the copy: they work and say incomplete.
- * no_exits: the copy may hold no exit yet; replay's words for that are being
- * changed (issue 18: it says "holds no exits to replay", status 2), so only
- * a clean refusal naming the file is required then.
- */
-static void stats_and_replay(const char *copy, bool no_exits)
+/* The status `kvmrr replay` gives an identical replay of an incomplete recording. */
+#define STATUS_REPLAY_INCOMPLETE 3
+
+/* `kvmrr stats` and `kvmrr replay` of the copy: they work and say incomplete. */
+static void stats_and_replay(const char *copy)
 {
 	char bin[512], cmd[1200], *out = NULL;
 	int st;
@@ -87,15 +85,8 @@ static void stats_and_replay(const char *copy, bool no_exits)
 	free(out);
 	snprintf(cmd, sizeof(cmd), "%s replay %s", bin, copy);
 	st = test_run_capture(cmd, &out);
-	if (no_exits && st == 2) {
-		TEST_ASSERT(strstr(out, copy) != NULL, "%s: status %d:\n%s", cmd, st, out);
-		printf("# %.*s\n", (int)strcspn(out, "\n"), out);
-		free(out);
-		return;
-	}
-	/* Status: 0 today; its own documented status once replay gives incomplete one (issue 18). */
-	TEST_ASSERT(st != 2 && st < 128 && strstr(out, "identical") && strstr(out, "incomplete"),
-		    "%s: status %d:\n%s", cmd, st, out);
+	TEST_ASSERT(st == STATUS_REPLAY_INCOMPLETE && strstr(out, "identical") && strstr(out, "incomplete"),
+		    "%s: status %d (wanted %d):\n%s", cmd, st, STATUS_REPLAY_INCOMPLETE, out);
 	printf("# %.*s\n", (int)strcspn(out, "\n"), out);
 	free(out);
 }
@@ -116,7 +107,7 @@ TEST(copy_of_named_file_is_a_recording_from_the_first_exit)
 	rows = check_copy(copy);
 	printf("# killed at the first exits: the copy of rec.db alone has the initial state and %lld exits\n",
 	       rows);
-	stats_and_replay(copy, rows == 0);
+	stats_and_replay(copy);
 	e2e_free(&r);
 	tt_cleanup(r.dir);
 }
@@ -143,7 +134,7 @@ TEST(copy_of_named_file_follows_a_slow_guest_within_a_second)
 	       rows, early);
 	TEST_ASSERT(rows >= early && early > 0, "the copy has %lld exits, %lld were committed 1.5 s "
 		    "before the kill", rows, early);
-	stats_and_replay(copy, false);
+	stats_and_replay(copy);
 	e2e_free(&r);
 	tt_cleanup(r.dir);
 }
