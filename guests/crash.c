@@ -9,15 +9,6 @@
  */
 #include "rt/rt.h"
 
-static uint64_t triple(uint64_t arg)
-{
-	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } empty = { 0, 0 };
-
-	(void)arg;
-	__asm__ volatile("lidt %0; ud2" : : "m"(empty));
-	return 0;
-}
-
 int main(void)
 {
 	const char *mode = rt_arg("mode");
@@ -26,7 +17,7 @@ int main(void)
 		mode = "triple";
 	rt_printf("crash: mode=%s\n", mode);
 	if (strcmp(mode, "triple") == 0) {
-		rt_call0(triple, 0);
+		rt_triple_fault();
 	} else if (strcmp(mode, "ud") == 0) {
 		__asm__ volatile("ud2");
 	} else if (strcmp(mode, "pf") == 0) {

@@ -37,6 +37,23 @@ uint64_t rt_call0(uint64_t (*fn)(uint64_t), uint64_t arg)
 	return rt_syscall(RT_SYS_CALL0, (uint64_t)(uintptr_t)fn, arg);
 }
 
+/* Load an empty IDT and execute UD2: #UD, #GP and #DF cannot be delivered. */
+static uint64_t triple_fault(uint64_t arg)
+{
+	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } empty = { 0, 0 };
+
+	(void)arg;
+	__asm__ volatile("lidt %0; ud2" : : "m"(empty));
+	return 0;
+}
+
+void rt_triple_fault(void)
+{
+	rt_call0(triple_fault, 0);
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+}
+
 /*
  * The last line states the totals of the whole run, including the accesses
  * that print it (one LSR read + one THR write per character, as the THR is

@@ -155,6 +155,8 @@ void rt_sti(void);
 void rt_cli(void);
 /* Run fn(arg) at CPL0 (exit-heavy loops: CPL0 exits are ~3x cheaper here). */
 uint64_t rt_call0(uint64_t (*fn)(uint64_t), uint64_t arg);
+/* Shut the CPU down (an empty IDT, then UD2 at CPL0): kvmrr ends with "triple fault". */
+__attribute__((noreturn)) void rt_triple_fault(void);
 
 /* ---- Console, exit ---- */
 void rt_putc(char c);

@@ -223,6 +223,21 @@ void write_pvh(const char *path, int cls, unsigned int descsz)
 	timg_write_elf(path, &e);
 }
 
+void write_multiboot(const char *path, uint64_t low_paddr, uint64_t low_memsz)
+{
+	uint32_t hdr[3] = { 0x1BADB002, 0x00000002, 0 };
+	static uint8_t seg[64];
+	struct timg_elf e = { .cls = 32, .entry = 0x100020, .nsegs = low_memsz ? 2 : 1,
+			      .segs = { { 0x100000, seg, sizeof(seg), sizeof(seg) },
+					{ low_paddr, seg, sizeof(seg), low_memsz } } };
+
+	hdr[2] = -(hdr[0] + hdr[1]);
+	memset(seg, 0, sizeof(seg));
+	memcpy(seg, hdr, sizeof(hdr));
+	memcpy(seg + 0x20, timg_code_mb, sizeof(timg_code_mb));
+	timg_write_elf(path, &e);
+}
+
 uint32_t rd32(struct ctx *c, uint64_t gpa)
 {
 	uint32_t v = 0;

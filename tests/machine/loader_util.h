@@ -64,6 +64,11 @@ uint64_t rd64(struct ctx *c, uint64_t gpa);
 void check_memmap_entry(struct ctx *c, unsigned int i, uint64_t addr, uint64_t size, uint32_t type);
 /* A one-segment PVH ELF: timg_code32 at 1 MiB plus bss to 1 MiB + 12 KiB. */
 void write_pvh(const char *path, int cls, unsigned int descsz);
+/*
+ * A multiboot ELF32: header and timg_code_mb (entry 0x100020) in a segment at
+ * 1 MiB; with low_memsz, a second segment of that size at low_paddr.
+ */
+void write_multiboot(const char *path, uint64_t low_paddr, uint64_t low_memsz);
 /* A synthetic bzImage: 4 setup sectors, a header, timg_code64 at +0x200 of the payload. */
 void write_bzimage(const char *path, uint16_t version, uint32_t init_size);
 

@@ -51,15 +51,9 @@ static void check_low_map(struct ctx *c, uint64_t base, unsigned int stride)
 TEST(multiboot_gets_bda_ebda_and_a_consistent_map)
 {
 	struct ctx c;
-	uint32_t hdr[3] = { 0x1BADB002, 0x00000002, 0 };
-	uint8_t seg[64] = { 0 };
-	struct timg_elf e = { .cls = 32, .entry = 0x100020, .nsegs = 1,
-			      .segs = { { 0x100000, seg, sizeof(seg), sizeof(seg) } } };
 
 	ctx_init(&c, 32 * MiB);
-	hdr[2] = -(hdr[0] + hdr[1]);
-	memcpy(seg, hdr, sizeof(hdr));
-	timg_write_elf(timg_path("mb.elf", c.kernel, sizeof(c.kernel)), &e);
+	write_multiboot(timg_path("mb.elf", c.kernel, sizeof(c.kernel)), 0, 0);
 	TEST_ASSERT_OK(load(&c, c.kernel, NULL, NULL));
 	check_bda(&c);
 	TEST_ASSERT_EQ(rd32(&c, 0x6004), 639);           /* mem_lower agrees with 0x413 */
@@ -99,23 +93,14 @@ TEST(pvh_gets_no_bios_data_area)
 TEST(multiboot_segment_over_the_bda_or_ebda_is_refused)
 {
 	struct ctx c;
-	uint32_t hdr[3] = { 0x1BADB002, 0x00000002, 0 };
-	uint8_t seg[64] = { 0 };
-	struct timg_elf e = { .cls = 32, .entry = 0x100020, .nsegs = 2,
-			      .segs = { { 0x100000, seg, sizeof(seg), sizeof(seg) },
-					{ 0x0, seg, sizeof(seg), 0x1000 } } };
 
 	ctx_init(&c, 32 * MiB);
-	hdr[2] = -(hdr[0] + hdr[1]);
-	memcpy(seg, hdr, sizeof(hdr));
-	timg_write_elf(timg_path("bda.elf", c.kernel, sizeof(c.kernel)), &e);
+	write_multiboot(timg_path("bda.elf", c.kernel, sizeof(c.kernel)), 0x0, 0x1000);
 	ASSERT_ERR(&c, load(&c, c.kernel, NULL, NULL), -EINVAL, "BIOS data area");
-	e.segs[1] = (struct timg_seg){ 0x9f000, seg, sizeof(seg), 0x1000 };
-	timg_write_elf(timg_path("ebda.elf", c.kernel, sizeof(c.kernel)), &e);
+	write_multiboot(timg_path("ebda.elf", c.kernel, sizeof(c.kernel)), 0x9f000, 0x1000);
 	ASSERT_ERR(&c, load(&c, c.kernel, NULL, NULL), -EINVAL, "EBDA");
-	e.segs[1] = (struct timg_seg){ 0x90000, seg, sizeof(seg), 0xfc00 };   /* ends at the EBDA */
-	timg_write_elf(timg_path("below.elf", c.kernel, sizeof(c.kernel)), &e);
-	TEST_ASSERT_OK(load(&c, c.kernel, NULL, NULL));
+	write_multiboot(timg_path("below.elf", c.kernel, sizeof(c.kernel)), 0x90000, 0xfc00);
+	TEST_ASSERT_OK(load(&c, c.kernel, NULL, NULL));   /* ends where the EBDA begins */
 	ctx_done(&c);
 }
 

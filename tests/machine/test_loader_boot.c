@@ -31,16 +31,10 @@ TEST(multiboot_boots_on_kvm)
 {
 	struct ctx c;
 	struct kvm_sregs sr;
-	uint32_t hdr[3] = { 0x1BADB002, 0x00000002, 0 }, outs[4];
-	uint8_t seg[64] = { 0 };
-	struct timg_elf e = { .cls = 32, .entry = 0x100020, .nsegs = 1,
-			      .segs = { { 0x100000, seg, sizeof(seg), sizeof(seg) } } };
+	uint32_t outs[4];
 
 	ctx_init(&c, 32 * MiB);
-	hdr[2] = -(hdr[0] + hdr[1]);
-	memcpy(seg, hdr, sizeof(hdr));
-	memcpy(seg + 0x20, timg_code_mb, sizeof(timg_code_mb));
-	timg_write_elf(timg_path("mb.elf", c.kernel, sizeof(c.kernel)), &e);
+	write_multiboot(timg_path("mb.elf", c.kernel, sizeof(c.kernel)), 0, 0);
 	TEST_ASSERT_OK(load(&c, c.kernel, NULL, NULL));
 	TEST_ASSERT_EQ(run_on_kvm(&c, outs, 4, &sr), 2);
 	TEST_ASSERT_EQ(outs[0], 0x2BADB002);

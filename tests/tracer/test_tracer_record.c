@@ -252,11 +252,15 @@ TEST(mem_digest_is_sha256_of_ram)
 	guest_mem_free(&mem);
 }
 
+/* Without REP string IO (rep_in=0 rep_out=0) every access of hostile is one exit it counts. */
+GUEST_TEST(hostile, "--cmdline", "ports=256 rep_in=0 rep_out=0 step=0x10000000", NULL)
+
 /* Every guest the build makes has a test above. */
 TEST(every_guest_is_covered)
 {
 	static const char *const known[] = { "hello", "echo", "entropy", "rtc", "timer", "mmio",
-					     "compute", "exits", "crash", "rdtsc", "preempt", "strio" };
+					     "compute", "exits", "crash", "rdtsc", "preempt", "strio",
+					     "hostile" };
 	char dir[512];
 	struct dirent *de;
 	DIR *d = opendir(test_build_path("guests", dir, sizeof(dir)));

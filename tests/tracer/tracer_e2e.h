@@ -154,24 +154,30 @@ static inline void check_times(sqlite3 *db)
 			      " AS prev FROM exit_timeline) WHERE ts_ns <= prev"), 0);
 }
 
+/* Exit rows of a recording being written (through its WAL), read-only; -1 when unreadable yet. */
+static inline long long live_rows(const char *rec)
+{
+	sqlite3 *db = NULL;
+	long long n = -1;
+
+	if (access(rec, F_OK) == 0 && sqlite3_open_v2(rec, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+		sqlite3_stmt *st = NULL;
+
+		sqlite3_busy_timeout(db, 1000);
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM exit", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
 /* Wait until the recording being written holds at least rows exit rows. */
 static inline void wait_for_rows(const char *rec, long long rows, int timeout_ms)
 {
 	for (int t = 0; t < timeout_ms; t += 100) {
-		sqlite3 *db = NULL;
-		long long n = -1;
-
-		if (access(rec, F_OK) == 0 && sqlite3_open_v2(rec, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-			sqlite3_stmt *st = NULL;
-
-			sqlite3_busy_timeout(db, 1000);
-			if (sqlite3_prepare_v2(db, "SELECT count(*) FROM exit", -1, &st, NULL) == SQLITE_OK &&
-			    sqlite3_step(st) == SQLITE_ROW)
-				n = sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-		}
-		sqlite3_close(db);
-		if (n >= rows)
+		if (live_rows(rec) >= rows)
 			return;
 		usleep(100000);
 	}
