@@ -38,6 +38,7 @@
 #define XLF_KERNEL_64      0x0001
 #define LOADED_HIGH        0x01
 #define LOW_1M             0x100000ULL
+#define BZ_ENTRY_64        0x200      /* startup_64: the 64-bit entry's offset in the kernel */
 
 _Static_assert(BP_E820_TABLE + LOADER_MEMMAP_MAX * 20 <= BP_SIZE, "e820 fits in boot_params");
 
@@ -175,6 +176,11 @@ int loader_bzimage_load(struct guest_mem *mem, const struct loader_args *args,
 			   "protected-mode kernel after %u setup sectors, syssize says %u", f->path,
 			   kernel_len, setup_sects, loader_get32(f->data + BZ_SYSSIZE) * 16);
 	}
+	/* Found by fuzz_loader_bzimage (fuzz/regressions/): an entry past the image, past RAM. */
+	if (kernel_len <= BZ_ENTRY_64)
+		return err_set(err, -ENOEXEC, "kernel %s: %" PRIu64 " bytes of protected-mode kernel "
+			       "after %u setup sectors: its 64-bit entry at +0x%x lies beyond them",
+			       f->path, kernel_len, setup_sects, BZ_ENTRY_64);
 	load = loader_get64(f->data + BZ_PREF_ADDRESS);
 	if (load < LOW_1M)
 		load = LOW_1M;
@@ -195,7 +201,7 @@ int loader_bzimage_load(struct guest_mem *mem, const struct loader_args *args,
 	loader_write_gdt(mem);
 	write_page_tables(mem);
 	write_boot_params(mem, f, out);
-	set_long_mode(out, load + 0x200);
+	set_long_mode(out, load + BZ_ENTRY_64);
 	out->boot_info_gpa = LOADER_INFO_GPA;
 	out->kind = LOADER_BZIMAGE;
 	return 0;

@@ -104,8 +104,8 @@ TEST(multiboot_segment_over_the_bda_or_ebda_is_refused)
 	ctx_done(&c);
 }
 
-/* The synthetic bzImage with its last cut bytes removed. */
-static void write_cut_bzimage(struct ctx *c, const char *name, size_t cut)
+/* The synthetic bzImage with its last cut bytes removed; syssize: paragraphs, 0 to keep it. */
+static void write_cut_bzimage(struct ctx *c, const char *name, size_t cut, uint32_t syssize)
 {
 	static uint8_t img[5 * 512 + 4096];
 	FILE *f;
@@ -114,6 +114,8 @@ static void write_cut_bzimage(struct ctx *c, const char *name, size_t cut)
 	f = fopen(c->kernel, "rb");
 	TEST_ASSERT(f && fread(img, 1, sizeof(img), f) == sizeof(img), "reading back %s", c->kernel);
 	fclose(f);
+	if (syssize)
+		memcpy(img + 0x1f4, &syssize, 4);
 	timg_write_file(c->kernel, img, sizeof(img) - cut);
 }
 
@@ -123,13 +125,26 @@ TEST(bzimage_shorter_than_syssize_within_a_paragraph_loads)
 
 	ctx_init(&c, 64 * MiB);
 	/* syssize = 256 paragraphs = 4096 bytes of payload. */
-	write_cut_bzimage(&c, "short8", 8);
+	write_cut_bzimage(&c, "short8", 8, 0);
 	TEST_ASSERT_OK(load(&c, c.kernel, NULL, NULL));
 	TEST_ASSERT_EQ(c.res.kind, LOADER_BZIMAGE);
-	write_cut_bzimage(&c, "short15", 15);
+	write_cut_bzimage(&c, "short15", 15, 0);
 	TEST_ASSERT_OK(load(&c, c.kernel, NULL, NULL));
-	write_cut_bzimage(&c, "short16", 16);
+	write_cut_bzimage(&c, "short16", 16, 0);
 	ASSERT_ERR(&c, load(&c, c.kernel, NULL, NULL), -ENOEXEC, "truncated bzImage: 4080 bytes");
+	ctx_done(&c);
+}
+
+/* Found by fuzz_loader_bzimage: a kernel too short to hold its 64-bit entry (+0x200). */
+TEST(bzimage_too_short_for_its_entry_is_refused)
+{
+	struct ctx c;
+
+	ctx_init(&c, 32 * MiB);
+	write_cut_bzimage(&c, "tiny", 4096 - 0x100, 0x100 / 16);
+	ASSERT_ERR(&c, load(&c, c.kernel, NULL, NULL), -ENOEXEC, "its 64-bit entry at +0x200");
+	write_cut_bzimage(&c, "small", 4096 - 0x300, 0x300 / 16);   /* holds the entry: loads */
+	TEST_ASSERT_OK(load(&c, c.kernel, NULL, NULL));
 	ctx_done(&c);
 }
 
