@@ -14,7 +14,9 @@
  *   6 next deadline                             7 bus target: register a range
  * Checked: no access fails (-errno is a VMM failure, never a guest's doing),
  * a claimed access is claimed by the range bus_find names, an INTA vector
- * is a byte, and bus_register keeps ranges disjoint.
+ * is a byte, bus_register keeps ranges disjoint, and in whatever state the
+ * input leaves the devices, saving, restoring and saving again (checkpoints)
+ * gives the same bytes.
  */
 #include "fuzz/fuzz.h"
 
@@ -107,13 +109,29 @@ static void do_access(struct fuzz_rig *r, struct fuzz_in *in, bool mmio)
 		   (unsigned long long)addr);
 }
 
+static void dummy_save(const void *dev, void *state)
+{
+	(void)dev;
+	(void)state;
+}
+
+static void dummy_restore(void *dev, const void *state)
+{
+	(void)dev;
+	(void)state;
+}
+
+static const struct bus_device_ops dummy_ops = {
+	.io = dummy_io, .state_size = 0, .save = dummy_save, .restore = dummy_restore,
+};
+
 static void do_register(struct fuzz_rig *r, struct fuzz_in *in)
 {
 	bool mmio = fuzz_take(in, 1) & 1;
 	uint64_t base = fuzz_take(in, mmio ? 8 : 2), len = fuzz_take(in, 2);
 	struct bus *bus = mmio ? &r->mmio : &r->pio;
 	const struct bus_range *before = bus_find(bus, base);
-	int ret = bus_register(bus, base, len, "fuzz", dummy_io, NULL);
+	int ret = bus_register(bus, base, len, "fuzz", &dummy_ops, NULL);
 
 	FUZZ_CHECK(ret == 0 || ret == -EEXIST || ret == -ENOSPC || ret == -EINVAL,
 		   "bus_register: %d", ret);
@@ -165,6 +183,21 @@ static void run_ops(struct fuzz_rig *r, struct fuzz_in *in)
 	}
 }
 
+/* Whatever state the input left: restoring a save and saving again gives the same bytes. */
+static void check_save_restore(struct bus *bus)
+{
+	size_t len = bus_save(bus, NULL, 0);
+	uint8_t *a = malloc(len ? len : 1), *b = malloc(len ? len : 1);
+
+	FUZZ_CHECK(a && b, "malloc %zu", len);
+	FUZZ_CHECK(bus_save(bus, a, len) == len, "%s: bus_save size changed", bus->name);
+	FUZZ_CHECK(bus_restore(bus, a, len) == 0, "%s: bus_restore of its own save", bus->name);
+	FUZZ_CHECK(bus_save(bus, b, len) == len && memcmp(a, b, len) == 0,
+		   "%s: save after restore differs", bus->name);
+	free(a);
+	free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_rig r;
@@ -186,6 +219,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	collect_ranges(&r, &r.mmio, true);
 	FUZZ_CHECK(r.naimed > 0, "no bus range is named \"%s\"", FUZZ_DEVICE);
 	run_ops(&r, &in);
+	check_save_restore(&r.pio);
+	check_save_restore(&r.mmio);
 	devices_destroy(&r.d);
 	close(r.in_pipe[0]);
 	close(r.in_pipe[1]);
