@@ -54,7 +54,10 @@ static void usage(const char *cmd, FILE *out)
 		"  --host-cpuid         use KVM's supported CPUID as is (not deterministic)\n"
 		"  --irq-at-exits       inject interrupts only at exits, never kick the guest for\n"
 		"                       one (a guest spinning without exits then waits forever)\n"
-		"  -v, --verbose        report unhandled port and MMIO accesses at the end\n"
+		"  --tsc MODE           patch (default): the guest's RDTSC/RDTSCP become exits the\n"
+		"                       VMM answers (and records); native: leave the code as is\n"
+		"  -v, --verbose        report the RDTSC sites patched, and unhandled port and\n"
+		"                       MMIO accesses at the end\n"
 		"  -q, --quiet          no end-of-run summary on success\n"
 		"  -h, --help           this text\n"
 		"\n"
@@ -107,6 +110,7 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 		{ "cpu-features", required_argument, NULL, 'F' },
 		{ "host-cpuid", no_argument, NULL, 'H' },
 		{ "irq-at-exits", no_argument, NULL, 'I' },
+		{ "tsc", required_argument, NULL, 'T' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "checkpoint-every", required_argument, NULL, 'C' },
@@ -156,6 +160,13 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 		case 'F': o->cfg.cpu_features = optarg; break;
 		case 'H': o->cfg.host_cpuid = true; break;
 		case 'I': o->cfg.irq_at_exits = true; break;
+		case 'T':
+			if (strcmp(optarg, "native") != 0 && strcmp(optarg, "patch") != 0) {
+				fprintf(stderr, "kvmrr %s: --tsc %s: need 'patch' or 'native'\n", cmd, optarg);
+				return -1;
+			}
+			o->cfg.tsc_native = strcmp(optarg, "native") == 0;
+			break;
 		case 'o':
 			if (!record)
 				goto bad;

@@ -32,6 +32,9 @@ int cli_report_end(struct machine *m, const char *cmd)
 			machine_end_name(m->end), m->exits, m->end_detail);
 	}
 	if (m->cfg.verbose) {
+		fprintf(stderr, "kvmrr: %" PRIu64 " exits at patched RDTSC sites, %" PRIu64
+			" INT3s delivered and %" PRIu64 " CLAC/STAC executed by the VMM\n", m->tsc_exits,
+			m->int3_delivered, m->clac_stac_emulated);
 		report_unhandled(&m->pio);
 		report_unhandled(&m->mmio);
 	}
@@ -44,6 +47,9 @@ int cli_machine_setup(struct machine *m, const struct cli_machine_opts *o, struc
 
 	if (r == 0)
 		r = machine_load(m, err);
+	if (r == 0 && m->cfg.verbose && !m->cfg.tsc_native)
+		fprintf(stderr, "kvmrr: RDTSC/RDTSCP patched at %zu sites (%zu instructions decoded)\n",
+			m->tsc_sites.n, m->tsc_sites.decoded);
 	return r;
 }
 

@@ -24,7 +24,7 @@ int main(void)
 		/* Above the 4 GiB identity map: not present. */
 		(void)*(volatile uint64_t *)(uintptr_t)0x100000000ull;
 	} else if (strcmp(mode, "gp") == 0) {
-		__asm__ volatile("hlt");   /* privileged at CPL3 */
+		__asm__ volatile("hlt; ud2");   /* privileged at CPL3 (ud2: never a patched RDTSC's f4 90) */
 	} else if (strcmp(mode, "halt") == 0) {
 		rt_halt();
 	} else if (strcmp(mode, "spin") == 0) {

@@ -14,6 +14,7 @@ int machine_load(struct machine *m, struct err *err)
 		.kernel_path = m->cfg.guest_path,
 		.initrd_path = m->cfg.initrd_path,
 		.cmdline = m->cfg.cmdline,
+		.tsc_sites = m->cfg.tsc_native ? NULL : &m->tsc_sites,
 	};
 	struct loader_result res;
 	struct kvm_sregs sregs;

@@ -250,9 +250,10 @@ static int load_elf_kind(struct guest_mem *mem, const struct loader_args *args,
 	if (ret < 0)
 		return ret;
 	ret = loader_pvh_load(mem, args, f, &elf, out, err);
-	if (ret != LOADER_NOT_MINE)
-		return ret;
-	ret = loader_multiboot_load(mem, args, f, &elf, out, err);
+	if (ret == LOADER_NOT_MINE)
+		ret = loader_multiboot_load(mem, args, f, &elf, out, err);
+	if (ret == 0 && args->tsc_sites)
+		ret = loader_tsc_patch(mem, f, &elf, args->tsc_sites, err);
 	if (ret != LOADER_NOT_MINE)
 		return ret;
 	return err_set(err, -ENOEXEC, "kernel %s: ELF%d image without a PVH entry note (\"Xen\" note "

@@ -55,6 +55,8 @@
 #define LOADER_MEM_RAM      1
 #define LOADER_MEM_RESERVED 2
 
+struct tsc_sites;
+
 enum loader_kind {
 	LOADER_NONE = 0,
 	LOADER_PVH,
@@ -68,6 +70,7 @@ struct loader_args {
 	const char *kernel_path;
 	const char *initrd_path;      /* NULL: none */
 	const char *cmdline;          /* NULL: "" */
+	struct tsc_sites *tsc_sites;  /* non-NULL: patch an ELF's RDTSC/RDTSCP, sites here (loader_tsc.c) */
 };
 
 struct loader_memmap_entry {

@@ -49,6 +49,11 @@ int loader_elf_find_note(const struct loader_file *f, const struct loader_elf *e
 int loader_elf_load(struct guest_mem *mem, const struct loader_file *f,
 		    const struct loader_elf *elf, struct loader_result *out, struct err *err);
 
+/* loader_tsc.c: HLT+NOP over every RDTSC/RDTSCP the image loaded; the sites go to *sites. */
+struct tsc_sites;
+int loader_tsc_patch(struct guest_mem *mem, const struct loader_file *f, const struct loader_elf *elf,
+		     struct tsc_sites *sites, struct err *err);
+
 /* loader.c */
 /* [gpa, gpa+size) must be inside RAM and clear of the boot area: 0, -ERANGE, -EFBIG, -EINVAL. */
 int loader_check_range(const struct guest_mem *mem, uint64_t gpa, uint64_t size,

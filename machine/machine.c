@@ -212,6 +212,7 @@ void machine_destroy(struct machine *m)
 		close(m->serial_in_fd);
 	m->serial_in_fd = -1;
 	vcpu_close(&m->vcpu);
+	tsc_sites_free(&m->tsc_sites);
 	guest_mem_free(&m->mem);
 	free(m->cpuid);
 	if (m->vm_fd >= 0)

@@ -18,6 +18,7 @@
 #include "machine/bus.h"
 #include "machine/devices.h"
 #include "machine/kick.h"
+#include "machine/tsc_scan.h"
 
 #define MACHINE_DEFAULT_MEM (256ULL << 20)
 
@@ -42,6 +43,7 @@ struct machine_config {
 	bool dirty_log;                /* KVM_MEM_LOG_DIRTY_PAGES on RAM (asynchronous events) */
 	bool irq_at_exits;            /* inject only at exits: no kicks for interrupts (machine/async.h) */
 	bool no_devices;              /* replay: no device models, the log answers */
+	bool tsc_native;              /* --tsc native: leave RDTSC/RDTSCP unpatched */
 	const struct kvm_cpuid2 *cpuid;  /* replay: the recorded CPUID table, used as is */
 };
 
@@ -115,6 +117,12 @@ struct machine {
 	 */
 	struct stream_dirty *dirty_sets[4];
 	unsigned int ndirty_sets;
+	struct tsc_sites tsc_sites;   /* patched RDTSC/RDTSCP (machine/tsc.c) */
+	int64_t tsc_offset;           /* guest TSC - host TSC, read once */
+	bool tsc_offset_known;
+	uint64_t tsc_exits;           /* HLT exits at patched sites */
+	uint64_t int3_delivered;      /* #BP delivered by the VMM (machine/exception.c) */
+	uint64_t clac_stac_emulated;  /* CLAC/STAC executed by the VMM (machine/exception.c) */
 };
 
 /*
@@ -184,6 +192,27 @@ void machine_dump_sregs(struct machine *m, FILE *out);
 void machine_describe_internal_error(struct machine *m, const struct vcpu_exit *exit);
 /* Up to len bytes of code at CS:RIP through the guest page tables; returns how many. */
 int machine_read_code(struct machine *m, uint8_t *buf, int len);
+/*
+ * Deliver #BP for the INT3 at CS:RIP (64-bit mode, CPL0) as the CPU does:
+ * IDT gate 3, IST stack, 64-bit frame, RFLAGS bits cleared, RIP = handler.
+ * 0; -ENOENT if RIP holds no INT3 at CPL0 in 64-bit mode; other -errno with
+ * why filled if the gate, TSS or stack is unusable.
+ */
+int machine_deliver_int3(struct machine *m, char *why, size_t whylen);
+/*
+ * At an emulation-failure exit, execute what the VMM can execute itself
+ * (INT3, CLAC, STAC). 1: done, the guest goes on; 0: not one of those (the caller
+ * reports the failure); -errno: it was one but could not be done (m->end set).
+ */
+int machine_fixup_emulation_failure(struct machine *m, const struct vcpu_exit *exit);
+/*
+ * At a HLT exit: if RIP-1 is a patched RDTSC/RDTSCP site, give the guest
+ * what it would have read (recorded = NULL: the guest TSC now, and TSC_AUX;
+ * else the recorded bytes, replay), set EAX/EDX (and ECX), RIP past the
+ * site, and keep the bytes given in exit->hlt. 1: a site; 0: a real HLT;
+ * -errno (m->end set).
+ */
+int machine_tsc_exit(struct machine *m, struct vcpu_exit *exit, const uint8_t *recorded, size_t len);
 /* End the run (first end wins) with a one-line reason. */
 void machine_set_end(struct machine *m, enum machine_end end, const char *detail);
 

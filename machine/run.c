@@ -188,8 +188,11 @@ int machine_handle_exit(struct machine *m, struct vcpu_exit *exit)
 		return handle_io(m, &exit->io);
 	case KVM_EXIT_MMIO:
 		return handle_mmio(m, &exit->mmio);
-	case KVM_EXIT_HLT:
-		return handle_hlt(m);
+	case KVM_EXIT_HLT: {
+		int r = machine_tsc_exit(m, exit, NULL, 0);
+
+		return r != 0 ? 0 : handle_hlt(m);   /* a patched RDTSC site, or its error (m->end set) */
+	}
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 	case KVM_EXIT_INTR:
 		return 0;   /* before_entry injects; the loop checks stop and timeout */
@@ -197,7 +200,8 @@ int machine_handle_exit(struct machine *m, struct vcpu_exit *exit)
 		set_end(m, END_SHUTDOWN, "triple fault (KVM_EXIT_SHUTDOWN)");
 		return 0;
 	case KVM_EXIT_INTERNAL_ERROR:
-		machine_describe_internal_error(m, exit);
+		if (machine_fixup_emulation_failure(m, exit) == 0)
+			machine_describe_internal_error(m, exit);
 		return 0;
 	case KVM_EXIT_FAIL_ENTRY:
 		set_end(m, END_FAIL_ENTRY, "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x%" PRIx64

@@ -245,6 +245,8 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 		rc = load_pages(r);
 	if (rc == 0 && stream_schema_version(r->db) >= 2)
 		rc = load_page_digests(r);
+	if (rc == 0 && stream_schema_version(r->db) >= 2)   /* patched RDTSC sites (none with --tsc native) */
+		rc = stream_tsc_sites_load(r->db, &r->m.tsc_sites, &r->err);
 	if (rc == 0)
 		rc = restore_vcpu(r);
 	if (rc == 0)

@@ -254,6 +254,10 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 		r->matched++;
 	}
 	fill_reads(&r->next, e);
+	if (!what)   /* an INT3 the VMM delivers: the same here as when recorded */
+		machine_fixup_emulation_failure(m, e);
+	if (!what && e->reason == KVM_EXIT_HLT && r->next.exit.len)   /* a patched RDTSC: the logged value */
+		machine_tsc_exit(m, e, r->next.data, r->next.exit.len);
 	echo_console(r, &r->next);
 	r->history[r->nhistory++ % REPLAY_HISTORY] = seen;
 	return replay_advance(r);

@@ -69,6 +69,10 @@ int stream_meta_set_text(sqlite3 *db, const char *key, const char *value, struct
 int stream_meta_set_int(sqlite3 *db, const char *key, long long value, struct err *err);
 /* Text of meta[key] into buf; -ENOENT if absent. */
 int stream_meta_get(sqlite3 *db, const char *key, char *buf, size_t len);
+/* tsc_site rows (stream/tsc_sites.c): the RDTSC/RDTSCP sites the loader patched; load appends, sorted. */
+struct tsc_sites;
+int stream_tsc_sites_save(sqlite3 *db, const struct tsc_sites *sites, struct err *err);
+int stream_tsc_sites_load(sqlite3 *db, struct tsc_sites *sites, struct err *err);
 
 /* -errno for a SQLite result code: FULL -ENOSPC, NOMEM -ENOMEM, BUSY -EBUSY, READONLY -EROFS, else -EIO. */
 int stream_sqlite_errno(int rc);

@@ -27,6 +27,9 @@ const void *stream_rec_of_exit(struct stream_rec *r, const struct vcpu_exit *exi
 		r->exit.size = exit->mmio.len;
 		r->len = exit->mmio.len;
 		return exit->mmio.data;
+	case KVM_EXIT_HLT:         /* at a patched RDTSC site: the value the VMM gave (machine/tsc.c) */
+		r->len = exit->hlt.len;
+		return exit->hlt.len ? exit->hlt.data : NULL;
 	case KVM_EXIT_INTERNAL_ERROR: { /* exit->internal valid */
 		uint32_t n = exit->internal.ndata < 16 ? exit->internal.ndata : 16;
 

@@ -46,6 +46,7 @@ static const char schema_sql[] =
 	"CREATE TABLE checkpoint(seq INTEGER PRIMARY KEY, ticks INTEGER, pages INTEGER,"
 	" async_pages BLOB, devices BLOB, digest INTEGER);\n"
 	"CREATE TABLE checkpoint_page(seq INTEGER, gpa INTEGER, data BLOB, PRIMARY KEY(seq, gpa));\n"
+	"CREATE TABLE tsc_site(addr INTEGER PRIMARY KEY, len INTEGER, kind INTEGER);\n"
 	"CREATE TABLE exit_reason(reason INTEGER PRIMARY KEY, name TEXT);\n"
 	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT);\n"
 	;

@@ -123,6 +123,10 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 		r = tracer_initial_cpuid(db, m, err);
 	if (!r)
 		r = tracer_initial_pages(db, &m->mem, err);
+	if (!r)
+		r = stream_tsc_sites_save(db, &m->tsc_sites, err);
+	if (!r)
+		r = stream_meta_set_text(db, "tsc", m->cfg.tsc_native ? "native" : "patch", err);
 	if (!r) {
 		struct stream_snapshot s;
 

@@ -167,6 +167,8 @@ void vcpu_exit_decode(struct kvm_run *run, struct vcpu_exit *exit)
 		exit->xen = &run->xen;                    /* KVM_EXIT_XEN */
 		break;
 	case KVM_EXIT_HLT:
+		exit->hlt.len = 0;                        /* the VMM may fill it (machine/tsc.c) */
+		break;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 	case KVM_EXIT_SHUTDOWN:
 	case KVM_EXIT_INTR:

@@ -35,6 +35,10 @@ struct vcpu_exit {
 		struct vcpu_exit_io io;                 /* KVM_EXIT_IO */
 		struct vcpu_exit_mmio mmio;             /* KVM_EXIT_MMIO */
 		struct kvm_debug_exit_arch debug;       /* KVM_EXIT_DEBUG */
+		struct {                                /* KVM_EXIT_HLT */
+			uint32_t len;                   /* 0, or the bytes the VMM gave the guest at */
+			uint8_t data[12];               /* this exit (a patched RDTSC: TSC, TSC_AUX) */
+		} hlt;
 		struct {                                /* KVM_EXIT_FAIL_ENTRY */
 			uint64_t hardware_entry_failure_reason;
 			uint32_t cpu;

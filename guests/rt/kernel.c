@@ -43,6 +43,7 @@ extern char rt_kstack_top[], rt_dfstack_top[];
 uint64_t rt_start_info_paddr;
 rt_irq_fn rt_irq_handlers[16];
 uint64_t rt_irq_counts[16];
+static rt_irq_fn exc_handlers[32];
 
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
@@ -95,6 +96,14 @@ void rt_kernel_init(void)
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
 	cr4 |= 0x600;
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+}
+
+void rt_exc_register(unsigned vec, rt_irq_fn fn, unsigned ist)
+{
+	if (vec >= 32 || ist > 1)
+		rt_fail("rt_exc_register: vector %u or IST %u out of range", vec, ist);
+	exc_handlers[vec] = fn;
+	set_gate(vec, rt_trap_stubs + 16 * vec, 0, ist);
 }
 
 static const char *const exc_names[32] = {
@@ -167,12 +176,33 @@ static bool is_user_int80(const struct rt_frame *f)
 	return f->vector == 6 && (f->cs & 3) == 3 && insn[0] == 0xcd && insn[1] == 0x80;
 }
 
+/*
+ * kvmrr replaces each RDTSC in the image with HLT; NOP (f4 90), which
+ * exits at CPL0 but raises #GP at CPL3. The runtime then reads the TSC
+ * itself at CPL0 (through its own patched RDTSC when there is one) and
+ * steps over the site, so CPL3 code sees the VMM's value too.
+ */
+static bool is_user_rdtsc_site(const struct rt_frame *f)
+{
+	const uint8_t *insn = (const uint8_t *)(uintptr_t)f->rip;
+
+	return f->vector == 13 && (f->cs & 3) == 3 && insn[0] == 0xf4 && insn[1] == 0x90;
+}
+
 void rt_trap(struct rt_frame *f)
 {
-	if (is_user_int80(f)) {
+	if (is_user_rdtsc_site(f)) {
+		uint64_t tsc = rt_rdtsc();
+
+		f->rax = (uint32_t)tsc;
+		f->rdx = tsc >> 32;
+		f->rip += 2;
+	} else if (is_user_int80(f)) {
 		f->rip += 2;
 		syscall(f);
-	} else if (f->vector < 32)
+	} else if (f->vector < 32 && exc_handlers[f->vector])
+		exc_handlers[f->vector](f);
+	else if (f->vector < 32)
 		exception(f);
 	else if (f->vector < 48)
 		irq(f);

@@ -187,6 +187,8 @@ const struct abi_hvm_start_info *rt_start_info(void);
 typedef void (*rt_irq_fn)(struct rt_frame *f);
 /* Set the handler of irq (0-15; runs at CPL0), init the PIC once, unmask irq. */
 void rt_irq_register(unsigned irq, rt_irq_fn fn);
+/* Handle exception vec (0-31) with fn at CPL0 instead of the report; ist: its IST stack (0: none, 1: #DF's). */
+void rt_exc_register(unsigned vec, rt_irq_fn fn, unsigned ist);
 void rt_pic_mask(unsigned irq);
 void rt_pic_unmask(unsigned irq);
 /* Channel 0, mode 2 at hz (divisor rounded); returns the divisor. */
