@@ -33,7 +33,7 @@ int cli_report_end(struct machine *m, const char *cmd)
 	}
 	if (m->cfg.verbose) {
 		fprintf(stderr, "kvmrr: %" PRIu64 " exits at patched RDTSC sites, %" PRIu64
-			" INT3s delivered and %" PRIu64 " CLAC/STAC executed by the VMM\n", m->tsc_exits,
+			" INT3s delivered and %" PRIu64 " CLAC/STAC/FWAIT executed by the VMM\n", m->tsc_exits,
 			m->int3_delivered, m->clac_stac_emulated);
 		report_unhandled(&m->pio);
 		report_unhandled(&m->mmio);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Instructions the VMM executes itself, at an emulation failure. CLAC and
- * STAC (SMAP) only flip RFLAGS.AC. And the exceptions the VMM delivers itself. This host's KVM emulator cannot
+ * STAC (SMAP) only flip RFLAGS.AC; FWAIT without a pending x87 exception
+ * does nothing. And the exceptions the VMM delivers itself. This host's KVM emulator cannot
  * execute INT3 in long mode at CPL0 (an emulation failure), and a #BP
  * injected with KVM_SET_VCPU_EVENTS makes no progress there, so the VMM does
  * what the CPU does (Intel SDM vol. 3, 6.14 "Exception and interrupt
@@ -23,6 +24,9 @@
 #define RFLAGS_NT       (1ULL << 14)
 #define RFLAGS_RF       (1ULL << 16)
 #define RFLAGS_AC       (1ULL << 18)
+#define CR0_MP          (1ULL << 1)
+#define CR0_TS          (1ULL << 3)
+#define FSW_ES          0x80
 #define GATE_INTERRUPT  0xe
 #define GATE_TRAP       0xf
 #define TSS_IST1        0x24
@@ -147,6 +151,26 @@ static int emulate_clac_stac(struct machine *m)
 	return vcpu_set_regs(&m->vcpu, &r) < 0 ? -EIO : 1;
 }
 
+/*
+ * FWAIT (9b) at CPL0: with CR0.TS or CR0.MP clear (no #NM) and no x87
+ * exception pending (FSW.ES clear, no #MF) it does nothing: RIP past it.
+ * 1 done, 0 not one (or one that would fault: the caller reports it).
+ */
+static int emulate_fwait(struct machine *m)
+{
+	uint8_t op = 0;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_fpu f;
+
+	if (machine_read_code(m, &op, 1) != 1 || op != 0x9b || vcpu_get_sregs(&m->vcpu, &s) < 0 ||
+	    (s.cs.selector & 3) || ((s.cr0 & CR0_TS) && (s.cr0 & CR0_MP)) ||
+	    vcpu_get_fpu(&m->vcpu, &f) < 0 || (f.fsw & FSW_ES) || vcpu_get_regs(&m->vcpu, &r) < 0)
+		return 0;
+	r.rip += 1;
+	return vcpu_set_regs(&m->vcpu, &r) < 0 ? -EIO : 1;
+}
+
 int machine_fixup_emulation_failure(struct machine *m, const struct vcpu_exit *exit)
 {
 	char why[256];
@@ -157,10 +181,12 @@ int machine_fixup_emulation_failure(struct machine *m, const struct vcpu_exit *e
 	    exit->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
 		return 0;
 	r = emulate_clac_stac(m);
+	if (r == 0)
+		r = emulate_fwait(m);
 	if (r != 0) {
 		m->clac_stac_emulated += r > 0;
 		if (r < 0)
-			machine_set_end(m, END_ERROR, "CLAC/STAC: cannot set the vCPU registers");
+			machine_set_end(m, END_ERROR, "CLAC/STAC/FWAIT: cannot set the vCPU registers");
 		return r;
 	}
 	r = machine_deliver_int3(m, why, sizeof(why));

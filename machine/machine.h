@@ -122,7 +122,7 @@ struct machine {
 	bool tsc_offset_known;
 	uint64_t tsc_exits;           /* HLT exits at patched sites */
 	uint64_t int3_delivered;      /* #BP delivered by the VMM (machine/exception.c) */
-	uint64_t clac_stac_emulated;  /* CLAC/STAC executed by the VMM (machine/exception.c) */
+	uint64_t clac_stac_emulated;  /* CLAC/STAC/FWAIT executed by the VMM (machine/exception.c) */
 };
 
 /*
@@ -201,7 +201,7 @@ int machine_read_code(struct machine *m, uint8_t *buf, int len);
 int machine_deliver_int3(struct machine *m, char *why, size_t whylen);
 /*
  * At an emulation-failure exit, execute what the VMM can execute itself
- * (INT3, CLAC, STAC). 1: done, the guest goes on; 0: not one of those (the caller
+ * (INT3, CLAC, STAC, FWAIT). 1: done, the guest goes on; 0: not one of those (the caller
  * reports the failure); -errno: it was one but could not be done (m->end set).
  */
 int machine_fixup_emulation_failure(struct machine *m, const struct vcpu_exit *exit);
