@@ -199,7 +199,8 @@ TEST(no_fp_in_cpl0_code)
 					 strchr(line, '<') + 1);
 				continue;
 			}
-			if (!fp_insn(line))
+			/* int3's FWAIT at CPL0 is on purpose: kvmrr executes it (machine/exception.c). */
+			if (!fp_insn(line) || (strcmp(n, "int3") == 0 && strstr(line, "\tfwait")))
 				continue;
 			TEST_ASSERT(strcmp(n, "compute") == 0 && strncmp(func, "rt_", 3) != 0 &&
 				    strncmp(func, "mem", 3) != 0 && strncmp(func, "str", 3) != 0,
