@@ -48,8 +48,11 @@ static int linear_copy(struct machine *m, uint64_t gva, void *buf, size_t len, b
 		p = guest_mem_ptr(&m->mem, tr.physical_address, chunk);
 		if (!p)
 			return -EFAULT;
-		if (write)
+		if (write) {
 			memcpy(p, b, chunk);
+			if (m->vmm_wrote)
+				m->vmm_wrote(m, tr.physical_address);
+		}
 		else
 			memcpy(b, p, chunk);
 		gva += chunk;

@@ -117,6 +117,8 @@ struct machine {
 	 */
 	struct stream_dirty *dirty_sets[4];
 	unsigned int ndirty_sets;
+	/* A page the VMM itself wrote (KVM's dirty log does not see those): set by stream_dirty_attach. */
+	void (*vmm_wrote)(struct machine *m, uint64_t gpa);
 	struct tsc_sites tsc_sites;   /* patched RDTSC/RDTSCP (machine/tsc.c) */
 	int64_t tsc_offset;           /* guest TSC - host TSC, read once */
 	bool tsc_offset_known;

@@ -18,9 +18,10 @@
  * were ever populated; the others are zero without being touched) and, at
  * the end, again only for the pages written since: KVM's dirty log
  * (KVM_MEM_LOG_DIRTY_PAGES must be on for RAM) accumulated in m->written by
- * every stream_dirty_collect. The VMM itself writes no guest RAM after the
- * load (devices are port-IO and MMIO only; the loaders and replay's restore
- * run before it): a device that ever does must set its pages in m->written.
+ * every stream_dirty_collect. What the VMM itself writes after the load
+ * (an exception frame it delivers, machine/exception.c) reaches every
+ * attached set through m->vmm_wrote; replay's checkpoint restore marks its
+ * pages itself.
  * So record and replay pay for the pages the guest touched, not for all RAM.
  * Format version 1's digest is stream_mem_digest (stream/snapshot.h).
  */

@@ -120,11 +120,19 @@ int stream_dirty_collect(struct stream_dirty *d, const struct machine *m)
 	return 0;
 }
 
+/* The VMM wrote guest RAM itself: every set that keeps written pages must know. */
+static void vmm_wrote(struct machine *m, uint64_t gpa)
+{
+	for (unsigned int k = 0; k < m->ndirty_sets; k++)
+		stream_dirty_mark(m->dirty_sets[k], m, gpa);
+}
+
 int stream_dirty_attach(struct stream_dirty *d, struct machine *m)
 {
 	if (m->ndirty_sets == sizeof(m->dirty_sets) / sizeof(m->dirty_sets[0]))
 		return -ENOSPC;
 	m->dirty_sets[m->ndirty_sets++] = d;
+	m->vmm_wrote = vmm_wrote;
 	return 0;
 }
 
