@@ -289,7 +289,7 @@ def fig_preempt(env, ticks=1000, hz=1000):
 
 
 def fig_checkpoints(env, n):
-    """Figure 6: checkpoints. Record of the exits guest with checkpoints off, every 2 s (the
+    """Figure 8: checkpoints. Record of the exits guest with checkpoints off, every 2 s (the
     default) and every 0.5 s, per exit; what a checkpoint costs (time, bytes); seek latency
     (`replay --until` to seqs spread over the recording, against the same from the start);
     `replay --jobs 2` against `--jobs 1` and against the record."""

@@ -235,7 +235,7 @@ class Report:
         seek = [(str(q), "%.3f" % r.wall) for q, r in zip(f["seqs"], f["seek"])]
         j = f["jobs"]
         rec2 = s["record, every 2 s"].wall
-        self.add("## 6. Checkpoints\n\n`exits.elf n=%d`. Record with checkpoints off, every 2 s "
+        self.add("## 8. Checkpoints\n\n`exits.elf n=%d`. Record with checkpoints off, every 2 s "
                  "(the default) and every 0.5 s; ratios against `kvmrr run` in the same rounds.\n\n"
                  % n + table(["command", "wall s", "us/exit", "x run (wall)", "x run (cpu)"], rows) +
                  "\nCheckpoints every %.1f s: %d taken, %d pages in all, %s of file, %.2f ms each on "
