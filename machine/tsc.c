@@ -18,12 +18,17 @@
 /* KVM_GET_MSRS of one MSR. */
 static int read_msr(struct machine *m, uint32_t index, uint64_t *value)
 {
-	struct { struct kvm_msrs h; struct kvm_msr_entry e; } msrs = { .h.nmsrs = 1, .e.index = index };
-	int r = vcpu_get_msrs(&m->vcpu, &msrs.h);
+	/* struct kvm_msrs ends in a flexible array: one entry after its header, aligned. */
+	_Alignas(struct kvm_msrs) uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] = { 0 };
+	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
+	int r;
 
+	msrs->nmsrs = 1;
+	msrs->entries[0].index = index;
+	r = vcpu_get_msrs(&m->vcpu, msrs);
 	if (r != 1)
 		return r < 0 ? r : -EIO;
-	*value = msrs.e.data;
+	*value = msrs->entries[0].data;
 	return 0;
 }
 
