@@ -36,26 +36,6 @@ struct segment {
 	} *res;                   /* shared with the child */
 };
 
-/* The first synchronisation exit after seq (what both neighbours pass); -1: none. */
-static int64_t first_sync_after(sqlite3 *db, int64_t seq)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t at = -1;
-	char sql[320], how[16];
-	bool irq_async = stream_meta_get(db, "irq_delivery", how, sizeof(how)) == 0 && !strcmp(how, "async");
-
-	snprintf(sql, sizeof(sql), "SELECT min(seq) FROM exit WHERE seq > ?1 AND (reason NOT IN (%d, %d) "
-		 "OR seq IN (SELECT seq FROM async_point WHERE seq > ?1))", KVM_EXIT_INTR,
-		 irq_async ? KVM_EXIT_IRQ_WINDOW_OPEN : KVM_EXIT_INTR);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, seq);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
-			at = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	return at;
-}
-
 /* The segments of the recording at path; *n of them in *out (malloc'd). 0 or -errno + e. */
 static int plan(const char *path, struct segment **out, uint32_t *n, struct err *e)
 {
@@ -71,7 +51,7 @@ static int plan(const char *path, struct segment **out, uint32_t *n, struct err 
 	if (rc == 0 && !s)
 		rc = err_set(e, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; rc == 0 && i <= nck; i++) {
-		int64_t until = i < nck ? first_sync_after(db, cks[i]) : -1;
+		int64_t until = i < nck ? stream_sync_seq(db, cks[i], true) : -1;
 
 		if (i < nck && until < 0)
 			continue;   /* nothing after this checkpoint to overlap on: the next segment runs to the end */

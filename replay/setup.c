@@ -138,26 +138,6 @@ static void load_end(struct replay *r)
 		r->format_version = atoi(buf);
 }
 
-/* The last exit at or before seq that is a synchronisation point (what --until stops at); -1: none. */
-static int64_t last_sync_at_or_before(struct replay *r, int64_t seq)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t at = -1;
-	char sql[320], how[16];
-	bool irq_async = stream_meta_get(r->db, "irq_delivery", how, sizeof(how)) == 0 && !strcmp(how, "async");
-
-	snprintf(sql, sizeof(sql), "SELECT max(seq) FROM exit WHERE seq <= ?1 AND (reason NOT IN (%d, %d) "
-		 "OR seq IN (SELECT seq FROM async_point WHERE seq <= ?1))", KVM_EXIT_INTR,
-		 irq_async ? KVM_EXIT_IRQ_WINDOW_OPEN : KVM_EXIT_INTR);
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, seq);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
-			at = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	return at;
-}
-
 /*
  * Where the replay starts: the initial state, or for --until the latest
  * checkpoint at or before the target (stream/checkpoint.h). The cursor is
@@ -177,7 +157,7 @@ static int start_point(struct replay *r)
 		 * state there is the vCPU as that exit left it, its operation not
 		 * yet completed, while a checkpoint holds it completed (settled).
 		 */
-		rc = stream_checkpoint_find(r->db, last_sync_at_or_before(r, r->opt.until) - 1, &ck, &r->err);
+		rc = stream_checkpoint_find(r->db, stream_sync_seq(r->db, r->opt.until, false) - 1, &ck, &r->err);
 	/* The asynchronous points' page set from the start: it must see every collect of the dirty log. */
 	if (rc == 0 && replay_async_in_recording(r->db) && !(async = replay_async_dirty(r)))
 		rc = err_set(&r->err, -ENOMEM, "out of memory");

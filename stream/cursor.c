@@ -306,3 +306,24 @@ int stream_cursor_next(struct stream_cursor *c, struct stream_item *it, struct e
 	it->sync = stream_sync_of(it->exit.exit.reason, c->irq_async, it->has_point);
 	return 1;
 }
+
+int64_t stream_sync_seq(sqlite3 *db, int64_t seq, bool after)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t at = -1;
+	char sql[360], how[16];
+	bool irq_async = stream_meta_get(db, "irq_delivery", how, sizeof(how)) == 0 && !strcmp(how, "async");
+
+	/* stream_sync_of in SQL: not a kick (nor a window-open exit when async), or an async point. */
+	snprintf(sql, sizeof(sql), "SELECT %s(seq) FROM exit WHERE seq %s ?1 AND (reason NOT IN (%d, %d) "
+		 "OR seq IN (SELECT seq FROM async_point WHERE seq %s ?1))", after ? "min" : "max",
+		 after ? ">" : "<=", KVM_EXIT_INTR, irq_async ? KVM_EXIT_IRQ_WINDOW_OPEN : KVM_EXIT_INTR,
+		 after ? ">" : "<=");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, seq);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+			at = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return at;
+}

@@ -61,4 +61,11 @@ void stream_cursor_close(struct stream_cursor *c);
 /* The next item: 1, 0 at the end of the recording, -errno + e. */
 int stream_cursor_next(struct stream_cursor *c, struct stream_item *it, struct err *e);
 
+/*
+ * The synchronisation point nearest seq (stream_sync_of, asked of the
+ * tables): the last at or before it, or with after the first after it.
+ * -1: none.
+ */
+int64_t stream_sync_seq(sqlite3 *db, int64_t seq, bool after);
+
 #endif
