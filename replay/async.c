@@ -145,6 +145,14 @@ static void end_seek(struct replay *r)
 	machine_kick_arm(&r->m, r->m.deadline_ns);
 }
 
+void replay_async_abort(struct replay *r)
+{
+	if (replay_async_seeking(r)) {
+		r->async->stepping = false;
+		end_seek(r);
+	}
+}
+
 /* Compare the state at the point's RIP; 1 full match (and the guest can take the interrupt). */
 static int compare_here(struct replay *r, const struct kvm_regs *regs)
 {

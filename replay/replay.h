@@ -40,6 +40,8 @@ struct replay_options {
 	unsigned int jobs;          /* --jobs: segments between checkpoints in this many processes */
 	bool dirty_log;             /* KVM's dirty log on guest RAM even without asynchronous points */
 	double timeout_sec;         /* 0: derived from the recorded run time */
+	double ckpt_interval_sec;   /* checkpoints in memory every this much replay time (0: none) */
+	uint64_t ckpt_cap;          /* their memory at most (bytes) */
 };
 
 /* One exit as seen by the replayer, for reports: what the log says and what KVM gave. */
@@ -57,6 +59,7 @@ struct replay_seen {
 #define REPLAY_PENDING (4 * STREAM_ITEM_EVENTS)
 
 struct stream_mem_pages;
+struct replay_ckpts;
 
 struct replay {
 	struct replay_options opt;
@@ -68,6 +71,7 @@ struct replay {
 	int recorded_code;            /* meta.end_code */
 	bool have_next;
 	struct stream_item next;      /* the next recorded exit to reach (a synchronisation point or async) */
+	bool next_fetched;            /* stopped at --until with next already read (past exits the VMM caused) */
 	struct stream_rec pending[REPLAY_PENDING];
 	unsigned int npending;
 	bool skipped_tail;            /* the log ended with exits the VMM caused after the last match */
@@ -90,6 +94,8 @@ struct replay {
 	char final_diff[512];         /* what differs at the end, "" if nothing */
 	struct replay_async *async;   /* seeking asynchronous points (replay/async.h); NULL until one */
 	struct stream_mem_pages *pages; /* format 2: page digests since the load (stream/digest.h) */
+	struct replay_ckpts *ckpts;   /* checkpoints in memory (replay/ckpt.h); NULL: none */
+	bool off_exit;                /* guest instructions ran since exit last_seq (a debugger's steps) */
 	struct err err;
 };
 
@@ -99,6 +105,14 @@ int replay_open(struct replay *r, const struct replay_options *opt);
 int replay_run(struct replay *r);
 /* After stopping at --until: go on to exit until (the run must not have ended otherwise). */
 int replay_continue(struct replay *r, int64_t until);
+/*
+ * Bring the replay to the state right after exit seq (as --until leaves
+ * it), backwards or forwards: from the latest checkpoint, in memory or in
+ * the recording, before the synchronisation point at or before seq (or
+ * straight on when the replay is already between that checkpoint and seq),
+ * then replay to seq. 0 or -errno + r->err.
+ */
+int replay_seek(struct replay *r, int64_t seq);
 /* SHA-256 (hex) of the whole state: registers, special registers, XSAVE digest, RAM. */
 void replay_state_digest(struct replay *r, char hex[65]);
 /* kvmrr replay --jobs N: 0/1/2/3 as replay_report. */

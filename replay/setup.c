@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "replay/async.h"
+#include "replay/ckpt.h"
 #include "stream/digest.h"
 #include "stream/format.h"
 #include "stream/checkpoint.h"
@@ -235,6 +236,8 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	    mem_size > 0)
 		rc = err_set(&r->err, -EINVAL, "corrupt recording: complete, meta.exits says %llu exits, "
 			     "but table exit holds no exits", (unsigned long long)mem_size);
+	if (rc == 0 && opt->ckpt_interval_sec > 0)
+		rc = replay_ckpts_init(r, opt->ckpt_interval_sec, opt->ckpt_cap);
 	if (rc == 0 && opt->until >= 0 && (uint64_t)opt->until >= r->cursor.total_exits)
 		rc = err_set(&r->err, -ERANGE, "--until %lld: the recording holds exits 0 to %lld only",
 			     (long long)opt->until, (long long)r->cursor.total_exits - 1);
@@ -243,6 +246,7 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 
 void replay_close(struct replay *r)
 {
+	replay_ckpts_free(r);
 	replay_async_close(r);
 	if (r->pages)
 		stream_mem_pages_free(r->pages);

@@ -16,6 +16,7 @@
 
 #include "machine/dev_uart.h"
 #include "replay/async.h"
+#include "replay/ckpt.h"
 #include "stream/format.h"
 
 /*
@@ -182,6 +183,7 @@ int replay_advance(struct replay *r)
 	rc = fetch_next(r);
 	/* --until on a row the VMM caused (skipped): stop at the last exit before it. */
 	if (until >= 0 && ((rc > 0 && r->next.exit.seq > until) || (rc == 0 && r->cursor.last_seq >= until))) {
+		r->next_fetched = rc > 0;   /* replay_continue goes on to it */
 		r->until_reached = true;
 		machine_set_end(&r->m, END_UNTIL, "reached --until");
 		return 0;
@@ -192,6 +194,8 @@ int replay_advance(struct replay *r)
 		else
 			machine_set_end(&r->m, END_INCOMPLETE, "end of an incomplete recording");
 	}
+	if (rc > 0)
+		rc = replay_ckpts_after_exit(r);
 	return rc < 0 ? rc : 0;
 }
 
@@ -281,7 +285,8 @@ int replay_continue(struct replay *r, int64_t until)
 	r->until_reached = false;
 	r->m.end = END_NONE;
 	r->m.end_detail[0] = 0;
-	rc = fetch_next(r);
+	rc = r->next_fetched ? 1 : fetch_next(r);
+	r->next_fetched = false;
 	if (rc < 0)
 		return rc;
 	if (rc == 0)

@@ -324,3 +324,38 @@ int stream_checkpoint_restore(sqlite3 *db, struct machine *m, const struct strea
 		r = err_set(e, -EIO, "reading table checkpoint: %s", sqlite3_errmsg(db));
 	return r;
 }
+
+int stream_checkpoint_page_at(sqlite3 *db, int64_t seq, uint64_t gpa, void *page, struct err *e)
+{
+	static const char *const sql[] = {
+		"SELECT data FROM checkpoint_page WHERE gpa = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+		"SELECT data FROM mem_page WHERE gpa = ?1",
+	};
+
+	for (unsigned int i = seq < 0 ? 1 : 0; i < 2; i++) {
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL), n;
+
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)gpa);
+			if (i == 0)
+				sqlite3_bind_int64(st, 2, seq);
+			rc = sqlite3_step(st);
+		}
+		if (rc == SQLITE_ROW) {
+			n = sqlite3_column_bytes(st, 0);
+			if (n == (int)GUEST_PAGE_SIZE)
+				memcpy(page, sqlite3_column_blob(st, 0), GUEST_PAGE_SIZE);
+			sqlite3_finalize(st);
+			if (n != (int)GUEST_PAGE_SIZE)
+				return err_set(e, -EINVAL, "corrupt recording: the page at gpa 0x%" PRIx64 " holds %d "
+					       "bytes", gpa, n);
+			return 0;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return err_set(e, -EIO, "reading the page at gpa 0x%" PRIx64 ": %s", gpa, sqlite3_errmsg(db));
+	}
+	memset(page, 0, GUEST_PAGE_SIZE);
+	return 0;
+}

@@ -59,4 +59,11 @@ int stream_checkpoint_list(sqlite3 *db, int64_t **seqs, uint32_t *n, struct err 
 int stream_checkpoint_restore(sqlite3 *db, struct machine *m, const struct stream_checkpoint *c,
 			      struct stream_dirty *async, struct err *e);
 
+/*
+ * The content of page gpa at checkpoint seq (-1: the initial state): the
+ * latest checkpoint_page at or before seq, else mem_page, else zeros.
+ * 0 or -errno + e (a page of the wrong size is a corrupt recording).
+ */
+int stream_checkpoint_page_at(sqlite3 *db, int64_t seq, uint64_t gpa, void *page, struct err *e);
+
 #endif
