@@ -145,6 +145,17 @@ static void end_seek(struct replay *r)
 	machine_kick_arm(&r->m, r->m.deadline_ns);
 }
 
+void replay_async_resume(struct replay *r)
+{
+	struct replay_async *a = r->async;
+
+	if (!replay_async_seeking(r))
+		return;
+	a->start_ns = clock_now_ns();
+	a->deadline_ns = a->start_ns + a->budget_ns;
+	a->armed_kick = false;
+}
+
 void replay_async_abort(struct replay *r)
 {
 	if (replay_async_seeking(r)) {

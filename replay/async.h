@@ -57,6 +57,8 @@ const char *replay_async_early_exit(struct replay *r);
 
 /* The point and the nearest state seen (after a divergence), and the seek statistics. */
 void replay_async_report(struct replay *r, FILE *out);
+/* The replay goes on after a stop: the seek's time budget starts again. */
+void replay_async_resume(struct replay *r);
 /* Stop seeking the current point (a checkpoint is being restored). */
 void replay_async_abort(struct replay *r);
 void replay_async_close(struct replay *r);

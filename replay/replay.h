@@ -26,6 +26,10 @@ enum replay_status {
 
 #define REPLAY_HISTORY 5
 
+/* Checkpoints in memory while replaying (replay/ckpt.h), for a debugger: defaults. */
+#define REPLAY_CKPT_INTERVAL_SEC 0.25
+#define REPLAY_CKPT_CAP (1ULL << 30)
+
 struct replay_async;
 
 struct replay_options {

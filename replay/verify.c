@@ -282,15 +282,22 @@ int replay_continue(struct replay *r, int64_t until)
 	if (!r->until_reached || r->m.end != END_UNTIL)
 		return err_set(&r->err, -EINVAL, "the replay ended (%s), it cannot go on", r->m.end_detail);
 	r->opt.until = until;
+	if (!r->next_fetched) {
+		rc = fetch_next(r);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return err_set(&r->err, -ERANGE, "no exit after seq %" PRId64, r->last_seq);
+		r->next_fetched = true;
+	}
+	/* until is an exit the VMM caused before the next one to reach: stopped there already. */
+	if (until >= 0 && r->next.exit.seq > until)
+		return 0;
+	r->next_fetched = false;
 	r->until_reached = false;
 	r->m.end = END_NONE;
 	r->m.end_detail[0] = 0;
-	rc = r->next_fetched ? 1 : fetch_next(r);
-	r->next_fetched = false;
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
-		return err_set(&r->err, -ERANGE, "no exit after seq %" PRId64, r->last_seq);
+	replay_async_resume(r);   /* time spent stopped is not the seek's */
 	rc = machine_run(&r->m, replay_hook(r));
 	if (rc < 0 && !r->err.msg[0])
 		err_set(&r->err, rc, "%s", r->m.end_detail);

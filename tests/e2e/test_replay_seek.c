@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "common/clock.h"
 #include "replay/async.h"
 #include "replay/ckpt.h"
 #include "replay/replay.h"
@@ -99,6 +100,7 @@ static void seek_all(const char *guest, const char *opts, uint64_t cap)
 	struct e2e_cmd rec;
 	struct replay r;
 	FILE *null;
+	uint64_t seek_ns = 0, seek_max = 0;
 	int n, order[3 * NSEQS], norder = 0;
 
 	test_require_kvm();
@@ -123,18 +125,26 @@ static void seek_all(const char *guest, const char *opts, uint64_t cap)
 	for (int i = 0; i < norder; i++) {
 		int k = order[i];
 
-		if (replay_seek(&r, seqs[k]) < 0 || r.divergences)
+		uint64_t t0 = clock_now_ns();
+		int rc = replay_seek(&r, seqs[k]);
+		uint64_t dt = clock_now_ns() - t0;
+
+		seek_ns += dt;
+		seek_max = dt > seek_max ? dt : seek_max;
+		if (rc < 0 || r.divergences)
 			replay_async_report(&r, stdout);
 		TEST_ASSERT(r.err.code == 0, "%s: seek to %lld: %s", guest, seqs[k], r.err.msg);
-		TEST_ASSERT(r.last_seq == at[k] && !r.divergences, "%s: seek #%d to %lld ended at %" PRId64 " (%s)",
-			    guest, i, seqs[k], r.last_seq, r.m.end_detail);
+		TEST_ASSERT(r.last_seq == at[k] && !r.divergences, "%s: seek #%d to %lld ended at %" PRId64 ", not %" PRId64 " (%s)",
+			    guest, i, seqs[k], r.last_seq, at[k], r.m.end_detail);
 		replay_state_digest(&r, here);
 		TEST_ASSERT(strcmp(here, digest[k]) == 0, "%s: state after seek #%d to %lld differs from the "
 			    "straight replay's", guest, i, seqs[k]);
 	}
 	replay_ckpts_stats(&r, &st);
-	printf("# %s: %d seeks equal; %u checkpoints (%" PRIu64 " taken, %" PRIu64 " thinned, %" PRIu64
-	       " restored), %" PRIu64 " KiB, %.1f ms taking them\n", guest, norder, st.count, st.taken,
+	printf("# %s: %d seeks equal, %.2f ms each on average, %.2f ms at most\n", guest, norder,
+	       seek_ns / 1e6 / norder, seek_max / 1e6);
+	printf("# %s: %u checkpoints (%" PRIu64 " taken, %" PRIu64 " thinned, %" PRIu64
+	       " restored), %" PRIu64 " KiB, %.1f ms taking them\n", guest, st.count, st.taken,
 	       st.thinned, st.restored, st.bytes >> 10, st.take_ns / 1e6);
 	TEST_ASSERT(st.restored > 0 && st.taken > 1, "%s: no checkpoint taken or restored", guest);
 	if (cap < (1ULL << 30))
