@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/size.h"
 #include "machine/cpuid.h"
 #include "machine/kick.h"
 
@@ -79,23 +80,6 @@ static void usage(const char *cmd, FILE *out)
 	fprintf(out, "\n--cpu-features knows: %s\n", machine_cpuid_feature_names());
 }
 
-/* "64M" -> bytes; 0 on a malformed size. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end++;
-	return *end || end == s ? 0 : v;
-}
-
 int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli_machine_opts *o)
 {
 	static const struct option longopts[] = {
@@ -131,7 +115,7 @@ int cli_parse_machine_options(const char *cmd, int argc, char **argv, struct cli
 	while ((c = getopt_long(argc, argv, record ? "o:fvqh" : "vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			o->cfg.mem_size = parse_size(optarg);
+			o->cfg.mem_size = size_parse(optarg);
 			if (o->cfg.mem_size < (2ULL << 20) || o->cfg.mem_size % 4096) {
 				fprintf(stderr, "kvmrr %s: --mem %s: need a size of at least 2M, a multiple of 4K\n",
 					cmd, optarg);

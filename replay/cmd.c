@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/size.h"
 #include "stream/format.h"
 
 static void usage(FILE *out)
@@ -31,6 +32,10 @@ static void usage(FILE *out)
 		"  --jobs N                  replay the stretches between checkpoints in up to N\n"
 		"                            processes at once; each must end in the state the\n"
 		"                            next one starts from (no console, no --until)\n"
+		"  --checkpoint-interval SEC keep a checkpoint in memory every SEC of replay\n"
+		"                            (default: none; with --gdb 0.25)\n"
+		"  --checkpoint-mem SIZE     at most SIZE of them, older ones thinned first\n"
+		"                            (default 1G)\n"
 		"  --json                    write the report as JSON on stdout\n"
 		"  --continue-on-divergence  go on after a divergence and count them\n"
 		"  --timeout SEC             give up (a divergence) after SEC seconds\n"
@@ -73,6 +78,8 @@ static int parse(int argc, char **argv, struct replay_options *o)
 		{ "continue-on-divergence", no_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet-console", no_argument, NULL, 'q' },
+		{ "checkpoint-interval", required_argument, NULL, 'I' },
+		{ "checkpoint-mem", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -80,6 +87,7 @@ static int parse(int argc, char **argv, struct replay_options *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->ckpt_cap = REPLAY_CKPT_CAP;
 	o->until = -1;
 	o->from = -1;
 	o->probe = -1;
@@ -118,6 +126,22 @@ static int parse(int argc, char **argv, struct replay_options *o)
 			}
 			break;
 		case 'q': o->quiet_console = true; break;
+		case 'I':
+			o->ckpt_interval_sec = strtod(optarg, &end);
+			if (*end || o->ckpt_interval_sec < 0.001 || o->ckpt_interval_sec > 3600) {
+				fprintf(stderr, "kvmrr replay: --checkpoint-interval %s: need 0.001 to 3600 "
+					"seconds\n", optarg);
+				return -1;
+			}
+			break;
+		case 'M':
+			o->ckpt_cap = size_parse(optarg);
+			if (o->ckpt_cap < (1ULL << 20)) {
+				fprintf(stderr, "kvmrr replay: --checkpoint-mem %s: need a size of at least 1M\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case 'h': usage(stdout); return 1;
 		default:
 			fprintf(stderr, "kvmrr replay: see 'kvmrr replay --help'\n");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "replay/async.h"
+#include "replay/ckpt.h"
 #include "stream/digest.h"
 #include "stream/format.h"
 #include "machine/sha256.h"
@@ -311,5 +312,13 @@ int replay_report(struct replay *r, FILE *out)
 	report_outcome(r, out);
 	if (r->async && !r->divergences)
 		replay_async_report(r, out);   /* the seek statistics */
+	if (r->ckpts) {
+		struct replay_ckpt_stats st;
+
+		replay_ckpts_stats(r, &st);
+		fprintf(out, "checkpoints in memory: %u held, %.1f MiB (cap %.0f MiB); %" PRIu64 " taken in %.1f ms, %"
+			PRIu64 " thinned, %" PRIu64 " restored\n", st.count, st.bytes / 1048576.0,
+			r->opt.ckpt_cap / 1048576.0, st.taken, st.take_ns / 1e6, st.thinned, st.restored);
+	}
 	return status;
 }
