@@ -58,8 +58,11 @@ static double default_timeout(const char *path)
 
 	if (stream_recording_open(path, &db, &err) < 0)
 		return 60;
+	/* The last checkpoint's ticks and the exits after it: a sum over all 10^7 rows takes 0.5 s. */
 	if (stream_meta_get(db, "tsc_khz", khz, sizeof(khz)) == 0 && atof(khz) > 0 &&
-	    sqlite3_prepare_v2(db, "SELECT total(vmm_ticks + guest_ticks) FROM exit", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT (SELECT coalesce(max(ticks), 0) FROM checkpoint) + total(vmm_ticks + "
+			       "guest_ticks) FROM exit WHERE seq > (SELECT coalesce(max(seq), -1) FROM checkpoint)",
+			       -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		secs = clock_ticks_to_ns(sqlite3_column_double(st, 0), atof(khz)) / 1e9;
 	sqlite3_finalize(st);

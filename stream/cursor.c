@@ -157,7 +157,7 @@ int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, int64_t after, uint
 		       bind_after(c->points, after)))
 		r = err_set(e, -EINVAL, "reading the recording after seq %lld", (long long)after);
 	if (r == 0)
-		r = prepare(c, "SELECT count(*) FROM exit", &count, e);
+		r = prepare(c, "SELECT coalesce(max(seq) + 1, 0) FROM exit", &count, e);
 	if (r == 0 && sqlite3_step(count) == SQLITE_ROW)
 		c->total_exits = (uint64_t)sqlite3_column_int64(count, 0);
 	sqlite3_finalize(count);

@@ -46,7 +46,7 @@ struct stream_cursor {
 	uint64_t rows;                  /* exit rows read */
 	int64_t last_seq;               /* seq of the last exit row read */
 	int64_t gap_seq;                /* the first seq with no row (rows missing), -1: none */
-	uint64_t total_exits;           /* rows in table exit */
+	uint64_t total_exits;           /* max(seq) + 1 (count(*) reads every row: 0.5 s at 10^7) */
 	uint8_t data[STREAM_DATA_MAX];
 };
 
