@@ -283,6 +283,8 @@ static void jobs_same_verdict(const char *guest, const char *opts)
 
 TEST(jobs_exits) { jobs_same_verdict("exits", "--cmdline n=20000"); }
 TEST(jobs_preempt_cpl0) { jobs_same_verdict("preempt", "--cmdline cpl0"); }
+TEST(jobs_timer) { jobs_same_verdict("timer", ""); }
+TEST(jobs_strio) { jobs_same_verdict("strio", ""); }
 
 /* A recording of format 1 (no checkpoint tables) still replays. */
 TEST(format1_without_checkpoints_replays)
