@@ -140,6 +140,26 @@ static void load_end(struct replay *r)
 }
 
 /*
+ * Whether the recorder had the interrupt window requested when it reached
+ * exit seq: its last window event before that exit's own (a checkpoint
+ * holds no VMM request; the run page's flag outlives the exit that set it).
+ */
+static bool window_before(sqlite3 *db, int64_t seq)
+{
+	sqlite3_stmt *st = NULL;
+	bool on = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM event WHERE kind = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, STREAM_IRQ_WINDOW);
+		sqlite3_bind_int64(st, 2, seq);
+		on = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) != 0;
+	}
+	sqlite3_finalize(st);
+	return on;
+}
+
+/*
  * Where the replay starts: the initial state, or for --until the latest
  * checkpoint at or before the target (stream/checkpoint.h). The cursor is
  * placed right after that exit.
@@ -170,6 +190,8 @@ static int start_point(struct replay *r)
 		r->last_ticks = ck.ticks;
 		rc = stream_cursor_open(&r->cursor, r->db, ck.seq, ck.ticks, &r->err);
 	}
+	if (rc == 0 && ck.seq >= 0 && !r->cursor.irq_async)
+		machine_set_irq_window(&r->m, window_before(r->db, ck.seq));
 	return rc;
 }
 
