@@ -242,9 +242,20 @@ def fig_scaling(env, ns, f1):
         path = env.path("scale-%d.db" % n)
         s = interleave(reps, [("record", lambda r: env.kvmrr_record(
             "exits", path, "n=%d" % n, exits_expect(n)))])["record"]
-        rows.append((n, s, rec_stats(path), "%d run%s" % (reps, "s" if reps > 1 else "")))
+        st = rec_stats(path)
+        if n == max(ns) and n > 10**6:
+            st["seek"] = seek_spread(env, path, st["rows"])
+        rows.append((n, s, st, "%d run%s" % (reps, "s" if reps > 1 else "")))
         os.unlink(path)
     return rows
+
+
+def seek_spread(env, path, exits):
+    """`replay --until SEQ` to seqs spread over a recording: [(SEQ, result)]."""
+    seqs = [exits // 7, exits // 3, exits // 2, 2 * exits // 3, exits - 5]
+    print("seek: %d seqs in %s" % (len(seqs), os.path.basename(path)), flush=True)
+    return [(q, env.run([env.kvmrr, "replay", "-q", "--until", str(q), path], ok=(0,),
+                        expect=r"stopped after seq")) for q in seqs]
 
 
 def fig_preempt(env, ticks=1000, hz=1000):

@@ -285,6 +285,11 @@ class Report:
                  "difference. exit B/exit = pages of the `exit` table per row (dbstat).\n\n" +
                  table(["N", "exits", "record s", "us/exit", "marginal us/exit", "file bytes",
                         "file B/exit", "exit B/exit", "timing"], rows))
+        for n, s, st, note in rows_in:
+            if st.get("seek"):
+                self.add("\nSeek in the %d-exit recording: `kvmrr replay --until SEQ` from its latest "
+                         "checkpoint (wall s): %s.\n" % (st["rows"], ", ".join(
+                             "%d: %.3f" % (q, r.wall) for q, r in st["seek"])))
         self._scaling = rows_in
 
     def preempt(self, d):
