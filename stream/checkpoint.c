@@ -166,6 +166,9 @@ static bool has_checkpoints(sqlite3 *db)
 	return yes;
 }
 
+/* The checkpoint's exit row is in the file (stream/checkpoint.h). */
+#define CKPT_HAS_EXIT "seq <= (SELECT max(seq) FROM exit)"
+
 int stream_checkpoint_find(sqlite3 *db, int64_t seq, struct stream_checkpoint *c, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -176,7 +179,7 @@ int stream_checkpoint_find(sqlite3 *db, int64_t seq, struct stream_checkpoint *c
 	if (!has_checkpoints(db))   /* none taken, or a recording of format version 1 */
 		return 0;
 	rc = sqlite3_prepare_v2(db, "SELECT seq, ticks, pages FROM checkpoint WHERE seq <= ? "
-				"ORDER BY seq DESC LIMIT 1", -1, &st, NULL);
+				"AND " CKPT_HAS_EXIT " ORDER BY seq DESC LIMIT 1", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, seq);
 		rc = sqlite3_step(st);
@@ -203,7 +206,7 @@ int stream_checkpoint_list(sqlite3 *db, int64_t **seqs, uint32_t *n, struct err 
 	*n = 0;
 	if (!has_checkpoints(db))
 		return 0;
-	rc = sqlite3_prepare_v2(db, "SELECT seq FROM checkpoint ORDER BY seq", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db, "SELECT seq FROM checkpoint WHERE " CKPT_HAS_EXIT " ORDER BY seq", -1, &st, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			int64_t *more = realloc(*seqs, (cap = cap ? 2 * cap : 64) * sizeof(**seqs));

@@ -45,6 +45,11 @@ struct stream_checkpoint {
 	uint32_t pages;            /* pages in this checkpoint */
 };
 
+/*
+ * Both see only checkpoints whose exit is in the file: a recording killed
+ * with kill -9 may hold a checkpoint taken after an exit whose row was still
+ * on its way to the file; the state after that exit is no place to start.
+ */
 /* The latest checkpoint at or before seq (c->seq = -1 if none, or if the file has none). 0 or -errno. */
 int stream_checkpoint_find(sqlite3 *db, int64_t seq, struct stream_checkpoint *c, struct err *e);
 /* The checkpoint seqs in order, into *seqs (malloc'd). 0 or -errno. */
