@@ -31,6 +31,15 @@ static int meta_u64(struct replay *r, const char *key, uint64_t *v)
 	return 0;
 }
 
+/* Column i of a cpuid row: an integer of 32 bits, or false. */
+static bool cpuid_col(sqlite3_stmt *st, int i, uint32_t *v)
+{
+	int64_t x = sqlite3_column_int64(st, i);
+
+	*v = (uint32_t)x;
+	return sqlite3_column_type(st, i) == SQLITE_INTEGER && x >= 0 && x <= UINT32_MAX;
+}
+
 static int load_cpuid(struct replay *r, struct kvm_cpuid2 **out)
 {
 	sqlite3_stmt *st = NULL;
@@ -56,13 +65,17 @@ static int load_cpuid(struct replay *r, struct kvm_cpuid2 **out)
 		}
 		struct kvm_cpuid_entry2 *e = &c->entries[n++];
 
-		e->function = (uint32_t)sqlite3_column_int64(st, 0);
-		e->index = (uint32_t)sqlite3_column_int64(st, 1);
-		e->flags = (uint32_t)sqlite3_column_int64(st, 2);
-		e->eax = (uint32_t)sqlite3_column_int64(st, 3);
-		e->ebx = (uint32_t)sqlite3_column_int64(st, 4);
-		e->ecx = (uint32_t)sqlite3_column_int64(st, 5);
-		e->edx = (uint32_t)sqlite3_column_int64(st, 6);
+		uint32_t *cols[] = { &e->function, &e->index, &e->flags, &e->eax, &e->ebx, &e->ecx, &e->edx };
+
+		for (int i = 0; i < 7; i++) {
+			if (!cpuid_col(st, i, cols[i])) {
+				rc = err_set(&r->err, -EINVAL, "corrupt recording: cpuid row %u: %s is not a "
+					     "32-bit value", n - 1, sqlite3_column_name(st, i));
+				sqlite3_finalize(st);
+				free(c);
+				return rc;
+			}
+		}
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		goto fail;

@@ -226,10 +226,11 @@ int stream_checkpoint_list(sqlite3 *db, int64_t **seqs, uint32_t *n, struct err 
 	return 0;
 }
 
-/* Write the pages of checkpoint seq into m; their digest chained on *h. */
-static int restore_pages(sqlite3 *db, struct machine *m, int64_t seq, uint64_t *h, struct err *e)
+/* Write the pages of checkpoint seq into m (want: its pages column); their digest chained on *h. */
+static int restore_pages(sqlite3 *db, struct machine *m, int64_t seq, int64_t want, uint64_t *h, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
 	int rc = sqlite3_prepare_v2(db, "SELECT gpa, data FROM checkpoint_page WHERE seq = ? ORDER BY gpa",
 				    -1, &st, NULL);
 
@@ -249,11 +250,16 @@ static int restore_pages(sqlite3 *db, struct machine *m, int64_t seq, uint64_t *
 		*h = stream_hash64(data, GUEST_PAGE_SIZE, *h);
 		if (m->written)   /* written by us, not by the guest: KVM's log does not see it */
 			stream_dirty_mark(m->written, m, gpa);
+		n++;
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return err_set(e, -EIO, "reading checkpoint %" PRId64 "'s pages: %s", seq, sqlite3_errmsg(db));
+	/* The digest covers the pages, not their count: the column must agree with the rows. */
+	if (n != want)
+		return err_set(e, -EINVAL, "corrupt recording: checkpoint %" PRId64 " says %" PRId64 " pages, "
+			       "its checkpoint_page rows are %" PRId64, seq, want, n);
 	return 0;
 }
 
@@ -277,7 +283,8 @@ static int apply_one(sqlite3 *db, struct machine *m, sqlite3_stmt *row, bool res
 	r = stream_snapshot_load(db, m->vcpu.id, phase, &s, e);
 	if (r == 0) {
 		h = state_digest(h, &s);
-		r = restore_pages(db, m, seq, &h, e);
+		r = restore_pages(db, m, seq, sqlite3_column_type(row, 2) == SQLITE_INTEGER ?
+				  sqlite3_column_int64(row, 2) : -1, &h, e);
 	}
 	if (r == 0 && alen > 0)
 		h = stream_hash64(ablob, (size_t)alen, h);

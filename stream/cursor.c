@@ -56,7 +56,7 @@ static int step_error(struct stream_cursor *c, const char *table, struct err *e)
 /* The next event row into c->event (c->have_event). 0 or -errno. */
 static int read_event(struct stream_cursor *c, struct err *e)
 {
-	int64_t seq, kind, value;
+	int64_t seq, kind, value, vcpu;
 	int rc = sqlite3_step(c->events);
 
 	c->have_event = false;
@@ -72,9 +72,11 @@ static int read_event(struct stream_cursor *c, struct err *e)
 	if (kind != STREAM_IRQ && kind != STREAM_IRQ_WINDOW && kind != STREAM_ASYNC_IRQ)
 		return err_set(e, -EINVAL, "corrupt recording: event seq %" PRId64 ": kind %" PRId64
 			       " is not one this build records (irq, irq_window, async_irq)", seq, kind);
-	if (col_int(c->events, 2, 0, kind == STREAM_IRQ_WINDOW ? 1 : 255, false, &value, w, e) < 0)
+	if (col_int(c->events, 2, 0, kind == STREAM_IRQ_WINDOW ? 1 : 255, false, &value, w, e) < 0 ||
+	    col_int(c->events, 3, 0, STREAM_MAX_VCPUS - 1, false, &vcpu, w, e) < 0)
 		return e->code;
 	memset(&c->event, 0, sizeof(c->event));
+	c->event.vcpu = (uint16_t)vcpu;
 	c->event.kind = (uint8_t)kind;
 	c->event.dir = STREAM_DIR_NONE;
 	c->event.seq = seq;
@@ -98,7 +100,8 @@ static int read_point(struct stream_cursor *c, struct err *e)
 	if (col_int(st, 0, 0, INT64_MAX, false, &seq, (struct where){ "async_point", -1 }, e) < 0)
 		return e->code;
 	struct where w = { "async_point", seq };
-	if (col_int(st, 1, 0, STREAM_MAX_VCPUS - 1, false, &vcpu, w, e) < 0 ||
+	/* kvmrr records one vCPU (id 0): any other is a changed row. */
+	if (col_int(st, 1, 0, 0, false, &vcpu, w, e) < 0 ||
 	    col_int(st, 2, INT64_MIN, INT64_MAX, false, &rip, w, e) < 0 ||
 	    col_int(st, 3, INT64_MIN, INT64_MAX, false, &rflags, w, e) < 0 ||
 	    col_int(st, 4, 0, 3, false, &cpl, w, e) < 0 ||
@@ -148,7 +151,7 @@ int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, int64_t after, uint
 	r = prepare(c, "SELECT seq, vcpu, reason, rip, addr, size, dir, data, vmm_ticks, guest_ticks "
 		    "FROM exit WHERE seq > ?1 ORDER BY seq", &c->exits, e);
 	if (r == 0)
-		r = prepare(c, "SELECT seq, kind, value FROM event WHERE seq >= ?1 ORDER BY seq, rowid",
+		r = prepare(c, "SELECT seq, kind, value, vcpu FROM event WHERE seq >= ?1 ORDER BY seq, rowid",
 			    &c->events, e);
 	if (r == 0)
 		r = prepare(c, "SELECT seq, vcpu, rip, rflags, cpl, regs, xsave_digest, mem_digest, dirty_pages "
@@ -197,7 +200,8 @@ static int read_exit(struct stream_cursor *c, struct stream_item *it, struct err
 	if (col_int(st, 0, 0, INT64_MAX, false, &seq, (struct where){ "exit", -1 }, e) < 0)
 		return e->code;
 	struct where w = { "exit", seq };
-	if (col_int(st, 1, 0, STREAM_MAX_VCPUS - 1, false, &vcpu, w, e) < 0 ||
+	/* kvmrr records one vCPU (id 0): any other is a changed row. */
+	if (col_int(st, 1, 0, 0, false, &vcpu, w, e) < 0 ||
 	    col_int(st, 2, 0, UINT32_MAX, false, &reason, w, e) < 0 ||
 	    col_int(st, 3, INT64_MIN, INT64_MAX, false, &rip, w, e) < 0)
 		return e->code;
@@ -255,6 +259,9 @@ static int take_events(struct stream_cursor *c, struct stream_item *it, int64_t 
 	int r;
 
 	while (c->have_event && c->event.seq <= seq) {
+		if (it->has_exit && c->event.vcpu != it->exit.vcpu)
+			return err_set(e, -EINVAL, "corrupt recording: event seq %" PRId64 " is for vcpu %u, its "
+				       "exit's is %u", c->event.seq, c->event.vcpu, it->exit.vcpu);
 		if (it->nevents == STREAM_ITEM_EVENTS)
 			return err_set(e, -EINVAL, "corrupt recording: more than %d events after exit seq %" PRId64,
 				       STREAM_ITEM_EVENTS, seq);
@@ -297,6 +304,10 @@ int stream_cursor_next(struct stream_cursor *c, struct stream_item *it, struct e
 		}
 	}
 	r = read_exit(c, it, e);
+	/* Events are written in order after their exit's predecessor: none can lie past the next exit. */
+	if (r == 0 && c->have_event && c->event.seq > c->last_seq + 1)
+		return err_set(e, -EINVAL, "corrupt recording: event seq %" PRId64 " lies past the last exit "
+			       "(seq %" PRId64 ")", c->event.seq, c->last_seq);
 	if (r <= 0)
 		return r;
 	it->has_exit = true;
