@@ -54,11 +54,12 @@ struct stream_snapshot {
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
 	struct kvm_xcrs xcrs;
-	struct kvm_xsave xsave;
 	struct kvm_msrs *msrs;             /* malloc'd: header + nmsrs entries */
 	struct kvm_debugregs debugregs;
 	struct kvm_mp_state mp_state;
 	struct kvm_vcpu_events events;
+	/* Last: newer kernel headers end it with a flexible array, which clang refuses elsewhere. */
+	struct kvm_xsave xsave;
 };
 
 /*

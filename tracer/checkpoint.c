@@ -22,6 +22,7 @@ struct tracer_ckpt {
 	struct stream_dirty dirty;     /* pages written since the previous checkpoint */
 	uint64_t interval_ns, next_ns;
 	uint64_t count, pages, ns;     /* checkpoints taken, pages and time spent, for meta */
+	uint64_t max_ns;               /* the longest one on the vCPU thread */
 	struct machine *m;
 };
 
@@ -85,7 +86,9 @@ int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint
 		return r;
 	}
 	c->count++;
-	c->ns += clock_now_ns() - now;   /* settle, snapshot, pages, the wait for the writer's batch */
+	now = clock_now_ns() - now;
+	c->ns += now;                    /* settle, snapshot, pages, the wait for the writer's batch */
+	c->max_ns = now > c->max_ns ? now : c->max_ns;
 	c->next_ns = clock_now_ns() + c->interval_ns;
 	return 0;
 }
@@ -102,6 +105,8 @@ int tracer_ckpt_finish(struct tracer *t, struct err *err)
 	r = stream_meta_set_int(db, "checkpoints", (long long)c->count, err);
 	if (r == 0)
 		r = stream_meta_set_int(db, "checkpoint_ns", (long long)c->ns, err);
+	if (r == 0)
+		r = stream_meta_set_int(db, "checkpoint_max_ns", (long long)c->max_ns, err);
 	tracer_log_unlock(t->log);
 	return r;
 }
