@@ -46,114 +46,160 @@ static uint64_t state_digest(uint64_t h, const struct stream_snapshot *s)
 	return h;
 }
 
-static int insert_page(sqlite3_stmt *st, int64_t seq, uint64_t gpa, const void *data)
+/* A checkpoint taken and not yet written (stream/checkpoint.h). */
+struct stream_checkpoint_data {
+	int64_t seq;
+	uint64_t ticks, digest;
+	int vcpu_id;
+	struct stream_snapshot s;
+	size_t npages;
+	uint64_t *gpas;            /* npages, in gpa order */
+	uint8_t *pages;            /* npages * GUEST_PAGE_SIZE copies */
+	uint64_t *ablob;           /* async pages, alen bytes */
+	size_t alen;
+	void *dblob;               /* device state, dlen bytes */
+	size_t dlen;
+};
+
+void stream_checkpoint_data_free(struct stream_checkpoint_data *d)
 {
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)gpa);
-	sqlite3_bind_blob(st, 3, data, GUEST_PAGE_SIZE, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (!d)
+		return;
+	stream_snapshot_free(&d->s);
+	free(d->gpas);
+	free(d->pages);
+	free(d->ablob);
+	free(d->dblob);
+	free(d);
 }
 
-/* The pages of d into checkpoint_page; their digest chained on *h. */
-static int save_pages(sqlite3 *db, struct machine *m, int64_t seq, const struct stream_dirty *d,
-		      uint64_t *h, uint32_t *count, struct err *e)
+/* The gpas of set (in gpa order) into *gpas (malloc'd), their count into *n. */
+static int dirty_gpas(const struct stream_dirty *set, struct machine *m, uint64_t **gpas, size_t *n)
 {
-	size_t n = stream_dirty_pages(d, m, NULL, 0);
-	uint64_t *gpas = malloc((n ? n : 1) * sizeof(*gpas));
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (!gpas)
-		return err_set(e, -ENOMEM, "checkpoint at seq %" PRId64 ": out of memory", seq);
-	stream_dirty_pages(d, m, gpas, n);
-	rc = sqlite3_prepare_v2(db, "INSERT INTO checkpoint_page(seq, gpa, data) VALUES(?, ?, ?)", -1, &st, NULL);
-	for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
-		void *host = guest_mem_ptr(&m->mem, gpas[i], GUEST_PAGE_SIZE);
-
-		*h = stream_hash64(&gpas[i], sizeof(gpas[i]), *h);
-		*h = stream_hash64(host, GUEST_PAGE_SIZE, *h);
-		rc = insert_page(st, seq, gpas[i], host);
-	}
-	sqlite3_finalize(st);
-	free(gpas);
-	*count = (uint32_t)n;
-	if (rc != SQLITE_OK)
-		return err_set(e, stream_sqlite_errno(rc), "checkpoint at seq %" PRId64 ": writing pages: %s",
-			       seq, sqlite3_errmsg(db));
+	*n = stream_dirty_pages(set, m, NULL, 0);
+	*gpas = malloc((*n ? *n : 1) * sizeof(**gpas));
+	if (!*gpas)
+		return -ENOMEM;
+	stream_dirty_pages(set, m, *gpas, *n);
 	return 0;
 }
 
-/* The gpas of d as a blob (little-endian u64s); malloc'd, *len bytes. */
-static uint64_t *pages_blob(const struct stream_dirty *d, struct machine *m, size_t *len)
+/* Copy the changed pages; chain them on d->digest. */
+static int capture_pages(struct stream_checkpoint_data *d, struct machine *m, const struct stream_dirty *changed)
 {
-	size_t n = stream_dirty_pages(d, m, NULL, 0);
-	uint64_t *gpas = malloc((n ? n : 1) * sizeof(*gpas));
+	if (dirty_gpas(changed, m, &d->gpas, &d->npages) < 0 ||
+	    !(d->pages = malloc((d->npages ? d->npages : 1) * GUEST_PAGE_SIZE)))
+		return -ENOMEM;
+	for (size_t i = 0; i < d->npages; i++) {
+		uint8_t *copy = d->pages + i * GUEST_PAGE_SIZE;
 
-	if (gpas)
-		stream_dirty_pages(d, m, gpas, n);
-	*len = n * sizeof(*gpas);
-	return gpas;
+		memcpy(copy, guest_mem_ptr(&m->mem, d->gpas[i], GUEST_PAGE_SIZE), GUEST_PAGE_SIZE);
+		d->digest = stream_hash64(&d->gpas[i], sizeof(d->gpas[i]), d->digest);
+		d->digest = stream_hash64(copy, GUEST_PAGE_SIZE, d->digest);
+	}
+	return 0;
+}
+
+int stream_checkpoint_capture(struct machine *m, int64_t seq, uint64_t ticks, struct stream_dirty *changed,
+			      const struct stream_dirty *async, struct stream_checkpoint_data **out, struct err *e)
+{
+	struct stream_checkpoint_data *d = calloc(1, sizeof(*d));
+	size_t n = 0;
+	int r;
+
+	if (!d)
+		return err_set(e, -ENOMEM, "checkpoint at seq %" PRId64 ": out of memory", seq);
+	d->seq = seq;
+	d->ticks = ticks;
+	d->vcpu_id = m->vcpu.id;
+	d->digest = stream_hash64(&ticks, sizeof(ticks), (uint64_t)seq);
+	r = stream_dirty_collect(changed, m);
+	if (r < 0) {
+		stream_checkpoint_data_free(d);
+		return err_set(e, r, "checkpoint at seq %" PRId64 ": KVM_GET_DIRTY_LOG: %s", seq, strerror(-r));
+	}
+	r = stream_snapshot_take(&d->s, &m->vcpu, m->kvm_fd, e);
+	if (r == 0) {
+		d->digest = state_digest(d->digest, &d->s);
+		r = capture_pages(d, m, changed);
+		if (r == 0 && async && (r = dirty_gpas(async, m, &d->ablob, &n)) == 0)
+			d->alen = n * sizeof(*d->ablob);
+		/* Every device model's state (machine/devices.h): a replay has none, a resumed run needs them. */
+		if (r == 0 && devices_save(&m->pio, &m->mmio, &d->dblob, &d->dlen) < 0)
+			r = -ENOMEM;
+		if (r < 0)
+			err_set(e, r, "checkpoint at seq %" PRId64 ": out of memory", seq);
+	}
+	if (r < 0) {
+		stream_checkpoint_data_free(d);
+		return r;
+	}
+	if (d->alen)
+		d->digest = stream_hash64(d->ablob, d->alen, d->digest);
+	if (d->dlen)
+		d->digest = stream_hash64(d->dblob, d->dlen, d->digest);
+	stream_dirty_clear(changed);
+	*out = d;
+	return 0;
+}
+
+/* The pages of d into checkpoint_page. */
+static int write_pages(sqlite3 *db, const struct stream_checkpoint_data *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "INSERT INTO checkpoint_page(seq, gpa, data) VALUES(?, ?, ?)", -1, &st, NULL);
+
+	for (size_t i = 0; rc == SQLITE_OK && i < d->npages; i++) {
+		sqlite3_bind_int64(st, 1, d->seq);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)d->gpas[i]);
+		sqlite3_bind_blob(st, 3, d->pages + i * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int stream_checkpoint_write(sqlite3 *db, const struct stream_checkpoint_data *d, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	char phase[48];
+	int r, rc;
+
+	phase_name(phase, sizeof(phase), d->seq);
+	r = stream_snapshot_save(db, d->vcpu_id, phase, &d->s, e);
+	if (r < 0)
+		return r;
+	rc = write_pages(db, d);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "INSERT INTO checkpoint(seq, ticks, pages, async_pages, devices, digest) "
+					"VALUES(?, ?, ?, ?, ?, ?)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, d->seq);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)d->ticks);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)d->npages);
+		sqlite3_bind_blob(st, 4, d->ablob ? (const void *)d->ablob : "", (int)d->alen, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 5, d->dblob, (int)d->dlen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)d->digest);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return err_set(e, stream_sqlite_errno(rc), "checkpoint at seq %" PRId64 ": %s", d->seq,
+			       sqlite3_errmsg(db));
+	return 0;
 }
 
 int stream_checkpoint_save(sqlite3 *db, struct machine *m, int64_t seq, uint64_t ticks,
 			   struct stream_dirty *changed, const struct stream_dirty *async, struct err *e)
 {
-	struct stream_snapshot s;
-	sqlite3_stmt *st = NULL;
-	char phase[48];
-	uint64_t h = stream_hash64(&ticks, sizeof(ticks), (uint64_t)seq), *ablob = NULL;
-	uint32_t pages = 0;
-	size_t alen = 0, dlen = 0;
-	void *dblob = NULL;
-	int r, rc;
+	struct stream_checkpoint_data *d = NULL;
+	int r = stream_checkpoint_capture(m, seq, ticks, changed, async, &d, e);
 
-	memset(&s, 0, sizeof(s));
-	phase_name(phase, sizeof(phase), seq);
-	r = stream_dirty_collect(changed, m);
-	if (r < 0)
-		return err_set(e, r, "checkpoint at seq %" PRId64 ": KVM_GET_DIRTY_LOG: %s", seq, strerror(-r));
-	r = stream_snapshot_take(&s, &m->vcpu, m->kvm_fd, e);
 	if (r == 0)
-		r = stream_snapshot_save(db, m->vcpu.id, phase, &s, e);
-	if (r == 0) {
-		h = state_digest(h, &s);
-		r = save_pages(db, m, seq, changed, &h, &pages, e);
-	}
-	stream_snapshot_free(&s);
-	if (r < 0)
-		return r;
-	if (async && !(ablob = pages_blob(async, m, &alen)))
-		return err_set(e, -ENOMEM, "checkpoint at seq %" PRId64 ": out of memory", seq);
-	if (alen)
-		h = stream_hash64(ablob, alen, h);
-	/* Every device model's state (machine/devices.h): a replay has none, a resumed run needs them. */
-	if (devices_save(&m->pio, &m->mmio, &dblob, &dlen) < 0) {
-		free(ablob);
-		return err_set(e, -ENOMEM, "checkpoint at seq %" PRId64 ": out of memory", seq);
-	}
-	if (dlen)
-		h = stream_hash64(dblob, dlen, h);
-	rc = sqlite3_prepare_v2(db, "INSERT INTO checkpoint(seq, ticks, pages, async_pages, devices, digest) "
-				"VALUES(?, ?, ?, ?, ?, ?)", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, seq);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)ticks);
-		sqlite3_bind_int64(st, 3, pages);
-		sqlite3_bind_blob(st, 4, ablob ? (const void *)ablob : "", (int)alen, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 5, dblob, (int)dlen, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, (sqlite3_int64)h);
-		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
-	}
-	sqlite3_finalize(st);
-	free(ablob);
-	free(dblob);
-	if (rc != SQLITE_OK)
-		return err_set(e, stream_sqlite_errno(rc), "checkpoint at seq %" PRId64 ": %s", seq,
-			       sqlite3_errmsg(db));
-	stream_dirty_clear(changed);
-	return 0;
+		r = stream_checkpoint_write(db, d, e);
+	stream_checkpoint_data_free(d);
+	return r;
 }
 
 static bool has_checkpoints(sqlite3 *db)

@@ -39,6 +39,18 @@ int stream_checkpoint_settle(struct machine *m, struct err *e);
 int stream_checkpoint_save(sqlite3 *db, struct machine *m, int64_t seq, uint64_t ticks,
 			   struct stream_dirty *changed, const struct stream_dirty *async, struct err *e);
 
+/*
+ * The same in two steps, so the recorder's vCPU thread never waits for
+ * SQLite: capture copies everything (state, pages, device state, digest)
+ * out of the machine and clears changed; write puts it into db (any thread,
+ * inside the caller's transaction). 0 or -errno + e.
+ */
+struct stream_checkpoint_data;
+int stream_checkpoint_capture(struct machine *m, int64_t seq, uint64_t ticks, struct stream_dirty *changed,
+			      const struct stream_dirty *async, struct stream_checkpoint_data **out, struct err *e);
+int stream_checkpoint_write(sqlite3 *db, const struct stream_checkpoint_data *d, struct err *e);
+void stream_checkpoint_data_free(struct stream_checkpoint_data *d);
+
 struct stream_checkpoint {
 	int64_t seq;               /* -1: none (start from the initial state) */
 	uint64_t ticks;

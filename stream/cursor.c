@@ -200,6 +200,10 @@ static int read_exit(struct stream_cursor *c, struct stream_item *it, struct err
 	if (col_int(st, 0, 0, INT64_MAX, false, &seq, (struct where){ "exit", -1 }, e) < 0)
 		return e->code;
 	struct where w = { "exit", seq };
+	/* The query orders by seq, a primary key: only a damaged b-tree gives one twice or backwards. */
+	if (seq <= c->last_seq)
+		return err_set(e, -EINVAL, "corrupt recording: exit seq %" PRId64 " comes after seq %" PRId64
+			       " (the file is damaged: PRAGMA quick_check says where)", seq, c->last_seq);
 	/* kvmrr records one vCPU (id 0): any other is a changed row. */
 	if (col_int(st, 1, 0, 0, false, &vcpu, w, e) < 0 ||
 	    col_int(st, 2, 0, UINT32_MAX, false, &reason, w, e) < 0 ||

@@ -3,9 +3,11 @@
  * Checkpoints while recording (stream/checkpoint.h): after an exit, when
  * checkpoint_sec of run time have passed since the last one, the vCPU is
  * settled and its state and the pages written since the previous
- * checkpoint go into the file. The write is synchronous on the vCPU thread
- * (it waits for the writer's current batch, at most ~50 ms); the pages come
- * from KVM's dirty log, which the asynchronous points' set shares.
+ * checkpoint are copied out of the machine on the vCPU thread and go into
+ * the file through the writer thread, in ring order behind the exit they
+ * follow (tracer_log_job): the vCPU never waits for SQLite, and a kill -9
+ * cannot leave a checkpoint without its exit. The pages come from KVM's
+ * dirty log, which the asynchronous points' set shares.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -52,12 +54,48 @@ int tracer_ckpt_init(struct tracer *t, struct machine *m, struct err *err)
 	return 0;
 }
 
+/* A checkpoint on its way to the file through the writer (tracer/log.h). */
+struct ckpt_job {
+	struct tracer_log_job job;
+	struct stream_checkpoint_data *data;
+};
+
+static int ckpt_job_write(struct tracer_log_job *job, sqlite3 *db, struct err *err)
+{
+	return stream_checkpoint_write(db, ((struct ckpt_job *)job)->data, err);
+}
+
+static void ckpt_job_free(struct tracer_log_job *job)
+{
+	stream_checkpoint_data_free(((struct ckpt_job *)job)->data);
+	free(job);
+}
+
+/* Copy the checkpoint at the last exit out of the machine and queue it behind that exit's row. */
+static int ckpt_take(struct tracer *t, struct machine *m, uint64_t tsc_exit, struct err *e)
+{
+	struct ckpt_job *job = calloc(1, sizeof(*job));
+	int r;
+
+	if (!job)
+		return err_set(e, -ENOMEM, "checkpoint: out of memory");
+	r = stream_checkpoint_capture(m, (int64_t)t->seq - 1, tsc_exit - t->tsc_base, &t->ckpt->dirty,
+				      tracer_async_dirty(t), &job->data, e);
+	if (r < 0) {
+		free(job);
+		return err_wrap(e, "recording %s", tracer_log_path(t->log));
+	}
+	job->job.write = ckpt_job_write;
+	job->job.free = ckpt_job_free;
+	r = tracer_log_job(t->log, &job->job);
+	return r < 0 ? tracer_log_error(t->log, e) : 0;
+}
+
 int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint64_t tsc_exit)
 {
 	struct tracer_ckpt *c = t->ckpt;
 	uint64_t now = clock_now_ns();
 	struct err e = { 0 };
-	sqlite3 *db;
 	int r;
 
 	/*
@@ -68,26 +106,17 @@ int tracer_ckpt_maybe(struct tracer *t, struct machine *m, uint32_t reason, uint
 	    stream_sync_of(reason, !m->cfg.irq_at_exits, false) != STREAM_SYNC_EXIT)
 		return 0;
 	r = stream_checkpoint_settle(m, &e);
-	if (r == 0) {
-		db = tracer_log_lock(t->log);
-		r = stream_sql_exec(db, "BEGIN", "checkpoint: BEGIN", &e);
-		if (r == 0)
-			r = stream_checkpoint_save(db, m, (int64_t)t->seq - 1, tsc_exit - t->tsc_base, &c->dirty,
-						   tracer_async_dirty(t), &e);
-		if (r == 0)
-			r = stream_sql_exec(db, "COMMIT", "checkpoint: COMMIT", &e);
-		else
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		tracer_log_unlock(t->log);
-	}
-	if (r < 0) {
+	if (r < 0)
 		err_wrap(&e, "recording %s", tracer_log_path(t->log));
+	else
+		r = ckpt_take(t, m, tsc_exit, &e);     /* its messages name the file */
+	if (r < 0) {
 		machine_set_end(m, END_ERROR, e.msg);
 		return r;
 	}
 	c->count++;
 	now = clock_now_ns() - now;
-	c->ns += now;                    /* settle, snapshot, pages, the wait for the writer's batch */
+	c->ns += now;                    /* settle, snapshot, copies of the pages: the vCPU thread's time */
 	c->max_ns = now > c->max_ns ? now : c->max_ns;
 	c->next_ns = clock_now_ns() + c->interval_ns;
 	return 0;

@@ -62,9 +62,25 @@ static void writer_failed(struct tracer_log *l)
 	atomic_store(&l->error, l->w.err.code);
 }
 
+/* The ring record of a tracer_log_job: no stream kind, the pointer in its inline data. */
+#define TRACER_KIND_JOB 0xfe
+_Static_assert(TRACER_KIND_JOB >= STREAM_KIND_COUNT, "a job is no stream record");
+
+static void run_job(struct tracer_log *l, const struct stream_rec *r)
+{
+	struct tracer_log_job *job;
+
+	memcpy(&job, r->data, sizeof(job));
+	if (!atomic_load(&l->error) && job->write(job, l->db, &l->w.err) < 0)
+		writer_failed(l);
+	job->free(job);
+}
+
 static void write_rec(struct tracer_log *l, const struct stream_rec *r, const uint8_t *data)
 {
-	if (stream_write(&l->w, r, data) < 0)
+	if (r->kind == TRACER_KIND_JOB)
+		run_job(l, r);
+	else if (stream_write(&l->w, r, data) < 0)
 		writer_failed(l);
 }
 
@@ -374,6 +390,21 @@ int tracer_log_rec(struct tracer_log *l, const struct stream_rec *r, const void 
 		memcpy(s.bytes, (const uint8_t *)data + off, n);
 		tracer_ring_push(&l->ring, &s);
 	}
+	return 0;
+}
+
+int tracer_log_job(struct tracer_log *l, struct tracer_log_job *job)
+{
+	struct stream_rec r = { .kind = TRACER_KIND_JOB, .seq = -1 };
+	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
+
+	if (e) {
+		job->free(job);
+		return e;
+	}
+	_Static_assert(sizeof(job) <= sizeof(r.data), "a pointer fits in a record's inline data");
+	memcpy(r.data, &job, sizeof(job));
+	tracer_ring_push(&l->ring, (const struct tracer_slot *)&r);
 	return 0;
 }
 

@@ -60,6 +60,20 @@ void tracer_log_set_tsc_base(struct tracer_log *l, uint64_t tsc);
  */
 int tracer_log_rec(struct tracer_log *l, const struct stream_rec *r, const void *data);
 
+/*
+ * Work the writer does in ring order, inside its transaction: the rows of a
+ * checkpoint, which so reach the file with (never before) the exits queued
+ * ahead of them, while the producer goes on without waiting for SQLite.
+ * write runs on the writer thread unless the log has failed; free always
+ * runs, once.
+ */
+struct tracer_log_job {
+	int (*write)(struct tracer_log_job *job, sqlite3 *db, struct err *err);
+	void (*free)(struct tracer_log_job *job);
+};
+/* Producer: queue job behind the records queued so far. 0 or the writer's error (job freed then). */
+int tracer_log_job(struct tracer_log *l, struct tracer_log_job *job);
+
 /* Wait until everything queued so far is committed. 0 or the writer's error with its message. */
 int tracer_log_drain(struct tracer_log *l, struct err *err);
 /* The writer's error (0 if none) and its message. */
