@@ -122,6 +122,11 @@ void e2e_sh(struct e2e_cmd *c, const char *dir, int limit, const char *fmt, ...)
 	free(full);
 }
 
+char *e2e_read_file(const char *path, size_t *len)
+{
+	return slurp(path, len);
+}
+
 void e2e_free(struct e2e_cmd *c)
 {
 	free(c->out);

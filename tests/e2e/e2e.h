@@ -37,6 +37,8 @@ const char *e2e_guest(const char *name);
 void e2e_sh(struct e2e_cmd *c, const char *dir, int limit, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void e2e_free(struct e2e_cmd *c);
+/* The whole file, NUL-terminated (malloc'd; fails the test when unreadable); *len its size if len. */
+char *e2e_read_file(const char *path, size_t *len);
 
 /* `kvmrr run OPTS GUEST` / `kvmrr record -o REC OPTS GUEST` / `kvmrr replay OPTS REC`. */
 void e2e_run(struct e2e_cmd *c, const char *dir, const char *guest, const char *opts);
