@@ -148,6 +148,9 @@ int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, int64_t after, uint
 	c->after = after;
 	c->ticks = ticks;
 	c->irq_async = stream_meta_get(db, "irq_delivery", buf, sizeof(buf)) == 0 && strcmp(buf, "async") == 0;
+	if (stream_meta_get(db, "irq_delivery", buf, sizeof(buf)) == 0 && !c->irq_async && strcmp(buf, "exits"))
+		return err_set(e, -EINVAL, "corrupt recording: meta.irq_delivery is \"%s\", neither \"async\" "
+			       "nor \"exits\"", buf);
 	r = prepare(c, "SELECT seq, vcpu, reason, rip, addr, size, dir, data, vmm_ticks, guest_ticks "
 		    "FROM exit WHERE seq > ?1 ORDER BY seq", &c->exits, e);
 	if (r == 0)

@@ -282,6 +282,7 @@ static int equal_regs(const struct kvm_regs *x, const struct kvm_regs *y)
 int stream_point_compare(struct stream_dirty *d, struct machine *m, const struct kvm_regs *regs,
 			 const struct stream_point *want, bool raw_xsave, struct stream_point_match *out)
 {
+	struct kvm_sregs sregs;
 	uint64_t xs = 0, md;
 	int r;
 
@@ -289,6 +290,14 @@ int stream_point_compare(struct stream_dirty *d, struct machine *m, const struct
 	out->equal_regs = equal_regs(regs, &want->regs);
 	if (out->equal_regs != STREAM_POINT_REGS)
 		return 0;
+	/* The same registers at another privilege level are another point: one register short. */
+	r = vcpu_get_sregs(&m->vcpu, &sregs);
+	if (r < 0)
+		return r;
+	if ((sregs.cs.selector & 3) != want->cpl) {
+		out->equal_regs--;
+		return 0;
+	}
 	out->compared = true;
 	r = stream_xsave_digest(m, &xs, raw_xsave);
 	if (r < 0)

@@ -131,6 +131,11 @@ static long long db_int(const char *rec, const char *fmt, long long arg)
 	return v;
 }
 
+static long long exit_rows(const char *rec)
+{
+	return db_int(rec, "SELECT count(*) FROM exit WHERE seq > %lld", -1);
+}
+
 /* One stored checkpoint: the rest from it, and a seek from it equal to one from the start. */
 static void check_checkpoint(const char *rec, long long ck, long long rows, uint64_t *rnd,
 			     struct kill_counts *c)
@@ -214,7 +219,7 @@ static void check_copy(const char *copy, long long rows, struct kill_counts *c)
 
 	if (!has_initial_state(copy))
 		return;     /* killed between the initial state's commit and the WAL checkpoint after it */
-	copied = db_int(copy, "SELECT count(*) FROM exit WHERE seq >= %lld", 0);
+	copied = exit_rows(copy);
 	TEST_ASSERT(copied <= rows, "the copy of rec.db has %lld exits, rec.db with its -wal %lld", copied, rows);
 	TEST_ASSERT_EQ(replay_prefix("", copy, -1), copied);
 	c->copies++;
@@ -281,7 +286,7 @@ static long long kill_once(int i, uint64_t *rnd, struct kill_counts *c, pid_t *p
 		c->no_initial_state++;
 	} else {
 		check_recording(r.rec, seen, rnd, env_count("KVMRR_KILL_CHECKPOINTS", 2), c);
-		rows = db_int(r.rec, "SELECT count(*) FROM exit WHERE seq >= %lld", 0);
+		rows = exit_rows(r.rec);
 		check_copy(copy, rows, c);
 	}
 	e2e_free(&r);
