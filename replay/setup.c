@@ -137,27 +137,6 @@ static int restore_vcpu(struct replay *r)
 	return rc;
 }
 
-/* A complete recording's meta.exits is its exit rows: seq 0 to exits - 1 (a gap the cursor finds). */
-static int check_exit_count(struct replay *r)
-{
-	uint64_t exits = 0;
-	sqlite3_stmt *st = NULL;
-	int64_t rows = -1;
-	int rc = meta_u64(r, "exits", &exits);
-
-	if (rc < 0)
-		return rc;
-	if (sqlite3_prepare_v2(r->db, "SELECT coalesce(max(seq) + 1, 0) FROM exit", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		rows = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	/* No readable exit table, or an empty one: said later, in their own words. */
-	if (rows > 0 && (uint64_t)rows != exits)
-		return err_set(&r->err, -EINVAL, "corrupt recording: meta.exits says %llu exits, the exit table "
-			       "ends at seq %lld", (unsigned long long)exits, (long long)rows - 1);
-	return 0;
-}
-
 static void load_end(struct replay *r)
 {
 	char buf[64];
@@ -261,8 +240,6 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 		return rc;
 	load_end(r);
 	rc = meta_u64(r, "mem_size", &mem_size);
-	if (rc == 0 && r->complete)
-		rc = check_exit_count(r);
 	if (rc == 0)
 		rc = load_cpuid(r, &cpuid);
 	if (rc < 0)
@@ -290,10 +267,14 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 		rc = restore_vcpu(r);
 	if (rc == 0)
 		rc = start_point(r);
-	if (rc == 0 && r->complete && r->cursor.total_exits == 0 && meta_u64(r, "exits", &mem_size) == 0 &&
-	    mem_size > 0)
-		rc = err_set(&r->err, -EINVAL, "corrupt recording: complete, meta.exits says %llu exits, "
-			     "but table exit holds no exits", (unsigned long long)mem_size);
+	/* A complete recording's meta.exits is its exit rows, seq 0 to exits - 1 (a gap the cursor finds). */
+	if (rc == 0 && r->complete && meta_u64(r, "exits", &mem_size) == 0 && mem_size != r->cursor.total_exits)
+		rc = r->cursor.total_exits == 0 ?
+			err_set(&r->err, -EINVAL, "corrupt recording: complete, meta.exits says %llu exits, "
+				"but table exit holds no exits", (unsigned long long)mem_size) :
+			err_set(&r->err, -EINVAL, "corrupt recording: complete, meta.exits says %llu exits, "
+				"the exit table ends at seq %llu", (unsigned long long)mem_size,
+				(unsigned long long)r->cursor.total_exits - 1);
 	if (rc == 0 && opt->ckpt_interval_sec > 0)
 		rc = replay_ckpts_init(r, opt->ckpt_interval_sec, opt->ckpt_cap);
 	if (rc == 0 && opt->until >= 0 && (uint64_t)opt->until >= r->cursor.total_exits)
