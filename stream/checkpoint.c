@@ -51,7 +51,6 @@ struct stream_checkpoint_data {
 	int64_t seq;
 	uint64_t ticks, digest;
 	int vcpu_id;
-	struct stream_snapshot s;
 	size_t npages;
 	uint64_t *gpas;            /* npages, in gpa order */
 	uint8_t *pages;            /* npages * GUEST_PAGE_SIZE copies */
@@ -59,6 +58,7 @@ struct stream_checkpoint_data {
 	size_t alen;
 	void *dblob;               /* device state, dlen bytes */
 	size_t dlen;
+	struct stream_snapshot s;  /* last: it ends with a flexible array (clang refuses it elsewhere) */
 };
 
 void stream_checkpoint_data_free(struct stream_checkpoint_data *d)
