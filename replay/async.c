@@ -20,6 +20,10 @@ struct replay_async {
 	int vector;
 	bool seeking, stepping, armed_kick;
 	struct stream_dirty dirty;
+	/* After a stored checkpoint's restore: pages the new VM may report at a mere first touch */
+	struct stream_dirty touch;
+	uint64_t *touch_hash;          /* their content's hash as restored, by bit index */
+	size_t touch_left;
 	uint64_t start_ns, deadline_ns, budget_ns, rec_ns;
 	uint64_t hits, steps;              /* this seek */
 	/* the nearest state seen: score = 4 * equal registers + 2 * xsave + mem */
@@ -170,11 +174,18 @@ static int compare_here(struct replay *r, const struct kvm_regs *regs)
 	struct replay_async *a = r->async;
 	struct kvm_run *run = r->m.vcpu.run;
 	struct stream_point_match got;
-	int rc = stream_point_compare(&a->dirty, &r->m, regs, &a->want, r->format_version < 2, &got);
-	int score = 4 * got.equal_regs + 2 * got.xsave + got.mem;
+	int rc = 0, score;
 
+	if (a->touch_left) {   /* first touches of restored pages that were only read are no writes */
+		rc = stream_dirty_collect(&a->dirty, &r->m);
+		if (rc == 0)
+			a->touch_left = stream_dirty_drop_unchanged(&a->dirty, &a->touch, a->touch_hash, &r->m);
+	}
+	if (rc == 0)
+		rc = stream_point_compare(&a->dirty, &r->m, regs, &a->want, r->format_version < 2, &got);
 	if (rc < 0)
 		return rc;
+	score = 4 * got.equal_regs + 2 * got.xsave + got.mem;
 	if (score > a->best_score) {
 		a->best_score = score;
 		a->best = *regs;
@@ -298,10 +309,33 @@ void replay_async_report(struct replay *r, FILE *out)
 		a->reached ? a->total_ns / 1e6 / (double)a->reached : 0.0);
 }
 
+int replay_async_after_restore(struct replay *r, const struct stream_dirty *restored)
+{
+	struct replay_async *a = r->async;
+
+	if (!a || !restored)
+		return 0;
+	if (!a->touch_hash) {
+		if (stream_dirty_init(&a->touch, &r->m) < 0 ||
+		    !(a->touch_hash = calloc(a->touch.words * 64, sizeof(uint64_t)))) {
+			stream_dirty_free(&a->touch);
+			return err_set(&r->err, -ENOMEM, "asynchronous replay: out of memory");
+		}
+	}
+	/* The pages pending for the next point at the checkpoint are in the set already: no candidates. */
+	stream_dirty_minus(&a->touch, restored, &a->dirty);
+	stream_dirty_hash_pages(&a->touch, &r->m, a->touch_hash);
+	a->touch_left = stream_dirty_pages(&a->touch, &r->m, NULL, 0);
+	return 0;
+}
+
 void replay_async_close(struct replay *r)
 {
 	if (!r->async)
 		return;
+	if (r->async->touch_hash)
+		stream_dirty_free(&r->async->touch);
+	free(r->async->touch_hash);
 	stream_dirty_detach(&r->async->dirty, &r->m);
 	stream_dirty_free(&r->async->dirty);
 	free(r->async);

@@ -57,6 +57,15 @@ const char *replay_async_early_exit(struct replay *r);
 
 /* The point and the nearest state seen (after a divergence), and the seek statistics. */
 void replay_async_report(struct replay *r, FILE *out);
+/*
+ * A stored checkpoint was restored into this new VM: restored holds the
+ * pages written from the recording (m->written). On this host KVM reports
+ * such a page again at its first touch even when the guest only reads it,
+ * which the recorder's VM did before the checkpoint: at each comparison a
+ * first report of one whose content is still as restored is dropped from
+ * the pages written since the last point. 0 or -ENOMEM.
+ */
+int replay_async_after_restore(struct replay *r, const struct stream_dirty *restored);
 /* The replay goes on after a stop: the seek's time budget starts again. */
 void replay_async_resume(struct replay *r);
 /* Stop seeking the current point (a checkpoint is being restored). */

@@ -203,6 +203,8 @@ static int start_point(struct replay *r)
 		r->last_ticks = ck.ticks;
 		rc = stream_cursor_open(&r->cursor, r->db, ck.seq, ck.ticks, &r->err);
 	}
+	if (rc == 0 && ck.seq >= 0)
+		rc = replay_async_after_restore(r, r->m.written);
 	if (rc == 0 && ck.seq >= 0 && !r->cursor.irq_async)
 		machine_set_irq_window(&r->m, window_before(r->db, ck.seq));
 	return rc;

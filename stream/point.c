@@ -182,6 +182,55 @@ size_t stream_dirty_pages(const struct stream_dirty *d, const struct machine *m,
 	return count;
 }
 
+void stream_dirty_minus(struct stream_dirty *dst, const struct stream_dirty *a, const struct stream_dirty *b)
+{
+	for (size_t w = 0; w < dst->words; w++)
+		dst->bits[w] = a->bits[w] & ~b->bits[w];
+}
+
+/* The host address of page bit `page` of region i, or NULL. */
+static const void *page_host(const struct machine *m, unsigned int i, uint64_t page)
+{
+	const struct guest_mem_region *reg = &m->mem.regions[i];
+
+	return guest_mem_ptr(&m->mem, reg->gpa + page * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE);
+}
+
+void stream_dirty_hash_pages(const struct stream_dirty *d, const struct machine *m, uint64_t *hash)
+{
+	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++)
+		for (size_t w = 0; w < region_words(&m->mem.regions[i]); w++)
+			for (uint64_t bits = d->bits[d->region_word[i] + w]; bits; bits &= bits - 1) {
+				uint64_t page = w * 64 + (uint64_t)__builtin_ctzll(bits);
+				const void *host = page_host(m, i, page);
+
+				hash[d->region_word[i] * 64 + page] = host ? stream_hash64(host, GUEST_PAGE_SIZE, 0) : 0;
+			}
+}
+
+size_t stream_dirty_drop_unchanged(struct stream_dirty *d, struct stream_dirty *touch, const uint64_t *hash,
+				   const struct machine *m)
+{
+	size_t left = 0;
+
+	for (unsigned int i = 0; i < m->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++)
+		for (size_t w = 0; w < region_words(&m->mem.regions[i]); w++) {
+			size_t at = d->region_word[i] + w;
+			uint64_t both = d->bits[at] & touch->bits[at];
+
+			touch->bits[at] &= ~both;
+			left += (size_t)__builtin_popcountll(touch->bits[at]);
+			for (; both; both &= both - 1) {
+				uint64_t page = w * 64 + (uint64_t)__builtin_ctzll(both);
+				const void *host = page_host(m, i, page);
+
+				if (host && stream_hash64(host, GUEST_PAGE_SIZE, 0) == hash[at * 64 + page % 64])
+					d->bits[at] &= ~(1ULL << (page % 64));
+			}
+		}
+	return left;
+}
+
 void stream_dirty_clear(struct stream_dirty *d)
 {
 	memset(d->bits, 0, d->words * sizeof(uint64_t));

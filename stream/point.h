@@ -48,6 +48,18 @@ void stream_dirty_clear(struct stream_dirty *d);
 void stream_dirty_mark(struct stream_dirty *d, const struct machine *m, uint64_t gpa);
 /* The accumulated pages' gpas in order into gpas (up to max); returns how many there are. */
 size_t stream_dirty_pages(const struct stream_dirty *d, const struct machine *m, uint64_t *gpas, size_t max);
+/* dst = the pages in a but not in b (all three sized for the same machine). */
+void stream_dirty_minus(struct stream_dirty *dst, const struct stream_dirty *a, const struct stream_dirty *b);
+/* hash[i] = stream_hash64 of page i of d (i: the page's bit index in the set), for the pages in d. */
+void stream_dirty_hash_pages(const struct stream_dirty *d, const struct machine *m, uint64_t *hash);
+/*
+ * For each page in both d and *touch: clear it from *touch, and drop it from
+ * d when its content still hashes to hash[i]: KVM on this host reports a
+ * page at its first touch in a new VM even when the guest only read it
+ * (docs/host.md). Returns how many pages are left in *touch.
+ */
+size_t stream_dirty_drop_unchanged(struct stream_dirty *d, struct stream_dirty *touch, const uint64_t *hash,
+				   const struct machine *m);
 /* Digest of (gpa, content) of every accumulated page in gpa order; *pages = how many. */
 uint64_t stream_dirty_digest(const struct stream_dirty *d, const struct machine *m, uint32_t *pages);
 
