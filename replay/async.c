@@ -12,7 +12,6 @@
 #include "stream/format.h"
 #include "stream/point.h"
 
-#define DR7_L0 0x1ULL            /* DR0 enabled, R/W0 = 00 (execute), LEN0 = 00 */
 #define NREGS STREAM_POINT_REGS
 
 struct replay_async {
@@ -54,20 +53,9 @@ bool replay_async_seeking(const struct replay *r)
 
 static int guest_debug(struct replay *r, uint32_t control, uint64_t rip)
 {
-	struct kvm_guest_debug dbg;
-	int rc;
-
-	memset(&dbg, 0, sizeof(dbg));
-	dbg.control = control;
-	if (control & KVM_GUESTDBG_USE_HW_BP) {
-		dbg.arch.debugreg[0] = rip;
-		dbg.arch.debugreg[7] = DR7_L0;
-	}
-	rc = vcpu_set_guest_debug(&r->m.vcpu, &dbg);
-	if (rc < 0)
-		err_set(&r->err, rc, "KVM_SET_GUEST_DEBUG control 0x%x rip 0x%" PRIx64 ": %s",
-			control, rip, strerror(-rc));
-	return rc;
+	r->dbg.async_control = control;
+	r->dbg.async_rip = rip;
+	return replay_debug_apply(r);
 }
 
 /* Recorded time (ns) from the last matched exit to the point. */

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/size.h"
+#include "replay/gdb_server.h"
 #include "stream/format.h"
 
 static void usage(FILE *out)
@@ -36,6 +37,9 @@ static void usage(FILE *out)
 		"                            (default: none; with --gdb 0.25)\n"
 		"  --checkpoint-mem SIZE     at most SIZE of them, older ones thinned first\n"
 		"                            (default 1G)\n"
+		"  --gdb [HOST:]PORT         serve gdb's remote protocol (target remote :PORT),\n"
+		"                            paused at the initial state; reverse-continue,\n"
+		"                            reverse-stepi, `monitor help` (README \"gdb\")\n"
 		"  --json                    write the report as JSON on stdout\n"
 		"  --continue-on-divergence  go on after a divergence and count them\n"
 		"  --timeout SEC             give up (a divergence) after SEC seconds\n"
@@ -70,6 +74,8 @@ static double default_timeout(const char *path)
 	return 20 * secs + 30;
 }
 
+static const char *gdb_addr;   /* --gdb */
+
 static int parse(int argc, char **argv, struct replay_options *o)
 {
 	static const struct option longopts[] = {
@@ -83,6 +89,7 @@ static int parse(int argc, char **argv, struct replay_options *o)
 		{ "quiet-console", no_argument, NULL, 'q' },
 		{ "checkpoint-interval", required_argument, NULL, 'I' },
 		{ "checkpoint-mem", required_argument, NULL, 'M' },
+		{ "gdb", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -95,6 +102,7 @@ static int parse(int argc, char **argv, struct replay_options *o)
 	o->from = -1;
 	o->probe = -1;
 	optind = 1;
+	gdb_addr = NULL;
 	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
@@ -145,6 +153,7 @@ static int parse(int argc, char **argv, struct replay_options *o)
 				return -1;
 			}
 			break;
+		case 'g': gdb_addr = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default:
 			fprintf(stderr, "kvmrr replay: see 'kvmrr replay --help'\n");
@@ -170,6 +179,15 @@ int replay_cmd(int argc, char **argv)
 		return rc > 0 ? 0 : REPLAY_ERROR;
 	if (opt.json)
 		opt.quiet_console = true;
+	if (gdb_addr) {
+		if (opt.until >= 0 || opt.from >= 0 || opt.json || opt.jobs > 1 || opt.continue_on_divergence) {
+			fprintf(stderr, "kvmrr replay: --gdb goes with none of --until, --from-checkpoint, --json, "
+				"--jobs, --continue-on-divergence (use monitor seek)\n");
+			return REPLAY_ERROR;
+		}
+		opt.quiet_console = true;   /* going back would print the console again */
+		return replay_gdb_serve(&opt, gdb_addr);   /* no timeout: gdb's user decides */
+	}
 	if (!opt.timeout_sec)
 		opt.timeout_sec = default_timeout(opt.path);
 	if (opt.jobs > 1) {

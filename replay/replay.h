@@ -65,6 +65,20 @@ struct replay_seen {
 struct stream_mem_pages;
 struct replay_ckpts;
 
+/*
+ * The debug registers, shared by the asynchronous points and gdb
+ * (replay/debugregs.c): DR0 belongs to replay/async.c, DR1-DR3 to gdb
+ * (replay/gdb_exec.c). Each side writes its part and calls
+ * replay_debug_apply, which gives KVM the union.
+ */
+struct replay_debug {
+	uint32_t async_control;       /* async.c: 0, ENABLE|USE_HW_BP (DR0 = async_rip) or ENABLE|SINGLESTEP */
+	uint64_t async_rip;
+	uint64_t addr[4];             /* [1..3]: gdb's breakpoints and watchpoints */
+	uint64_t dr7;                 /* gdb's enable, R/W and LEN bits (DR1-DR3 only) */
+	bool step;                    /* gdb single-steps */
+};
+
 struct replay {
 	struct replay_options opt;
 	struct machine m;
@@ -100,6 +114,7 @@ struct replay {
 	struct stream_mem_pages *pages; /* format 2: page digests since the load (stream/digest.h) */
 	struct replay_ckpts *ckpts;   /* checkpoints in memory (replay/ckpt.h); NULL: none */
 	bool off_exit;                /* guest instructions ran since exit last_seq (a debugger's steps) */
+	struct replay_debug dbg;      /* the debug registers' owners (replay/debugregs.c) */
 	struct err err;
 };
 
@@ -128,6 +143,16 @@ int replay_report(struct replay *r, FILE *out);
 /* Record a divergence at seq (the first one is kept for the report). */
 void replay_diverge(struct replay *r, const struct replay_seen *seen, const char *what, bool async);
 void replay_close(struct replay *r);
+
+/* KVM_SET_GUEST_DEBUG with the union of r->dbg's parts. 0 or -errno + r->err. */
+int replay_debug_apply(struct replay *r);
+/* The replay's machine hook, for a caller that wraps it (replay/gdb_exec.c). */
+const struct machine_hook *replay_hook(struct replay *r);
+/*
+ * Make r->next the next recorded exit to reach: at the start, or after
+ * stopping at --until. 1, 0 at the end of the log, -errno + r->err.
+ */
+int replay_fetch_next(struct replay *r);
 
 /* kvmrr replay [options] REC.db */
 int replay_cmd(int argc, char **argv);

@@ -267,7 +267,12 @@ static int replay_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uin
 	return replay_advance(r);
 }
 
-static const struct machine_hook *replay_hook(struct replay *r)
+int replay_fetch_next(struct replay *r)
+{
+	return fetch_next(r);
+}
+
+const struct machine_hook *replay_hook(struct replay *r)
 {
 	static struct machine_hook hook = { .before_entry = replay_before_entry, .on_exit = replay_on_exit };
 

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Forward execution under gdb: the replay's own hook (replay/verify.c),
+ * wrapped. Debug exits are sorted by DR6: B0, or a single step while
+ * replay/async.c steps, goes to the replay (asynchronous points); B1-B3,
+ * or a single step gdb asked for, is gdb's. A stop ends machine_run with
+ * END_UNTIL and x->stopped; the next run clears it. Every stop completes
+ * the last exit's operation first (stream_checkpoint_settle), so gdb sees
+ * the state a checkpoint or a seek to that exit would hold.
+ */
+#include "replay/gdb_exec.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "machine/kick.h"
+#include "replay/async.h"
+#include "replay/gdb_exec_internal.h"
+#include "stream/checkpoint.h"
+
+#define DR6_BS (1ULL << 14)
+#define POLL_NS 20000000ULL      /* look for gdb's 0x03 this often while running */
+#define KICK_NS 50000000ULL      /* and kick the vCPU out this often to look */
+
+void gdb_exec_init(struct gdb_exec *x, struct replay *r, int sock)
+{
+	memset(x, 0, sizeof(*x));
+	x->r = r;
+	x->sock = sock;
+	x->pos.seq = -1;
+	x->need_fetch = true;
+	x->paused_ns = clock_now_ns();
+}
+
+static unsigned int len_bits(unsigned int len)
+{
+	return len == 1 ? 0 : len == 2 ? 1 : len == 8 ? 2 : 3;
+}
+
+/* Write gdb's part of the debug registers: breakpoints armed or not, single step or not. */
+int gdb_exec_arm(struct gdb_exec *x, bool bps, bool step)
+{
+	struct replay_debug *d = &x->r->dbg;
+
+	d->step = step;
+	d->dr7 = 0;
+	for (int i = 0; i < GDB_EXEC_NBP; i++) {
+		const struct gdb_bp *b = &x->bp[i];
+		int n = i + 1;
+
+		d->addr[n] = b->used ? b->addr : 0;
+		if (!b->used || !bps)
+			continue;
+		d->dr7 |= 1ULL << (2 * n);
+		d->dr7 |= (uint64_t)b->type << (16 + 4 * n);
+		if (b->type != GDB_BP_EXEC)
+			d->dr7 |= (uint64_t)len_bits(b->len) << (18 + 4 * n);
+	}
+	return replay_debug_apply(x->r);
+}
+
+int gdb_exec_insert(struct gdb_exec *x, enum gdb_bp_type type, uint64_t addr, unsigned int len)
+{
+	if (type != GDB_BP_EXEC && ((len != 1 && len != 2 && len != 4 && len != 8) || (addr & (len - 1))))
+		return -EINVAL;
+	for (int i = 0; i < GDB_EXEC_NBP; i++)
+		if (x->bp[i].used && x->bp[i].type == type && x->bp[i].addr == addr)
+			return 0;
+	for (int i = 0; i < GDB_EXEC_NBP; i++)
+		if (!x->bp[i].used) {
+			x->bp[i] = (struct gdb_bp){ .used = true, .type = type, .addr = addr, .len = len };
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+int gdb_exec_remove(struct gdb_exec *x, enum gdb_bp_type type, uint64_t addr, unsigned int len)
+{
+	(void)len;
+	for (int i = 0; i < GDB_EXEC_NBP; i++)
+		if (x->bp[i].used && x->bp[i].type == type && x->bp[i].addr == addr) {
+			x->bp[i].used = false;
+			return 0;
+		}
+	return 0;   /* removing what is not there is no error for gdb */
+}
+
+bool gdb_exec_at_bp(const struct gdb_exec *x, uint64_t rip)
+{
+	for (int i = 0; i < GDB_EXEC_NBP; i++)
+		if (x->bp[i].used && x->bp[i].type == GDB_BP_EXEC && x->bp[i].addr == rip)
+			return true;
+	return false;
+}
+
+static uint64_t rip_now(struct gdb_exec *x)
+{
+	struct kvm_regs regs;
+
+	return vcpu_get_regs(&x->r->m.vcpu, &regs) == 0 ? regs.rip : 0;
+}
+
+static void pause_run(struct gdb_exec *x, enum gdb_stop_kind kind, uint64_t addr)
+{
+	x->stopped = true;
+	x->stop.kind = kind;
+	x->stop.addr = addr;
+	x->stop.why[0] = 0;
+	machine_set_end(&x->r->m, END_UNTIL, "stopped for gdb");
+}
+
+/* gdb sends nothing but 0x03 while the target runs; anything else waits for the stop. */
+static void poll_interrupt(struct gdb_exec *x)
+{
+	uint64_t now = clock_now_ns();
+	struct pollfd p = { .fd = x->sock, .events = POLLIN };
+	uint8_t b;
+
+	if (x->sock < 0 || now - x->last_poll_ns < POLL_NS)
+		return;
+	x->last_poll_ns = now;
+	while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && !x->interrupted) {
+		if (read(x->sock, &b, 1) != 1) {
+			x->interrupted = true;   /* gdb went away: stop, the server sees the close */
+			break;
+		}
+		if (b == 0x03)
+			x->interrupted = true;
+	}
+}
+
+static int hook_before_entry(void *ctx, struct machine *m)
+{
+	struct gdb_exec *x = ctx;
+	const struct machine_hook *in = replay_hook(x->r);
+	uint64_t now;
+	int rc;
+
+	if (x->interrupted) {
+		pause_run(x, GDB_STOP_INTERRUPT, 0);
+		return 0;
+	}
+	rc = in->before_entry(in->ctx, m);
+	now = clock_now_ns();
+	if (rc == 0 && x->sock >= 0)
+		machine_kick_arm_by(m, now + KICK_NS, now);
+	return rc;
+}
+
+/* A step gdb asked for, or the step over a breakpoint a continue started on. */
+static int on_step(struct gdb_exec *x)
+{
+	uint64_t rip = rip_now(x);
+
+	if (x->skipping) {
+		x->skipping = false;
+		if (x->mode != GDB_MODE_STEP)
+			return gdb_exec_arm(x, true, false);
+	}
+	if (x->mode != GDB_MODE_STEP)
+		return 0;
+	x->single_steps++;
+	if (!x->seq_moved)
+		x->pos.steps++;
+	if (gdb_exec_at_bp(x, rip)) {
+		x->pos.hits++;
+		x->pos.steps = 0;
+	}
+	pause_run(x, GDB_STOP_STEP, 0);
+	return 0;
+}
+
+static int on_hit(struct gdb_exec *x, unsigned int bits)
+{
+	int i = bits & 2 ? 0 : bits & 4 ? 1 : 2;
+	const struct gdb_bp *b = &x->bp[i];
+	enum gdb_stop_kind kind = b->type == GDB_BP_EXEC ? GDB_STOP_BREAK : GDB_STOP_WATCH;
+
+	x->pos.hits++;
+	x->pos.steps = 0;
+	x->bp_hits++;
+	if (x->mode == GDB_MODE_SCAN) {
+		x->have_last = true;
+		x->last = x->pos;
+		x->last_kind = kind;
+		x->last_addr = b->addr;
+	}
+	if (x->mode == GDB_MODE_SCAN || (x->mode == GDB_MODE_COUNT && x->pos.hits < x->want_hits)) {
+		if (kind != GDB_STOP_BREAK)
+			return 0;   /* a watchpoint traps after the access: nothing to step over */
+		x->skipping = true;
+		return gdb_exec_arm(x, false, true);
+	}
+	pause_run(x, kind, b->addr);
+	return 0;
+}
+
+static int hook_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uint64_t t0, uint64_t t1)
+{
+	struct gdb_exec *x = ctx;
+	struct replay *r = x->r;
+	const struct machine_hook *in = replay_hook(r);
+	int64_t before = r->last_seq;
+	bool theirs = true, step = false;
+	unsigned int bits = 0;
+	int rc = 0;
+
+	if (e->reason == KVM_EXIT_DEBUG) {
+		uint64_t dr6 = e->debug.dr6;
+		bool bs = dr6 & DR6_BS;
+
+		bits = (unsigned int)(dr6 & 0xe);
+		step = bs && r->dbg.step;
+		theirs = replay_async_seeking(r) &&
+			 ((dr6 & 1) || (bs && (r->dbg.async_control & KVM_GUESTDBG_SINGLESTEP)) || (!bits && !step));
+	}
+	if (theirs)
+		rc = in->on_exit(in->ctx, m, e, t0, t1);
+	if (rc < 0)
+		return rc;
+	if (r->last_seq != before) {
+		x->pos = (struct gdb_pos){ .seq = r->last_seq };
+		x->pos_inexact = false;
+		x->seq_moved = true;
+	}
+	if (m->end != END_NONE)
+		return 0;
+	if (e->reason == KVM_EXIT_INTR || e->reason == KVM_EXIT_DEBUG)
+		poll_interrupt(x);
+	if (step)
+		rc = on_step(x);
+	if (rc == 0 && bits && !x->stopped)
+		rc = on_hit(x, bits);
+	if (rc == 0 && x->interrupted && !x->stopped)
+		pause_run(x, GDB_STOP_INTERRUPT, 0);
+	return rc;
+}
+
+/* Complete the last exit's operation with gdb's debug registers off (a step must not fire there). */
+int gdb_exec_settle(struct gdb_exec *x)
+{
+	struct kvm_guest_debug off;
+	int rc;
+
+	memset(&off, 0, sizeof(off));
+	rc = vcpu_set_guest_debug(&x->r->m.vcpu, &off);
+	if (rc == 0)
+		rc = stream_checkpoint_settle(&x->r->m, &x->r->err);
+	return rc;
+}
+
+/* Get the machine ready to run on: 1 ready, 0 the replay is over (st filled), -errno. */
+static int prepare(struct gdb_exec *x, struct gdb_stop *st)
+{
+	struct replay *r = x->r;
+	struct machine *m = &r->m;
+	int rc;
+
+	if (x->stopped && m->end == END_UNTIL && !r->until_reached) {
+		m->end = END_NONE;
+		m->end_detail[0] = 0;
+	} else if ((m->end == END_UNTIL && r->until_reached) || (x->need_fetch && m->end == END_NONE)) {
+		r->until_reached = false;
+		m->end = END_NONE;
+		m->end_detail[0] = 0;
+		x->need_fetch = false;
+		rc = replay_fetch_next(r);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			machine_set_end(m, r->complete ? END_LOG_END : END_INCOMPLETE, "end of the recording");
+	}
+	x->stopped = false;
+	if (m->end != END_NONE) {
+		gdb_exec_ended(x, st);
+		return 0;
+	}
+	return 1;
+}
+
+int gdb_exec_run(struct gdb_exec *x, int mode, int64_t until, struct gdb_stop *st)
+{
+	static struct machine_hook hook = { .before_entry = hook_before_entry, .on_exit = hook_on_exit };
+	struct replay *r = x->r;
+	int rc = prepare(x, st);
+
+	if (rc <= 0)
+		return rc;
+	hook.ctx = x;
+	r->opt.until = until;
+	x->mode = mode;
+	x->seq_moved = false;
+	x->skipping = mode != GDB_MODE_STEP && gdb_exec_at_bp(x, rip_now(x));
+	rc = gdb_exec_arm(x, mode != GDB_MODE_STEP && !x->skipping, mode == GDB_MODE_STEP || x->skipping);
+	if (rc < 0)
+		return rc;
+	replay_async_resume(r);   /* gdb's time stopped is not the seek's */
+	rc = machine_run(&r->m, &hook);
+	x->paused_ns = clock_now_ns();
+	x->interrupted = false;
+	if (rc < 0)
+		return rc;
+	if (x->stopped) {
+		*st = x->stop;
+		if (st->kind == GDB_STOP_INTERRUPT)
+			x->pos_inexact = true;
+		return gdb_exec_settle(x);
+	}
+	if (r->m.end == END_UNTIL && r->until_reached) {
+		st->kind = GDB_STOP_STEP;
+		st->why[0] = 0;
+		return gdb_exec_settle(x);
+	}
+	gdb_exec_ended(x, st);
+	return 0;
+}
+
+void gdb_exec_ended(struct gdb_exec *x, struct gdb_stop *st)
+{
+	struct replay *r = x->r;
+
+	x->ended = true;
+	st->kind = GDB_STOP_END;
+	if (r->divergences)
+		snprintf(st->why, sizeof(st->why), "the replay diverged at exit seq %" PRIu64 ": %s",
+			 r->first_div.seq, r->first_div_what);
+	else
+		snprintf(st->why, sizeof(st->why), "the replay ended after exit seq %" PRId64 ": %s",
+			 r->last_seq, r->m.end_detail);
+}
+
+int gdb_exec_continue(struct gdb_exec *x, struct gdb_stop *st)
+{
+	return gdb_exec_run(x, GDB_MODE_CONT, -1, st);
+}
+
+int gdb_exec_step(struct gdb_exec *x, struct gdb_stop *st)
+{
+	return gdb_exec_run(x, GDB_MODE_STEP, -1, st);
+}
+
+void gdb_exec_where(const struct gdb_exec *x, char *buf, size_t len)
+{
+	snprintf(buf, len, "seq %" PRId64 " (+%" PRIu64 " hits, +%" PRIu64 " steps)%s", x->pos.seq, x->pos.hits,
+		 x->pos.steps, x->pos_inexact ? " (an interrupted continue: steps not counted)" : "");
+}
