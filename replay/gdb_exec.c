@@ -20,6 +20,7 @@
 #include "machine/kick.h"
 #include "replay/async.h"
 #include "replay/gdb_exec_internal.h"
+#include "replay/gdb_target.h"
 #include "stream/checkpoint.h"
 
 #define DR6_BS (1ULL << 14)
@@ -151,24 +152,70 @@ static int hook_before_entry(void *ctx, struct machine *m)
 	return rc;
 }
 
-/* A step gdb asked for, or the step over a breakpoint a continue started on. */
+static uint64_t watch_read(struct gdb_exec *x, int i)
+{
+	uint64_t v = 0;
+
+	guest_mem_read(&x->r->m.mem, x->watch_gpa[i], &v, x->bp[i].len);
+	return v;
+}
+
+/* The write watchpoints' values (software check); sw_watch when there is one. */
+static void watch_load(struct gdb_exec *x)
+{
+	struct kvm_sregs sregs;
+	bool user, have = vcpu_get_sregs(&x->r->m.vcpu, &sregs) == 0;
+
+	x->sw_watch = false;
+	for (int i = 0; i < GDB_EXEC_NBP; i++) {
+		x->watch_ok[i] = have && x->bp[i].used && x->bp[i].type == GDB_BP_WRITE &&
+				 gdb_target_translate(&x->r->m, &sregs, x->bp[i].addr, &x->watch_gpa[i], &user) == 0;
+		if (x->watch_ok[i]) {
+			x->watch_val[i] = watch_read(x, i);
+			x->sw_watch = true;
+		}
+	}
+}
+
+/* The first write watchpoint whose value changed (its new value kept), -1 if none. */
+static int watch_changed(struct gdb_exec *x)
+{
+	for (int i = 0; i < GDB_EXEC_NBP; i++) {
+		uint64_t v;
+
+		if (!x->watch_ok[i] || (v = watch_read(x, i)) == x->watch_val[i])
+			continue;
+		x->watch_val[i] = v;
+		return i;
+	}
+	return -1;
+}
+
+static int on_hit(struct gdb_exec *x, unsigned int bits);
+
+/* A step gdb asked for, the step over a breakpoint a continue started on, or a software watch step. */
 static int on_step(struct gdb_exec *x)
 {
-	uint64_t rip = rip_now(x);
+	uint64_t rip;
+	int rc, w;
 
 	if (x->skipping) {
 		x->skipping = false;
-		if (x->mode != GDB_MODE_STEP)
-			return gdb_exec_arm(x, true, false);
+		if (x->mode != GDB_MODE_STEP && (rc = gdb_exec_arm(x, true, x->sw_watch)) < 0)
+			return rc;
 	}
-	if (x->mode != GDB_MODE_STEP)
-		return 0;
+	if (x->mode != GDB_MODE_STEP) {
+		w = x->sw_watch ? watch_changed(x) : -1;
+		return w >= 0 ? on_hit(x, 2u << w) : 0;
+	}
+	rip = rip_now(x);
 	x->single_steps++;
 	if (!x->seq_moved)
 		x->pos.steps++;
 	if (gdb_exec_at_bp(x, rip)) {
 		x->pos.hits++;
 		x->pos.steps = 0;
+		memcpy(x->pos.bp, x->bp, sizeof(x->bp));
 	}
 	pause_run(x, GDB_STOP_STEP, 0);
 	return 0;
@@ -182,7 +229,10 @@ static int on_hit(struct gdb_exec *x, unsigned int bits)
 
 	x->pos.hits++;
 	x->pos.steps = 0;
+	memcpy(x->pos.bp, x->bp, sizeof(x->bp));
 	x->bp_hits++;
+	if (x->watch_ok[i])
+		x->watch_val[i] = watch_read(x, i);
 	if (x->mode == GDB_MODE_SCAN) {
 		x->have_last = true;
 		x->last = x->pos;
@@ -229,6 +279,17 @@ static int hook_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uint6
 	}
 	if (m->end != END_NONE)
 		return 0;
+	/*
+	 * A step that made an exit ends there, its operation completed by the
+	 * settle at the stop: not at the next single-step trap, which comes
+	 * after one more instruction on some hosts (an OUT's RIP is already
+	 * past it when KVM exits).
+	 */
+	if (x->mode == GDB_MODE_STEP && x->seq_moved && e->reason != KVM_EXIT_DEBUG) {
+		x->single_steps++;
+		pause_run(x, GDB_STOP_STEP, 0);   /* landing on a breakpoint: counted after the settle */
+		return 0;
+	}
 	if (e->reason == KVM_EXIT_INTR || e->reason == KVM_EXIT_DEBUG)
 		poll_interrupt(x);
 	if (step)
@@ -295,7 +356,12 @@ int gdb_exec_run(struct gdb_exec *x, int mode, int64_t until, struct gdb_stop *s
 	x->mode = mode;
 	x->seq_moved = false;
 	x->skipping = mode != GDB_MODE_STEP && gdb_exec_at_bp(x, rip_now(x));
-	rc = gdb_exec_arm(x, mode != GDB_MODE_STEP && !x->skipping, mode == GDB_MODE_STEP || x->skipping);
+	if (mode == GDB_MODE_STEP)
+		x->sw_watch = false;
+	else
+		watch_load(x);
+	rc = gdb_exec_arm(x, mode != GDB_MODE_STEP && !x->skipping,
+			  mode == GDB_MODE_STEP || x->skipping || x->sw_watch);
 	if (rc < 0)
 		return rc;
 	replay_async_resume(r);   /* gdb's time stopped is not the seek's */
@@ -308,7 +374,12 @@ int gdb_exec_run(struct gdb_exec *x, int mode, int64_t until, struct gdb_stop *s
 		*st = x->stop;
 		if (st->kind == GDB_STOP_INTERRUPT)
 			x->pos_inexact = true;
-		return gdb_exec_settle(x);
+		rc = gdb_exec_settle(x);
+		if (rc == 0 && mode == GDB_MODE_STEP && x->seq_moved && !x->pos.hits && gdb_exec_at_bp(x, rip_now(x))) {
+			x->pos.hits = 1;
+			memcpy(x->pos.bp, x->bp, sizeof(x->bp));
+		}
+		return rc;
 	}
 	if (r->m.end == END_UNTIL && r->until_reached) {
 		st->kind = GDB_STOP_STEP;

@@ -13,9 +13,10 @@
  * hit (hits + 1, steps 0), the stop a continue would have made there; the
  * step that completes exit seq' moves the position to (seq', 0, 0). The
  * replay is deterministic, so a position names one state, and going to it
- * is seek(seq), continue hits times, step steps times. Changing the
- * breakpoints changes what hits counts: positions found before refer to
- * the breakpoints of their time.
+ * is seek(seq), continue hits times, step steps times, with the
+ * breakpoints of the position's last hit (kept in it), whatever they are
+ * now. (Breakpoints changed between two hits after the same exit make
+ * such a position unreproducible: going there then fails with an error.)
  */
 #ifndef KVMRR_REPLAY_GDB_EXEC_H
 #define KVMRR_REPLAY_GDB_EXEC_H
@@ -29,9 +30,17 @@
 
 enum gdb_bp_type { GDB_BP_EXEC = 0, GDB_BP_WRITE = 1, GDB_BP_ACCESS = 3 };
 
+struct gdb_bp {
+	bool used;
+	enum gdb_bp_type type;
+	uint64_t addr;
+	unsigned int len;         /* 1, 2, 4, 8 */
+};
+
 struct gdb_pos {
 	int64_t seq;
 	uint64_t hits, steps;
+	struct gdb_bp bp[GDB_EXEC_NBP];   /* the breakpoints hits counted (as at the last hit) */
 };
 
 enum gdb_stop_kind {
@@ -47,13 +56,6 @@ struct gdb_stop {
 	enum gdb_stop_kind kind;
 	uint64_t addr;
 	char why[600];
-};
-
-struct gdb_bp {
-	bool used;
-	enum gdb_bp_type type;
-	uint64_t addr;
-	unsigned int len;         /* 1, 2, 4, 8 */
 };
 
 struct gdb_exec {
@@ -75,6 +77,14 @@ struct gdb_exec {
 	struct gdb_pos last;
 	uint64_t last_addr;
 	enum gdb_stop_kind last_kind;
+	/*
+	 * Write watchpoints are also checked by single-stepping and comparing
+	 * memory: this host's instruction emulator (CPL0 code) ignores data
+	 * breakpoints. sw_watch: this run steps for them.
+	 */
+	bool sw_watch;
+	bool watch_ok[GDB_EXEC_NBP];
+	uint64_t watch_gpa[GDB_EXEC_NBP], watch_val[GDB_EXEC_NBP];
 	/* statistics, for monitor stats and the benchmarks */
 	uint64_t bp_hits, single_steps, seeks;
 };

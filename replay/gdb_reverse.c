@@ -47,8 +47,10 @@ static int seek(struct gdb_exec *x, int64_t seq)
 	x->pos = (struct gdb_pos){ .seq = seq < 0 ? -1 : r->last_seq };
 	x->pos_inexact = false;
 	/* Right on a breakpoint: the stop a continue would make there (replay/gdb_exec.h). */
-	if (vcpu_get_regs(&r->m.vcpu, &regs) == 0 && gdb_exec_at_bp(x, regs.rip))
+	if (vcpu_get_regs(&r->m.vcpu, &regs) == 0 && gdb_exec_at_bp(x, regs.rip)) {
 		x->pos.hits = 1;
+		memcpy(x->pos.bp, x->bp, sizeof(x->bp));
+	}
 	return 0;
 }
 
@@ -59,10 +61,16 @@ static int not_reproduced(struct gdb_exec *x, const struct gdb_pos *p)
 		       p->seq, p->hits, p->steps, x->pos.seq, x->pos.hits, x->pos.steps);
 }
 
+/* Go to p, with the breakpoints its hits were counted with. */
 static int goto_pos(struct gdb_exec *x, const struct gdb_pos *p, struct gdb_stop *st)
 {
-	int rc = seek(x, p->seq);
+	struct gdb_bp now[GDB_EXEC_NBP];
+	int rc;
 
+	memcpy(now, x->bp, sizeof(now));
+	if (p->hits)
+		memcpy(x->bp, p->bp, sizeof(now));
+	rc = seek(x, p->seq);
 	st->kind = GDB_STOP_STEP;
 	st->why[0] = 0;
 	if (rc == 0 && p->hits > x->pos.hits) {
@@ -71,6 +79,7 @@ static int goto_pos(struct gdb_exec *x, const struct gdb_pos *p, struct gdb_stop
 	}
 	for (uint64_t i = 0; rc == 0 && i < p->steps; i++)
 		rc = gdb_exec_run(x, GDB_MODE_STEP, -1, st);
+	memcpy(x->bp, now, sizeof(now));
 	if (rc == 0 && (x->pos.seq != p->seq || x->pos.hits != p->hits || x->pos.steps != p->steps))
 		rc = not_reproduced(x, p);
 	return rc;
@@ -88,10 +97,11 @@ int gdb_exec_goto_seq(struct gdb_exec *x, int64_t seq, struct gdb_stop *st)
 /* After an interrupted continue: count the steps from the last hit to here (registers equal). */
 static int resolve_steps(struct gdb_exec *x, struct gdb_stop *st)
 {
-	struct gdb_pos p = { .seq = x->pos.seq, .hits = x->pos.hits };
+	struct gdb_pos p = x->pos;
 	struct kvm_regs want, now;
 	int rc = vcpu_get_regs(&x->r->m.vcpu, &want);
 
+	p.steps = 0;
 	if (rc == 0)
 		rc = goto_pos(x, &p, st);
 	for (uint64_t i = 0; rc == 0; i++) {
@@ -114,7 +124,7 @@ static int step_until(struct gdb_exec *x, int64_t seq, uint64_t hits, struct gdb
 		int rc;
 
 		*before = x->pos;
-		rc = gdb_exec_run(x, GDB_MODE_STEP, -1, st);
+		rc = gdb_exec_run(x, GDB_MODE_STEP, seq, st);   /* stop right after exit seq, even the last */
 		if (rc < 0)
 			return rc;
 		if (st->kind != GDB_STOP_STEP)
@@ -143,12 +153,20 @@ int gdb_exec_reverse_step(struct gdb_exec *x, struct gdb_stop *st)
 		st->kind = GDB_STOP_BEGIN;
 		return 0;
 	}
-	if (p.hits > 0)
-		rc = goto_pos(x, &(struct gdb_pos){ .seq = p.seq, .hits = p.hits - 1 }, st);
-	else
-		rc = seek(x, p.seq - 1);
-	if (rc == 0)
+	target = p;
+	target.hits = p.hits - 1;
+	rc = p.hits > 0 ? goto_pos(x, &target, st) : seek(x, p.seq - 1);
+	if (rc == 0 && p.hits > 0) {
+		struct gdb_bp now[GDB_EXEC_NBP];
+
+		memcpy(now, x->bp, sizeof(now));
+		memcpy(x->bp, p.bp, sizeof(now));   /* the landing on hit p.hits is with p's breakpoints */
 		rc = step_until(x, p.seq, p.hits, &target, st);
+		memcpy(x->bp, now, sizeof(now));
+		memcpy(target.bp, p.bp, sizeof(now));
+	} else if (rc == 0) {
+		rc = step_until(x, p.seq, p.hits, &target, st);
+	}
 	if (rc == 0)
 		rc = goto_pos(x, &target, st);
 	return rc;
@@ -193,10 +211,15 @@ int gdb_exec_reverse_continue(struct gdb_exec *x, struct gdb_stop *st)
 	int64_t end = p.seq, from;
 	int rc;
 
-	if (p.hits >= 1 && (p.steps > 0 || x->pos_inexact))
-		return goto_pos(x, &(struct gdb_pos){ .seq = p.seq, .hits = p.hits }, st);
-	if (p.hits >= 2)
-		return goto_pos(x, &(struct gdb_pos){ .seq = p.seq, .hits = p.hits - 1 }, st);
+	p.steps = 0;
+	if (p.hits >= 2 && !x->pos.steps && !x->pos_inexact)
+		p.hits--;
+	if (p.hits >= 1 && (p.hits != x->pos.hits || x->pos.steps || x->pos_inexact)) {
+		rc = goto_pos(x, &p, st);
+		if (st->kind == GDB_STOP_STEP)
+			st->kind = GDB_STOP_BREAK;   /* there at once: a breakpoint right after an exit */
+		return rc;
+	}
 	for (;;) {
 		from = end < 0 ? -1 : checkpoint_before(x, end);
 		rc = scan(x, from, end, st);
@@ -213,8 +236,9 @@ int gdb_exec_reverse_continue(struct gdb_exec *x, struct gdb_stop *st)
 			return rc;
 		}
 		if (from < 0) {
+			rc = seek(x, -1);
 			st->kind = GDB_STOP_BEGIN;
-			return 0;
+			return rc;
 		}
 		end = from;
 	}
