@@ -186,6 +186,8 @@ int replay_cmd(int argc, char **argv)
 			return REPLAY_ERROR;
 		}
 		opt.quiet_console = true;   /* going back would print the console again */
+		if (!opt.ckpt_interval_sec)
+			opt.ckpt_interval_sec = REPLAY_CKPT_INTERVAL_SEC;
 		return replay_gdb_serve(&opt, gdb_addr);   /* no timeout: gdb's user decides */
 	}
 	if (!opt.timeout_sec)

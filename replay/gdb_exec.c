@@ -34,7 +34,6 @@ void gdb_exec_init(struct gdb_exec *x, struct replay *r, int sock)
 	x->sock = sock;
 	x->pos.seq = -1;
 	x->need_fetch = true;
-	x->paused_ns = clock_now_ns();
 }
 
 static unsigned int len_bits(unsigned int len)
@@ -311,11 +310,16 @@ int gdb_exec_settle(struct gdb_exec *x)
 	rc = vcpu_set_guest_debug(&x->r->m.vcpu, &off);
 	if (rc == 0)
 		rc = stream_checkpoint_settle(&x->r->m, &x->r->err);
+	/* Stopped: gdb's registers stay off (a seek replays with the replay's hook alone), DR0 back on. */
+	x->r->dbg.dr7 = 0;
+	x->r->dbg.step = false;
+	if (rc == 0)
+		rc = replay_debug_apply(x->r);
 	return rc;
 }
 
 /* Get the machine ready to run on: 1 ready, 0 the replay is over (st filled), -errno. */
-static int prepare(struct gdb_exec *x, struct gdb_stop *st)
+static int prepare(struct gdb_exec *x, int64_t until, struct gdb_stop *st)
 {
 	struct replay *r = x->r;
 	struct machine *m = &r->m;
@@ -325,13 +329,21 @@ static int prepare(struct gdb_exec *x, struct gdb_stop *st)
 		m->end = END_NONE;
 		m->end_detail[0] = 0;
 	} else if ((m->end == END_UNTIL && r->until_reached) || (x->need_fetch && m->end == END_NONE)) {
+		/* As replay_continue: next may be read already (--until stopped before exits the VMM caused). */
+		rc = r->next_fetched ? 1 : replay_fetch_next(r);
+		if (rc < 0)
+			return rc;
+		if (rc > 0 && until >= 0 && r->next.exit.seq > until && r->until_reached) {
+			r->next_fetched = true;
+			st->kind = GDB_STOP_STEP;   /* until is an exit the VMM caused before the next: here already */
+			st->why[0] = 0;
+			return 0;
+		}
+		r->next_fetched = false;
 		r->until_reached = false;
 		m->end = END_NONE;
 		m->end_detail[0] = 0;
 		x->need_fetch = false;
-		rc = replay_fetch_next(r);
-		if (rc < 0)
-			return rc;
 		if (rc == 0)
 			machine_set_end(m, r->complete ? END_LOG_END : END_INCOMPLETE, "end of the recording");
 	}
@@ -347,7 +359,7 @@ int gdb_exec_run(struct gdb_exec *x, int mode, int64_t until, struct gdb_stop *s
 {
 	static struct machine_hook hook = { .before_entry = hook_before_entry, .on_exit = hook_on_exit };
 	struct replay *r = x->r;
-	int rc = prepare(x, st);
+	int rc = prepare(x, until, st);
 
 	if (rc <= 0)
 		return rc;
@@ -366,8 +378,8 @@ int gdb_exec_run(struct gdb_exec *x, int mode, int64_t until, struct gdb_stop *s
 		return rc;
 	replay_async_resume(r);   /* gdb's time stopped is not the seek's */
 	rc = machine_run(&r->m, &hook);
-	x->paused_ns = clock_now_ns();
 	x->interrupted = false;
+	r->off_exit = x->stopped;   /* stopped between exits: replay_seek must not go on from here */
 	if (rc < 0)
 		return rc;
 	if (x->stopped) {

@@ -66,7 +66,6 @@ struct gdb_exec {
 	bool ended;               /* the replay ran to its end (or diverged): only going back is possible */
 	bool need_fetch;          /* freshly opened: r->next not fetched yet */
 	bool pos_inexact;         /* stopped by an interrupt: pos.steps not counted */
-	uint64_t paused_ns;       /* when the last run stopped (the async budget does not count gdb's time) */
 	/* one run */
 	int mode;
 	bool interrupted, stopped, skipping, seq_moved;

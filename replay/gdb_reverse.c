@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "replay/ckpt.h"
 #include "replay/gdb_exec_internal.h"
 #include "stream/checkpoint.h"
 
@@ -30,7 +31,10 @@ static int seek(struct gdb_exec *x, int64_t seq)
 	x->seeks++;
 	x->ended = false;
 	x->stopped = false;
-	if (seq < 0) {
+	if (seq < 0 && r->ckpts && replay_ckpts_best(r, 0) == -1) {
+		rc = replay_ckpts_restore(r, -1);   /* the replay's first checkpoint: the initial state */
+		x->need_fetch = false;
+	} else if (seq < 0) {
 		o.until = -1;
 		o.from = -1;
 		replay_close(r);
@@ -190,7 +194,7 @@ static int scan(struct gdb_exec *x, int64_t from, int64_t to, struct gdb_stop *s
 	return rc < 0 ? rc : x->have_last;
 }
 
-/* The latest checkpoint strictly before seq, -1 if none. */
+/* The latest checkpoint (recorded or in memory) strictly before seq, -1 if none. */
 static int64_t checkpoint_before(struct gdb_exec *x, int64_t seq)
 {
 	int64_t *seqs = NULL, best = -1;
@@ -202,6 +206,8 @@ static int64_t checkpoint_before(struct gdb_exec *x, int64_t seq)
 		if (seqs[i] < seq && seqs[i] > best)
 			best = seqs[i];
 	free(seqs);
+	if (x->r->ckpts && replay_ckpts_best(x->r, seq) > best)   /* those the replay took in memory */
+		best = replay_ckpts_best(x->r, seq);
 	return best;
 }
 
