@@ -275,8 +275,8 @@ int replay_ckpts_after_exit(struct replay *r)
 	now = clock_now_ns();
 	if (at < 0 && (!s->interval_ns || now < s->next_ns))
 		return 0;
-	/* Settled as when it was taken: an INS completes into memory only now. */
-	rc = stream_checkpoint_settle(&r->m, &r->err);
+	/* Settled as when it was taken: an INS completes into memory only now (gdb's debug registers off). */
+	rc = replay_debug_settle(r);
 	if (rc == 0 && at >= 0) {   /* passing a stored one: the state is that one's again */
 		rc = stream_dirty_collect(&s->since, &r->m);
 		stream_dirty_clear(&s->since);

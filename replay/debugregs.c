@@ -11,6 +11,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "stream/checkpoint.h"
+
 #define DR7_L0 0x1ULL              /* DR0 enabled, R/W0 = 00 (execute), LEN0 = 00 */
 #define DR7_DR0_BITS 0x000f0003ULL /* L0, G0, R/W0, LEN0 */
 
@@ -39,4 +41,20 @@ int replay_debug_apply(struct replay *r)
 		err_set(&r->err, rc, "KVM_SET_GUEST_DEBUG control 0x%x dr7 0x%" PRIx64 ": %s", control,
 			(uint64_t)dbg.arch.debugreg[7], strerror(-rc));
 	return rc;
+}
+
+int replay_debug_settle(struct replay *r)
+{
+	struct kvm_guest_debug off;
+	bool on = r->dbg.async_control || r->dbg.dr7 || r->dbg.step;
+	int rc;
+
+	if (!on)
+		return stream_checkpoint_settle(&r->m, &r->err);
+	memset(&off, 0, sizeof(off));
+	rc = vcpu_set_guest_debug(&r->m.vcpu, &off);
+	if (rc < 0)
+		return err_set(&r->err, rc, "KVM_SET_GUEST_DEBUG off: %s", strerror(-rc));
+	rc = stream_checkpoint_settle(&r->m, &r->err);
+	return rc < 0 ? rc : replay_debug_apply(r);
 }

@@ -146,6 +146,12 @@ void replay_close(struct replay *r);
 
 /* KVM_SET_GUEST_DEBUG with the union of r->dbg's parts. 0 or -errno + r->err. */
 int replay_debug_apply(struct replay *r);
+/*
+ * Complete the last exit's operation (stream_checkpoint_settle) with the
+ * debug registers off, then on again: a single step or a breakpoint armed
+ * for gdb must not end that KVM_RUN. 0 or -errno + r->err.
+ */
+int replay_debug_settle(struct replay *r);
 /* The replay's machine hook, for a caller that wraps it (replay/gdb_exec.c). */
 const struct machine_hook *replay_hook(struct replay *r);
 /*
