@@ -40,6 +40,9 @@ static int seek(struct gdb_exec *x, int64_t seq)
 		replay_close(r);
 		rc = replay_open(r, &o);
 		x->need_fetch = true;
+	} else if (r->ckpts && replay_ckpts_best(r, seq + 1) == seq) {
+		rc = replay_ckpts_restore(r, seq);   /* a checkpoint in memory right there: no replay to it */
+		x->need_fetch = false;
 	} else {
 		rc = replay_seek(r, seq);
 		x->need_fetch = false;
