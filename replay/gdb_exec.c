@@ -35,68 +35,7 @@ void gdb_exec_init(struct gdb_exec *x, struct replay *r, int sock)
 	x->need_fetch = true;
 }
 
-static unsigned int len_bits(unsigned int len)
-{
-	return len == 1 ? 0 : len == 2 ? 1 : len == 8 ? 2 : 3;
-}
-
-/* Write gdb's part of the debug registers: breakpoints armed or not, single step or not. */
-int gdb_exec_arm(struct gdb_exec *x, bool bps, bool step)
-{
-	struct replay_debug *d = &x->r->dbg;
-
-	d->step = step;
-	d->dr7 = 0;
-	for (int i = 0; i < GDB_EXEC_NBP; i++) {
-		const struct gdb_bp *b = &x->bp[i];
-		int n = i + 1;
-
-		d->addr[n] = b->used ? b->addr : 0;
-		if (!b->used || !bps)
-			continue;
-		d->dr7 |= 1ULL << (2 * n);
-		d->dr7 |= (uint64_t)b->type << (16 + 4 * n);
-		if (b->type != GDB_BP_EXEC)
-			d->dr7 |= (uint64_t)len_bits(b->len) << (18 + 4 * n);
-	}
-	return replay_debug_apply(x->r);
-}
-
-int gdb_exec_insert(struct gdb_exec *x, enum gdb_bp_type type, uint64_t addr, unsigned int len)
-{
-	if (type != GDB_BP_EXEC && ((len != 1 && len != 2 && len != 4 && len != 8) || (addr & (len - 1))))
-		return -EINVAL;
-	for (int i = 0; i < GDB_EXEC_NBP; i++)
-		if (x->bp[i].used && x->bp[i].type == type && x->bp[i].addr == addr)
-			return 0;
-	for (int i = 0; i < GDB_EXEC_NBP; i++)
-		if (!x->bp[i].used) {
-			x->bp[i] = (struct gdb_bp){ .used = true, .type = type, .addr = addr, .len = len };
-			return 0;
-		}
-	return -ENOSPC;
-}
-
-int gdb_exec_remove(struct gdb_exec *x, enum gdb_bp_type type, uint64_t addr, unsigned int len)
-{
-	(void)len;
-	for (int i = 0; i < GDB_EXEC_NBP; i++)
-		if (x->bp[i].used && x->bp[i].type == type && x->bp[i].addr == addr) {
-			x->bp[i].used = false;
-			return 0;
-		}
-	return 0;   /* removing what is not there is no error for gdb */
-}
-
-bool gdb_exec_at_bp(const struct gdb_exec *x, uint64_t rip)
-{
-	for (int i = 0; i < GDB_EXEC_NBP; i++)
-		if (x->bp[i].used && x->bp[i].type == GDB_BP_EXEC && x->bp[i].addr == rip)
-			return true;
-	return false;
-}
-
-static uint64_t rip_now(struct gdb_exec *x)
+uint64_t gdb_exec_rip(struct gdb_exec *x)
 {
 	struct kvm_regs regs;
 
@@ -150,45 +89,6 @@ static int hook_before_entry(void *ctx, struct machine *m)
 	return rc;
 }
 
-static uint64_t watch_read(struct gdb_exec *x, int i)
-{
-	uint64_t v = 0;
-
-	guest_mem_read(&x->r->m.mem, x->watch_gpa[i], &v, x->bp[i].len);
-	return v;
-}
-
-/* The write watchpoints' values (software check); sw_watch when there is one. */
-static void watch_load(struct gdb_exec *x)
-{
-	struct kvm_sregs sregs;
-	bool user, have = vcpu_get_sregs(&x->r->m.vcpu, &sregs) == 0;
-
-	x->sw_watch = false;
-	for (int i = 0; i < GDB_EXEC_NBP; i++) {
-		x->watch_ok[i] = have && x->bp[i].used && x->bp[i].type == GDB_BP_WRITE &&
-				 gdb_target_translate(&x->r->m, &sregs, x->bp[i].addr, &x->watch_gpa[i], &user) == 0;
-		if (x->watch_ok[i]) {
-			x->watch_val[i] = watch_read(x, i);
-			x->sw_watch = true;
-		}
-	}
-}
-
-/* The first write watchpoint whose value changed (its new value kept), -1 if none. */
-static int watch_changed(struct gdb_exec *x)
-{
-	for (int i = 0; i < GDB_EXEC_NBP; i++) {
-		uint64_t v;
-
-		if (!x->watch_ok[i] || (v = watch_read(x, i)) == x->watch_val[i])
-			continue;
-		x->watch_val[i] = v;
-		return i;
-	}
-	return -1;
-}
-
 static int on_hit(struct gdb_exec *x, unsigned int bits);
 
 /* A step gdb asked for, the step over a breakpoint a continue started on, or a software watch step. */
@@ -203,10 +103,10 @@ static int on_step(struct gdb_exec *x)
 			return rc;
 	}
 	if (x->mode != GDB_MODE_STEP) {
-		w = x->sw_watch ? watch_changed(x) : -1;
+		w = x->sw_watch ? gdb_exec_watch_changed(x) : -1;
 		return w >= 0 ? on_hit(x, 2u << w) : 0;
 	}
-	rip = rip_now(x);
+	rip = gdb_exec_rip(x);
 	x->single_steps++;
 	if (!x->seq_moved)
 		x->pos.steps++;
@@ -230,7 +130,7 @@ static int on_hit(struct gdb_exec *x, unsigned int bits)
 	memcpy(x->pos.bp, x->bp, sizeof(x->bp));
 	x->bp_hits++;
 	if (x->watch_ok[i])
-		x->watch_val[i] = watch_read(x, i);
+		x->watch_val[i] = gdb_exec_watch_read(x, i);
 	if (x->mode == GDB_MODE_SCAN) {
 		x->have_last = true;
 		x->last = x->pos;
@@ -299,51 +199,6 @@ static int hook_on_exit(void *ctx, struct machine *m, struct vcpu_exit *e, uint6
 	return rc;
 }
 
-/*
- * KVM_RUN with immediate_exit (stream_checkpoint_settle), where a debug
- * exit still pending from the last run (a data breakpoint and a single step
- * reported apart) may come first: taken, as long as no instruction ran.
- */
-static int settle(struct gdb_exec *x)
-{
-	struct vcpu *v = &x->r->m.vcpu;
-	struct vcpu_exit e;
-	uint64_t rip = rip_now(x);
-	int rc = 0;
-
-	for (int i = 0; i < 4; i++) {
-		vcpu_set_immediate_exit(v, true);
-		rc = vcpu_run(v, &e);
-		vcpu_set_immediate_exit(v, false);
-		if (rc < 0)
-			return err_set(&x->r->err, rc, "KVM_RUN to complete the last exit: %s", strerror(-rc));
-		if (e.reason == KVM_EXIT_INTR)
-			return 0;
-		if (e.reason != KVM_EXIT_DEBUG || rip_now(x) != rip)
-			break;
-	}
-	return err_set(&x->r->err, -EPROTO, "KVM_RUN with immediate_exit ran the guest to exit %s at rip 0x%" PRIx64,
-		       vcpu_exit_reason_name(e.reason), rip_now(x));
-}
-
-/* Complete the last exit's operation with gdb's debug registers off (a step must not fire there). */
-int gdb_exec_settle(struct gdb_exec *x)
-{
-	struct kvm_guest_debug off;
-	int rc;
-
-	memset(&off, 0, sizeof(off));
-	rc = vcpu_set_guest_debug(&x->r->m.vcpu, &off);
-	if (rc == 0)
-		rc = settle(x);
-	/* Stopped: gdb's registers stay off (a seek replays with the replay's hook alone), DR0 back on. */
-	x->r->dbg.dr7 = 0;
-	x->r->dbg.step = false;
-	if (rc == 0)
-		rc = replay_debug_apply(x->r);
-	return rc;
-}
-
 /* Get the machine ready to run on: 1 ready, 0 the replay is over (st filled), -errno. */
 static int prepare(struct gdb_exec *x, int64_t until, struct gdb_stop *st)
 {
@@ -393,11 +248,11 @@ int gdb_exec_run(struct gdb_exec *x, int mode, int64_t until, struct gdb_stop *s
 	r->opt.until = until;
 	x->mode = mode;
 	x->seq_moved = false;
-	x->skipping = mode != GDB_MODE_STEP && gdb_exec_at_bp(x, rip_now(x));
+	x->skipping = mode != GDB_MODE_STEP && gdb_exec_at_bp(x, gdb_exec_rip(x));
 	if (mode == GDB_MODE_STEP)
 		x->sw_watch = false;
 	else
-		watch_load(x);
+		gdb_exec_watch_load(x);
 	rc = gdb_exec_arm(x, mode != GDB_MODE_STEP && !x->skipping,
 			  mode == GDB_MODE_STEP || x->skipping || x->sw_watch);
 	if (rc < 0)
@@ -413,7 +268,7 @@ int gdb_exec_run(struct gdb_exec *x, int mode, int64_t until, struct gdb_stop *s
 		if (st->kind == GDB_STOP_INTERRUPT)
 			x->pos_inexact = true;
 		rc = gdb_exec_settle(x);
-		if (rc == 0 && mode == GDB_MODE_STEP && x->seq_moved && !x->pos.hits && gdb_exec_at_bp(x, rip_now(x))) {
+		if (rc == 0 && mode == GDB_MODE_STEP && x->seq_moved && !x->pos.hits && gdb_exec_at_bp(x, gdb_exec_rip(x))) {
 			x->pos.hits = 1;
 			memcpy(x->pos.bp, x->bp, sizeof(x->bp));
 		}

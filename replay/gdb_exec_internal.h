@@ -20,4 +20,12 @@ bool gdb_exec_at_bp(const struct gdb_exec *x, uint64_t rip);
 /* Complete the last exit's operation (KVM_RUN, immediate_exit) with gdb's registers off. */
 int gdb_exec_settle(struct gdb_exec *x);
 
+/* RIP now (0 if KVM_GET_REGS fails). */
+uint64_t gdb_exec_rip(struct gdb_exec *x);
+/* Write watchpoints checked in software (replay/gdb_bp.c): values at a run's start, changes after a step. */
+void gdb_exec_watch_load(struct gdb_exec *x);
+/* The first write watchpoint whose value changed (its new value kept), -1 if none. */
+int gdb_exec_watch_changed(struct gdb_exec *x);
+uint64_t gdb_exec_watch_read(struct gdb_exec *x, int i);
+
 #endif
