@@ -103,6 +103,7 @@ static int on_step(struct gdb_exec *x)
 			return rc;
 	}
 	if (x->mode != GDB_MODE_STEP) {
+		x->single_steps++;
 		w = x->sw_watch ? gdb_exec_watch_changed(x) : -1;
 		return w >= 0 ? on_hit(x, 2u << w) : 0;
 	}

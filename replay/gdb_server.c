@@ -333,14 +333,14 @@ static int listen_on(const char *hostport, struct err *e)
 	long port;
 	int fd, one = 1;
 
-	if (colon) {
+	if (colon && colon > hostport)
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport), hostport);
+	if (colon)
 		hostport = colon + 1;
-	}
 	port = strtol(hostport, &end, 10);
 	if (*end || end == hostport || port < 0 || port > 65535)
 		return err_set(e, -EINVAL, "--gdb %s: need [HOST:]PORT with PORT 0 to 65535", hostport);
-	if (inet_pton(AF_INET, host[0] ? host : "127.0.0.1", &sa.sin_addr) != 1)
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		return err_set(e, -EINVAL, "--gdb: host \"%s\" is not an IPv4 address", host);
 	sa.sin_port = htons((uint16_t)port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
