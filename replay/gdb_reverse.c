@@ -43,6 +43,24 @@ static int seek(struct gdb_exec *x, int64_t seq)
 	} else if (r->ckpts && replay_ckpts_best(r, seq + 1) == seq) {
 		rc = replay_ckpts_restore(r, seq);   /* a checkpoint in memory right there: no replay to it */
 		x->need_fetch = false;
+	} else if (r->async) {
+		/*
+		 * WORKAROUND (to lead): replay_seek from the in-memory C0 fails to
+		 * reach the next asynchronous point (preempt cpl0, tests/gdb case 12):
+		 * reopen from the recording's checkpoint instead, as --until does.
+		 */
+		o.until = seq;
+		o.from = -1;
+		replay_close(r);
+		rc = replay_open(r, &o);
+		if (rc == 0)
+			rc = replay_run(r);
+		if (rc == 0 && !r->until_reached && r->m.end != END_DIVERGED)
+			rc = err_set(&r->err, -ERANGE, "going back to exit %" PRId64 ": the replay ended before it: %s",
+				     seq, r->m.end_detail);
+		x->need_fetch = false;
+		if (rc == 0)
+			rc = gdb_exec_settle(x);
 	} else {
 		rc = replay_seek(r, seq);
 		x->need_fetch = false;
@@ -51,6 +69,9 @@ static int seek(struct gdb_exec *x, int64_t seq)
 	}
 	if (rc < 0)
 		return rc;
+	if (r->m.end == END_DIVERGED)
+		return err_set(&r->err, -EPROTO, "going back to exit %" PRId64 ": the replay diverged at exit %" PRIu64
+			       ": %s", seq, r->first_div.seq, r->first_div_what);
 	x->pos = (struct gdb_pos){ .seq = seq < 0 ? -1 : r->last_seq };
 	x->pos_inexact = false;
 	/* Right on a breakpoint: the stop a continue would make there (replay/gdb_exec.h). */

@@ -25,9 +25,9 @@ class Tap:
         return cond
 
 
-def record(tmp, name, cmdline, extra=()):
+def record(tmp, name, cmdline, extra=(), guest=GUEST):
     path = os.path.join(tmp, name + ".db")
-    p = subprocess.run([KVMRR, "record", "-f", "-q", "-o", path, "--cmdline", cmdline, *extra, GUEST],
+    p = subprocess.run([KVMRR, "record", "-f", "-q", "-o", path, "--cmdline", cmdline, *extra, guest],
                        capture_output=True, text=True, timeout=600)
     if p.returncode != 1:
         raise RuntimeError(f"kvmrr record {cmdline}: status {p.returncode}: {p.stderr}")
@@ -40,7 +40,7 @@ class Server:
     def __init__(self, rec):
         self.err = tempfile.TemporaryFile(mode="w+")
         self.p = subprocess.Popen([KVMRR, "replay", "--gdb", "127.0.0.1:0", rec],
-                                  stdout=subprocess.DEVNULL, stderr=self.err, text=True)
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.err, text=True)
         deadline = time.time() + 30
         self.port = None
         while time.time() < deadline and self.port is None:
@@ -83,13 +83,13 @@ def var(name):
 """
 
 
-def run_gdb(port, body, timeout=GDB_TIMEOUT):
+def run_gdb(port, body, timeout=GDB_TIMEOUT, elf=None):
     """gdb -batch on PRELUDE + body; (ok, output). ok: status 0 and the script's last line ran."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(PRELUDE % port + body + "\nprint('GDB-SCRIPT-DONE')\n")
         script = f.name
     try:
-        p = subprocess.run(["gdb", "-nx", "-batch", "-x", script, GUEST], capture_output=True, text=True,
+        p = subprocess.run(["gdb", "-nx", "-batch", "-x", script, elf or GUEST], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            timeout=timeout)
         out = p.stdout + p.stderr
         return p.returncode == 0 and "GDB-SCRIPT-DONE" in p.stdout and "Traceback" not in out \

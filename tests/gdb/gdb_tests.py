@@ -3,19 +3,19 @@
 """tests/gdb (suite 'gdb'): Debian's gdb on `kvmrr replay --gdb`, forwards and
 backwards, on recordings of the CPL0 guest gdbt (breakpoints and single steps
 work at CPL0 on every host, at CPL3 not on this one). TAP on stdout."""
-import os, re, sqlite3, subprocess, sys, tempfile, time
+import os, re, shutil, sqlite3, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gdb_lib import KVMRR, Raw, Server, Tap, frame, record, run_gdb
+from gdb_lib import GUEST, KVMRR, Raw, Server, Tap, frame, record, run_gdb
 
 ROUNDS = 20
 
 
-def case_gdb(tap, rec, name, body, must=()):
+def case_gdb(tap, rec, name, body, must=(), elf=None):
     """gdb runs body (its asserts); must: text gdb prints outside what to_string catches."""
     srv = Server(rec)
     try:
-        ok, out = run_gdb(srv.port, body)
+        ok, out = run_gdb(srv.port, body, elf=elf)
     finally:
         srv.stop()
     missing = [m for m in must if out.count(m[0]) != m[1]]
@@ -159,6 +159,44 @@ print("RIP2 %x RDI %d" % (gpr("rip"), gpr("rdi")))
 """
 
 
+PREEMPT = """
+gdb.execute("break tick")
+seen = []
+for k in range(4):
+    gdb.execute("continue")
+    assert gdb.selected_frame().name() == "tick"
+    seen.append(regs())
+gdb.execute("reverse-continue")
+assert regs() == seen[2], "reverse-continue over asynchronous points: registers differ"
+gdb.execute("delete")
+for i in range(10):
+    before = regs()
+    run("stepi")
+    run("reverse-stepi")
+    assert regs() == before, "pair %d differs" % i
+    run("stepi")
+gdb.execute("continue")
+"""
+
+DIVERGE = """
+gdb.execute("continue")
+gdb.execute("monitor seek 10")
+gdb.execute("maint flush register-cache")
+out = run("monitor seq")
+assert "seq 10 " in out and "replaying" in out, out
+"""
+
+CTRL_C = """
+import os, signal, threading
+threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+t = time.time()
+gdb.execute("continue")
+print("INTERRUPTED after %.2f s at %x" % (time.time() - t, gpr("rip")))
+assert time.time() - t < 20
+gdb.execute("stepi")
+"""
+
+
 def until_state(rec, seq):
     p = subprocess.run([KVMRR, "replay", "-q", "--until", str(seq), rec], capture_output=True, text=True,
                        timeout=120)
@@ -251,7 +289,7 @@ def case_reattach(tap, rec):
 
 
 def main():
-    tap = Tap(12)
+    tap = Tap(15)
     with tempfile.TemporaryDirectory() as tmp:
         rec = record(tmp, "gdbt", f"rounds={ROUNDS}")
         case_gdb(tap, rec, "break at a CPL0 function, continue 3x, read a variable and registers, "
@@ -269,6 +307,21 @@ def main():
         case_parser(tap, rec)
         case_interrupt(tap, tmp)
         case_reattach(tap, rec)
+        pre = record(tmp, "preempt", "cpl0 ticks=20", guest=os.path.join(os.path.dirname(GUEST), "preempt.elf"))
+        case_gdb(tap, pre, "preempt cpl0 (timer interrupts replayed at asynchronous points, DR0): breakpoints, "
+                 "reverse-continue, 10 stepi/reverse-stepi pairs, then on to the end", PREEMPT,
+                 must=[("the replay ended after exit seq", 1)], elf=os.path.join(os.path.dirname(GUEST), "preempt.elf"))
+        bad = os.path.join(tmp, "bad.db")
+        shutil.copy(rec, bad)
+        db = sqlite3.connect(bad)
+        db.execute("UPDATE exit SET addr = 0x3f9 WHERE seq = 41")
+        db.commit()
+        db.close()
+        case_gdb(tap, bad, "a divergence stops gdb with its message; monitor seek still goes back", DIVERGE,
+                 must=[("the replay diverged at exit seq 41: port differs", 1)])
+        spin = os.path.join(tmp, "spin.db")
+        case_gdb(tap, spin, "Ctrl-C (SIGINT to gdb) during a long continue, then stepi", CTRL_C,
+                 must=[("Program received signal SIGINT", 1), ("INTERRUPTED after", 1)])
         out = subprocess.run([KVMRR, "replay", "--gdb", "127.0.0.1:99999", rec], capture_output=True, text=True,
                              timeout=30)
         tap.ok(out.returncode == 2 and "PORT 0 to 65535" in out.stderr, "--gdb with a bad port: status 2 and why",
