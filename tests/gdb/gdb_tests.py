@@ -112,6 +112,10 @@ out = run("monitor prev port=0x3f8")
 assert int(re.search(r"exit (\\d+): IO out", out).group(1)) == a, out
 gdb.execute("maint flush register-cache")
 print("NEXTPREV %d %d" % (a, b))
+out = run("monitor exits 3")
+rows = re.findall(r"exit (\\d+): ", out)
+assert [int(r) for r in rows] == [a + 1, a + 2, a + 3], out
+assert "seek SEQ" in run("monitor help")
 try:
     run("monitor next reason=bogus")
     raise AssertionError("a bad filter was accepted")
@@ -300,7 +304,7 @@ def main():
         case_gdb(tap, rec, "a watchpoint on the memory counter, then reverse-continue to the last write", WATCH,
                  must=[("Old value = 0", 1), ("New value = 1", 2), ("New value = 3", 1)])
         case_seek(tap, rec)
-        case_gdb(tap, rec, "monitor next/prev reason=IO port=0x3f8: forwards and backwards", NEXT_PREV)
+        case_gdb(tap, rec, "monitor next/prev reason=IO port=0x3f8: forwards and backwards; monitor exits 3, help", NEXT_PREV)
         case_gdb(tap, rec, "3 hardware breakpoints at most, writes refused, unmapped reads an error, the end "
                  "of the recording a stop with its explanation, then back from it", END_AND_LIMITS,
                  must=[("No more reverse-execution history", 1), ("the replay ended after exit seq", 1)])

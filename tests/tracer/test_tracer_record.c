@@ -220,6 +220,7 @@ GUEST_TEST(rdtsc, "--timeout", "60", NULL)
 GUEST_TEST(preempt, "--timeout", "60", NULL)
 GUEST_TEST(strio, "--timeout", "60", NULL)
 GUEST_TEST(int3, "--timeout", "60", "--cmdline", "ist", NULL)
+GUEST_TEST(gdbt, "--timeout", "60", "--cmdline", "rounds=30", NULL)
 
 /*
  * stream_mem_digest is SHA-256 of all RAM in gpa order, also for pages it
@@ -261,7 +262,7 @@ TEST(every_guest_is_covered)
 {
 	static const char *const known[] = { "hello", "echo", "entropy", "rtc", "timer", "mmio",
 					     "compute", "exits", "crash", "rdtsc", "preempt", "strio",
-					     "hostile", "int3" };
+					     "hostile", "int3", "gdbt" };
 	char dir[512];
 	struct dirent *de;
 	DIR *d = opendir(test_build_path("guests", dir, sizeof(dir)));
