@@ -45,9 +45,14 @@ static int seek(struct gdb_exec *x, int64_t seq)
 		x->need_fetch = false;
 	} else if (r->async) {
 		/*
-		 * WORKAROUND (to lead): replay_seek from the in-memory C0 fails to
-		 * reach the next asynchronous point (preempt cpl0, tests/gdb case 12):
-		 * reopen from the recording's checkpoint instead, as --until does.
+		 * WORKAROUND (for main's replay_seek): going back over an
+		 * asynchronous point through the in-memory C0 never reaches that
+		 * point again. Without gdb's breakpoints, steps or settle: record
+		 * preempt "cpl0 ticks=20", `kvmrr replay --gdb :0
+		 * --checkpoint-interval 3600`, `monitor seek 16`, `monitor seek 14`:
+		 * "asynchronous point (irq 0x20 ...) not reached: time budget
+		 * spent". So such recordings reopen from the recording's
+		 * checkpoint instead, as --until does (slower, correct).
 		 */
 		o.until = seq;
 		o.from = -1;
