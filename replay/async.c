@@ -23,6 +23,14 @@ struct replay_async {
 	struct stream_dirty touch;
 	uint64_t *touch_hash;          /* their content's hash as restored, by bit index */
 	size_t touch_left;
+	/*
+	 * The point each page was first reported for in this VM: after going
+	 * back in it (rewound), a first touch already spent is not reported
+	 * again, so that point gets the page from here.
+	 */
+	struct stream_dirty ever;
+	uint64_t *first_at;            /* point seq + 1, by bit index */
+	bool rewound;
 	uint64_t start_ns, deadline_ns, budget_ns, rec_ns;
 	uint64_t hits, steps;              /* this seek */
 	/* the nearest state seen: score = 4 * equal registers + 2 * xsave + mem */
@@ -68,7 +76,12 @@ static int async_alloc(struct replay *r)
 {
 	struct replay_async *a = calloc(1, sizeof(*a));
 
-	if (!a || stream_dirty_init(&a->dirty, &r->m) < 0) {
+	if (!a || stream_dirty_init(&a->dirty, &r->m) < 0 || stream_dirty_init(&a->ever, &r->m) < 0 ||
+	    !(a->first_at = calloc(a->ever.words * 64, sizeof(uint64_t)))) {
+		if (a) {
+			stream_dirty_free(&a->dirty);
+			stream_dirty_free(&a->ever);
+		}
 		free(a);
 		return err_set(&r->err, -ENOMEM, "asynchronous replay: out of memory");
 	}
@@ -148,6 +161,12 @@ void replay_async_resume(struct replay *r)
 	a->armed_kick = false;
 }
 
+void replay_async_rewound(struct replay *r)
+{
+	if (r->async)
+		r->async->rewound = true;
+}
+
 void replay_async_abort(struct replay *r)
 {
 	if (replay_async_seeking(r)) {
@@ -169,6 +188,8 @@ static int compare_here(struct replay *r, const struct kvm_regs *regs)
 		if (rc == 0)
 			a->touch_left = stream_dirty_drop_unchanged(&a->dirty, &a->touch, a->touch_hash, &r->m);
 	}
+	if (rc == 0 && a->rewound)
+		stream_dirty_add_first(&a->dirty, &a->ever, a->first_at, (uint64_t)r->next.exit.seq + 1);
 	if (rc == 0)
 		rc = stream_point_compare(&a->dirty, &r->m, regs, &a->want, r->format_version < 2, &got);
 	if (rc < 0)
@@ -192,6 +213,7 @@ static int reached(struct replay *r)
 
 	end_seek(r);
 	a->reached++;
+	stream_dirty_note_first(&a->dirty, &a->ever, a->first_at, (uint64_t)r->next.exit.seq + 1);
 	stream_dirty_clear(&a->dirty);
 	return REPLAY_ASYNC_REACHED;
 }
@@ -324,6 +346,8 @@ void replay_async_close(struct replay *r)
 	if (r->async->touch_hash)
 		stream_dirty_free(&r->async->touch);
 	free(r->async->touch_hash);
+	free(r->async->first_at);
+	stream_dirty_free(&r->async->ever);
 	stream_dirty_detach(&r->async->dirty, &r->m);
 	stream_dirty_free(&r->async->dirty);
 	free(r->async);

@@ -66,6 +66,8 @@ void replay_async_report(struct replay *r, FILE *out);
  * the pages written since the last point. 0 or -ENOMEM.
  */
 int replay_async_after_restore(struct replay *r, const struct stream_dirty *restored);
+/* The machine went back to a checkpoint in memory, in the same VM (replay/ckpt.c). */
+void replay_async_rewound(struct replay *r);
 /* The replay goes on after a stop: the seek's time budget starts again. */
 void replay_async_resume(struct replay *r);
 /* Stop seeking the current point (a checkpoint is being restored). */

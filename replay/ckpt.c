@@ -382,6 +382,7 @@ int replay_ckpts_restore(struct replay *r, int64_t seq)
 		return err_set(&r->err, -ENOENT, "no replay checkpoint at seq %" PRId64, seq);
 	c = &s->v[k];
 	replay_async_abort(r);
+	replay_async_rewound(r);
 	/*
 	 * KVM still holds the last exit's operation (an IN's completion, say)
 	 * and would finish it over the restored state at the next KVM_RUN:

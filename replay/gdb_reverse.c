@@ -43,29 +43,6 @@ static int seek(struct gdb_exec *x, int64_t seq)
 	} else if (r->ckpts && replay_ckpts_best(r, seq + 1) == seq) {
 		rc = replay_ckpts_restore(r, seq);   /* a checkpoint in memory right there: no replay to it */
 		x->need_fetch = false;
-	} else if (r->async) {
-		/*
-		 * WORKAROUND (for main's replay_seek): going back over an
-		 * asynchronous point through the in-memory C0 never reaches that
-		 * point again. Without gdb's breakpoints, steps or settle: record
-		 * preempt "cpl0 ticks=20", `kvmrr replay --gdb :0
-		 * --checkpoint-interval 3600`, `monitor seek 16`, `monitor seek 14`:
-		 * "asynchronous point (irq 0x20 ...) not reached: time budget
-		 * spent". So such recordings reopen from the recording's
-		 * checkpoint instead, as --until does (slower, correct).
-		 */
-		o.until = seq;
-		o.from = -1;
-		replay_close(r);
-		rc = replay_open(r, &o);
-		if (rc == 0)
-			rc = replay_run(r);
-		if (rc == 0 && !r->until_reached && r->m.end != END_DIVERGED)
-			rc = err_set(&r->err, -ERANGE, "going back to exit %" PRId64 ": the replay ended before it: %s",
-				     seq, r->m.end_detail);
-		x->need_fetch = false;
-		if (rc == 0)
-			rc = gdb_exec_settle(x);
 	} else {
 		rc = replay_seek(r, seq);
 		x->need_fetch = false;

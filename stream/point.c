@@ -231,6 +231,30 @@ size_t stream_dirty_drop_unchanged(struct stream_dirty *d, struct stream_dirty *
 	return left;
 }
 
+void stream_dirty_note_first(const struct stream_dirty *d, struct stream_dirty *ever, uint64_t *first_at,
+			     uint64_t value)
+{
+	for (size_t w = 0; w < d->words; w++) {
+		uint64_t fresh = d->bits[w] & ~ever->bits[w];
+
+		ever->bits[w] |= fresh;
+		for (; fresh; fresh &= fresh - 1)
+			first_at[w * 64 + (size_t)__builtin_ctzll(fresh)] = value;
+	}
+}
+
+void stream_dirty_add_first(struct stream_dirty *d, const struct stream_dirty *ever, const uint64_t *first_at,
+			    uint64_t value)
+{
+	for (size_t w = 0; w < d->words; w++)
+		for (uint64_t bits = ever->bits[w] & ~d->bits[w]; bits; bits &= bits - 1) {
+			size_t b = (size_t)__builtin_ctzll(bits);
+
+			if (first_at[w * 64 + b] == value)
+				d->bits[w] |= 1ULL << b;
+		}
+}
+
 void stream_dirty_clear(struct stream_dirty *d)
 {
 	memset(d->bits, 0, d->words * sizeof(uint64_t));

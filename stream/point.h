@@ -60,6 +60,15 @@ void stream_dirty_hash_pages(const struct stream_dirty *d, const struct machine 
  */
 size_t stream_dirty_drop_unchanged(struct stream_dirty *d, struct stream_dirty *touch, const uint64_t *hash,
 				   const struct machine *m);
+/*
+ * The first reports in this VM: each page in d not yet in *ever gets
+ * first_at[i] = value and joins *ever. stream_dirty_add_first marks in d
+ * every page of *ever whose first_at[i] is value.
+ */
+void stream_dirty_note_first(const struct stream_dirty *d, struct stream_dirty *ever, uint64_t *first_at,
+			     uint64_t value);
+void stream_dirty_add_first(struct stream_dirty *d, const struct stream_dirty *ever, const uint64_t *first_at,
+			    uint64_t value);
 /* Digest of (gpa, content) of every accumulated page in gpa order; *pages = how many. */
 uint64_t stream_dirty_digest(const struct stream_dirty *d, const struct machine *m, uint32_t *pages);
 
