@@ -135,6 +135,7 @@ TEST(final_snapshots_edited)
 {
 	static const struct { const char *kind; size_t len, byte; } k[] = {
 		{ "regs", 144, 0 }, { "sregs", 312, 0 }, { "xcrs", 392, 16 }, { "xsave", 4096, 0 },
+		{ "debugregs", 128, 0 }, { "mp_state", 4, 0 }, { "events", 64, 1 },
 	};
 	char *lit = malloc(2 * 4096 + 8), sql[8400], what[32];
 	size_t len;

@@ -74,14 +74,17 @@ static const struct {
 	{ "meta", "value", "host_kernel", false, "informational (the host)" },
 	{ "meta", "value", "loader", false, "informational (which loader built the initial state)" },
 	{ "meta", "value", "started_at", false, "informational (wall-clock start)" },
+	{ "meta", "value", "kvm_api_version", false, "informational (KVM_GET_API_VERSION is 12 on every kernel)" },
 	{ "meta", "value", "kvmrr_version", false, "informational (the format is format_version)" },
 	{ "meta", "value", "command_line", false, "informational (how it was recorded)" },
 	{ "meta", "value", "guest_cmdline", false, "informational: the guest's command line is in its memory" },
 	{ "meta", "value", "async_", false, "statistics of the asynchronous points" },
 	{ "meta", "value", "checkpoint", false, "statistics of the checkpoints" },
 	{ "meta", "value", "end", false, "how the run ended, in words (the exits say it)" },
-	{ "vcpu_state", "data", "final/", true, "the final compare covers registers, special registers, XSAVE "
-	  "and memory, not MSRs, debug registers, mp_state, the FPU blob" },
+	{ "vcpu_state", "data", "final/msrs", false, "the final compare leaves out the MSRs: the TSC and its "
+	  "deadline are the host's time" },
+	{ "vcpu_state", "data", "final/fpu", false, "the final compare leaves out the FPU blob: the legacy view "
+	  "of the XSAVE area it compares" },
 	{ "meta", "value", "tsc", false, "informational: replay patches the sites of table tsc_site" },
 	{ "event", "seq", NULL, true, "an injection moved by one exit is not always noticed" },
 	{ NULL, NULL, NULL, false, NULL },
