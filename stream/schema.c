@@ -17,6 +17,7 @@ static const char *const event_kind_names[STREAM_KIND_COUNT] = {
 	[STREAM_NMI] = "nmi",
 	[STREAM_IRQ_WINDOW] = "irq_window",
 	[STREAM_ASYNC_IRQ] = "async_irq",
+	[STREAM_VCPU_EVENTS] = "vcpu_events",
 };
 _Static_assert(sizeof(event_kind_names) / sizeof(event_kind_names[0]) == STREAM_KIND_COUNT,
 	       "one name per event kind");

@@ -32,6 +32,7 @@ enum stream_kind {
 	STREAM_NMI = 2,         /* reserved in the format: the machine injects no NMIs */
 	STREAM_IRQ_WINDOW = 3,  /* value = new request_interrupt_window (0/1), on change */
 	STREAM_ASYNC_IRQ = 4,   /* value = vector, injected at a kick; carries a struct stream_point */
+	STREAM_VCPU_EVENTS = 5, /* a traced VMM's KVM_SET_VCPU_EVENTS: value = the interrupt it injects, or -1 */
 	STREAM_KIND_COUNT
 };
 /* "exit", "irq", "nmi", "irq_window", "async_irq"; NULL for a code this build does not know. */
@@ -58,7 +59,7 @@ struct stream_rec {
 			uint32_t size;           /* access size (IO: 1/2/4, MMIO: 1..8) */
 			uint64_t tsc_entry;      /* host TSC right before KVM_RUN */
 			uint64_t tsc_exit;       /* host TSC right after it returned */
-			uint64_t rip;
+			uint64_t rip;            /* STREAM_RIP_NONE: not known (column rip NULL) */
 			uint64_t addr;           /* port or gpa */
 		} exit;
 		struct {
@@ -67,6 +68,8 @@ struct stream_rec {
 	};
 	uint8_t data[8];
 };
+/* exit.rip of an exit whose RIP the recorder did not read (kvmrr trace without --regs). */
+#define STREAM_RIP_NONE UINT64_MAX
 _Static_assert(sizeof(struct stream_rec) == 64, "a record is one ring slot");
 
 /*

@@ -30,7 +30,10 @@ static void bind_exit(sqlite3_stmt *st, int base, const struct stream_rec *r, co
 	sqlite3_bind_int64(st, base + 3, r->exit.reason);
 	sqlite3_bind_int64(st, base + 4, vmm_ticks);
 	sqlite3_bind_int64(st, base + 5, (sqlite3_int64)(r->exit.tsc_exit - r->exit.tsc_entry));
-	sqlite3_bind_int64(st, base + 6, (sqlite3_int64)r->exit.rip);
+	if (r->exit.rip == STREAM_RIP_NONE)
+		sqlite3_bind_null(st, base + 6);
+	else
+		sqlite3_bind_int64(st, base + 6, (sqlite3_int64)r->exit.rip);
 	if (r->dir == STREAM_DIR_NONE) {
 		sqlite3_bind_null(st, base + 7);
 		sqlite3_bind_null(st, base + 8);

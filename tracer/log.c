@@ -20,6 +20,20 @@
 #include "stream/write.h"
 #include "tracer/ring.h"
 
+/*
+ * One producer's ring (a lane) and the writer's assembly state for it: lane
+ * 0 is the recorder's; tracer_log_lane_add() adds one per further producer
+ * thread (a traced VMM's vCPU threads, trace/).
+ */
+struct tracer_log_lane {
+	struct tracer_ring ring;
+	struct stream_rec cur;   /* record being assembled from continuation slots */
+	uint32_t cur_slots_left, cur_off;
+	uint32_t taken;          /* writer: ring index up to which slots were consumed */
+	uint8_t *buf;            /* STREAM_DATA_MAX */
+	_Atomic uint32_t committed;   /* ring index up to which rows are committed */
+};
+
 struct tracer_log {
 	char path[PATH_MAX];
 	sqlite3 *db;
@@ -27,7 +41,10 @@ struct tracer_log {
 	pthread_mutex_t db_lock;
 	pthread_t writer;
 	bool writer_started;
-	struct tracer_ring ring;
+	struct tracer_log_lane *lane[TRACER_LOG_LANES];
+	_Atomic uint32_t nlanes;     /* lanes published to the writer */
+	pthread_mutex_t lane_lock;   /* tracer_log_lane_add callers */
+	uint32_t ring_records;
 	uint32_t batch_rows;
 	uint64_t batch_ns;
 	uint64_t wal_checkpoint_ns;  /* copy the WAL into the main file this often */
@@ -38,11 +55,8 @@ struct tracer_log {
 	bool in_txn;
 	uint64_t txn_start_ns;
 	uint32_t txn_rows;
-	struct stream_rec cur;   /* record being assembled from continuation slots */
-	uint32_t cur_slots_left, cur_off;
-	uint8_t *buf;            /* STREAM_DATA_MAX */
+	int64_t last_seq;        /* of the last record taken, for error messages */
 
-	_Atomic uint32_t committed;   /* ring index up to which rows are committed */
 	_Atomic int flush;
 	_Atomic int stop;
 	_Atomic int error;            /* -errno once the writer failed */
@@ -84,23 +98,59 @@ static void write_rec(struct tracer_log *l, const struct stream_rec *r, const ui
 		writer_failed(l);
 }
 
-/* Consume one slot: a record header, or the next 64 data bytes of the current record. */
-static void take_slot(struct tracer_log *l, const struct tracer_slot *s)
+static void txn_begin(struct tracer_log *l);
+
+/* Consume one slot of a lane: a record header, or the next 64 data bytes of its current record. */
+static void take_slot(struct tracer_log *l, struct tracer_log_lane *ln, const struct tracer_slot *s)
 {
-	if (l->cur_slots_left == 0) {
-		memcpy(&l->cur, s, sizeof(l->cur));
-		if (l->cur.len <= sizeof(l->cur.data)) {
-			write_rec(l, &l->cur, l->cur.data);
+	if (ln->cur_slots_left == 0) {
+		memcpy(&ln->cur, s, sizeof(ln->cur));
+		l->last_seq = ln->cur.seq;
+		if (ln->cur.len <= sizeof(ln->cur.data)) {
+			write_rec(l, &ln->cur, ln->cur.data);
 			return;
 		}
-		l->cur_slots_left = (l->cur.len + TRACER_REC_SIZE - 1) / TRACER_REC_SIZE;
-		l->cur_off = 0;
+		ln->cur_slots_left = (ln->cur.len + TRACER_REC_SIZE - 1) / TRACER_REC_SIZE;
+		ln->cur_off = 0;
 		return;
 	}
-	memcpy(l->buf + l->cur_off, s->bytes, TRACER_REC_SIZE);
-	l->cur_off += TRACER_REC_SIZE;
-	if (--l->cur_slots_left == 0)
-		write_rec(l, &l->cur, l->buf);
+	memcpy(ln->buf + ln->cur_off, s->bytes, TRACER_REC_SIZE);
+	ln->cur_off += TRACER_REC_SIZE;
+	if (--ln->cur_slots_left == 0)
+		write_rec(l, &ln->cur, ln->buf);
+}
+
+/* Rows taken so far are committed (or were dropped after a failure): publish that per lane. */
+static void lanes_committed(struct tracer_log *l)
+{
+	uint32_t n = atomic_load_explicit(&l->nlanes, memory_order_acquire);
+
+	for (uint32_t i = 0; i < n; i++)
+		atomic_store(&l->lane[i]->committed, l->lane[i]->taken);
+}
+
+/* Take up to 1024 slots of each lane (small steps: a producer blocked on a full ring goes on sooner). */
+static uint32_t lanes_take(struct tracer_log *l)
+{
+	uint32_t nl = atomic_load_explicit(&l->nlanes, memory_order_acquire), total = 0;
+
+	for (uint32_t i = 0; i < nl; i++) {
+		struct tracer_log_lane *ln = l->lane[i];
+		uint32_t n = tracer_ring_ready(&ln->ring);
+
+		if (n > 1024)
+			n = 1024;
+		if (!n)
+			continue;
+		if (!l->in_txn)
+			txn_begin(l);
+		for (uint32_t k = 0; k < n; k++)
+			take_slot(l, ln, tracer_ring_peek(&ln->ring, k));
+		tracer_ring_pop(&ln->ring, n);
+		ln->taken += n;
+		total += n;
+	}
+	return total;
 }
 
 static void txn_begin(struct tracer_log *l)
@@ -115,12 +165,12 @@ static void txn_begin(struct tracer_log *l)
 		return;
 	rc = sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		stream_writer_fail(&l->w, rc, "BEGIN", l->cur.seq);
+		stream_writer_fail(&l->w, rc, "BEGIN", l->last_seq);
 		writer_failed(l);
 	}
 }
 
-static void txn_commit(struct tracer_log *l, uint32_t tail)
+static void txn_commit(struct tracer_log *l)
 {
 	int rc;
 
@@ -129,7 +179,7 @@ static void txn_commit(struct tracer_log *l, uint32_t tail)
 	if (!atomic_load(&l->error)) {
 		rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
-			stream_writer_fail(&l->w, rc, "COMMIT", l->cur.seq);
+			stream_writer_fail(&l->w, rc, "COMMIT", l->last_seq);
 			writer_failed(l);
 		} else {
 			l->wal_checkpoint_due = true;
@@ -139,7 +189,7 @@ static void txn_commit(struct tracer_log *l, uint32_t tail)
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 	l->in_txn = false;
 	pthread_mutex_unlock(&l->db_lock);
-	atomic_store(&l->committed, tail);
+	lanes_committed(l);
 }
 
 /* Writer thread, outside a transaction: the WAL into the main file once wal_checkpoint_ns went by. */
@@ -156,7 +206,7 @@ static void wal_checkpoint_by_time(struct tracer_log *l)
 	if (!atomic_load(&l->error)) {
 		rc = tracer_wal_checkpoint(l->db, &wal_frames, &copied);
 		if (rc != SQLITE_OK) {
-			stream_writer_fail(&l->w, rc, "WAL checkpoint", l->cur.seq);
+			stream_writer_fail(&l->w, rc, "WAL checkpoint", l->last_seq);
 			writer_failed(l);
 		}
 	}
@@ -174,27 +224,15 @@ static void *writer_main(void *arg)
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
 
 	for (;;) {
-		uint32_t n = tracer_ring_ready(&l->ring);
-		uint32_t tail = atomic_load(&l->ring.tail);
 		bool stop = atomic_load(&l->stop), flush = atomic_load(&l->flush);
+		uint32_t n = lanes_take(l);
 
-		/* Free slots in small steps: a producer blocked on a full ring goes on sooner. */
-		if (n > 1024)
-			n = 1024;
-		if (n) {
-			if (!l->in_txn)
-				txn_begin(l);
-			for (uint32_t i = 0; i < n; i++)
-				take_slot(l, tracer_ring_peek(&l->ring, i));
-			tracer_ring_pop(&l->ring, n);
-			tail += n;
-		}
 		if (l->in_txn && (l->w.rows >= l->batch_rows ||
 				  clock_now_ns() - l->txn_start_ns >= l->batch_ns ||
 				  (!n && (stop || flush))))
-			txn_commit(l, tail);
+			txn_commit(l);
 		if (!l->in_txn) {
-			atomic_store(&l->committed, tail);
+			lanes_committed(l);
 			/* Also when the guest went quiet after a commit: its last rows reach the file. */
 			wal_checkpoint_by_time(l);
 		}
@@ -202,7 +240,8 @@ static void *writer_main(void *arg)
 			continue;
 		if (stop)
 			break;
-		tracer_ring_wait(&l->ring, 1000000ULL);
+		/* Lane 0's producer wakes the writer; further lanes are polled every millisecond. */
+		tracer_ring_wait(&l->lane[0]->ring, 1000000ULL);
 	}
 	return NULL;
 }
@@ -309,19 +348,19 @@ int tracer_log_open(struct tracer_log **out, const char *path, const struct trac
 		return err_set(err, -ENAMETOOLONG, "recording path too long (%zu bytes)", strlen(path));
 	}
 	l = calloc(1, sizeof(*l));
-	if (!l || !(l->buf = malloc(STREAM_DATA_MAX + TRACER_REC_SIZE))) {
-		free(l);
+	if (!l)
 		return err_set(err, -ENOMEM, "recording %s: out of memory", path);
-	}
 	snprintf(l->path, sizeof(l->path), "%s", path);
 	pthread_mutex_init(&l->db_lock, NULL);
 	pthread_mutex_init(&l->err_lock, NULL);
+	pthread_mutex_init(&l->lane_lock, NULL);
+	l->ring_records = o.ring_records ? o.ring_records : 65536;
 	l->batch_rows = o.batch_rows ? o.batch_rows : 50000;
 	l->batch_ns = (uint64_t)(o.batch_ms ? o.batch_ms : 50) * 1000000ULL;
 	l->wal_checkpoint_ns = (uint64_t)(o.wal_checkpoint_ms ? o.wal_checkpoint_ms : 1000) * 1000000ULL;
-	r = tracer_ring_init(&l->ring, o.ring_records ? o.ring_records : 65536);
+	r = tracer_log_lane_add(l, NULL);
 	if (r < 0) {
-		err_printf(err, "recording %s: ring of %u slots: %s", path, o.ring_records,
+		err_printf(err, "recording %s: ring of %u slots: %s", path, l->ring_records,
 			 strerror(-r));
 		goto fail;
 	}
@@ -355,16 +394,20 @@ void tracer_log_close(struct tracer_log *l)
 		return;
 	if (l->writer_started) {
 		atomic_store(&l->stop, 1);
-		tracer_ring_kick(&l->ring);
+		tracer_ring_kick(&l->lane[0]->ring);
 		pthread_join(l->writer, NULL);
 	}
 	stream_writer_fini(&l->w);
 	if (l->db)
 		sqlite3_close(l->db);
-	tracer_ring_free(&l->ring);
+	for (uint32_t i = 0; i < atomic_load(&l->nlanes); i++) {
+		tracer_ring_free(&l->lane[i]->ring);
+		free(l->lane[i]->buf);
+		free(l->lane[i]);
+	}
 	pthread_mutex_destroy(&l->db_lock);
 	pthread_mutex_destroy(&l->err_lock);
-	free(l->buf);
+	pthread_mutex_destroy(&l->lane_lock);
 	free(l);
 }
 
@@ -373,22 +416,61 @@ void tracer_log_set_tsc_base(struct tracer_log *l, uint64_t tsc)
 	l->w.tsc_base = tsc;  /* published to the writer by the first push (release) */
 }
 
+int tracer_log_lane_add(struct tracer_log *l, uint32_t *idx)
+{
+	struct tracer_log_lane *ln = calloc(1, sizeof(*ln));
+	uint32_t n;
+	int r = -ENOMEM;
+
+	if (ln && (ln->buf = malloc(STREAM_DATA_MAX + TRACER_REC_SIZE)))
+		r = tracer_ring_init(&ln->ring, l->ring_records);
+	if (r < 0) {
+		if (ln)
+			free(ln->buf);
+		free(ln);
+		return r;
+	}
+	pthread_mutex_lock(&l->lane_lock);
+	n = atomic_load(&l->nlanes);
+	if (n < TRACER_LOG_LANES) {
+		l->lane[n] = ln;
+		atomic_store_explicit(&l->nlanes, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&l->lane_lock);
+	if (n == TRACER_LOG_LANES) {
+		tracer_ring_free(&ln->ring);
+		free(ln->buf);
+		free(ln);
+		return -ENOSPC;
+	}
+	if (idx)
+		*idx = n;
+	return 0;
+}
+
 int tracer_log_rec(struct tracer_log *l, const struct stream_rec *r, const void *data)
 {
+	return tracer_log_lane_rec(l, 0, r, data);
+}
+
+int tracer_log_lane_rec(struct tracer_log *l, uint32_t lane, const struct stream_rec *r,
+			const void *data)
+{
+	struct tracer_ring *ring = &l->lane[lane]->ring;
 	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
 
 	if (e)
 		return e;
 	if (r->len > STREAM_DATA_MAX)
 		return -E2BIG;
-	tracer_ring_push(&l->ring, (const struct tracer_slot *)r);
+	tracer_ring_push(ring, (const struct tracer_slot *)r);
 	/* Data over the 8 inline bytes follows in raw slots. */
 	for (uint32_t off = 0; r->len > sizeof(r->data) && off < r->len; off += TRACER_REC_SIZE) {
 		struct tracer_slot s;
 		uint32_t n = r->len - off < TRACER_REC_SIZE ? r->len - off : TRACER_REC_SIZE;
 
 		memcpy(s.bytes, (const uint8_t *)data + off, n);
-		tracer_ring_push(&l->ring, &s);
+		tracer_ring_push(ring, &s);
 	}
 	return 0;
 }
@@ -404,7 +486,7 @@ int tracer_log_job(struct tracer_log *l, struct tracer_log_job *job)
 	}
 	_Static_assert(sizeof(job) <= sizeof(r.data), "a pointer fits in a record's inline data");
 	memcpy(r.data, &job, sizeof(job));
-	tracer_ring_push(&l->ring, (const struct tracer_slot *)&r);
+	tracer_ring_push(&l->lane[0]->ring, (const struct tracer_slot *)&r);
 	return 0;
 }
 
@@ -420,14 +502,25 @@ int tracer_log_error(struct tracer_log *l, struct err *err)
 	return e;
 }
 
+/* Every lane committed up to what its producer had queued when the drain began. */
+static bool lanes_drained(struct tracer_log *l, const uint32_t *target, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (atomic_load(&l->lane[i]->committed) != target[i])
+			return false;
+	return true;
+}
+
 int tracer_log_drain(struct tracer_log *l, struct err *err)
 {
-	uint32_t target = atomic_load(&l->ring.head);
+	uint32_t target[TRACER_LOG_LANES], n = atomic_load_explicit(&l->nlanes, memory_order_acquire);
 	struct timespec ts = { 0, 200000 };
 
+	for (uint32_t i = 0; i < n; i++)
+		target[i] = atomic_load(&l->lane[i]->ring.head);
 	atomic_store(&l->flush, 1);
-	while (atomic_load(&l->committed) != target && !atomic_load(&l->error)) {
-		tracer_ring_kick(&l->ring);
+	while (!lanes_drained(l, target, n) && !atomic_load(&l->error)) {
+		tracer_ring_kick(&l->lane[0]->ring);
 		nanosleep(&ts, NULL);
 	}
 	atomic_store(&l->flush, 0);

@@ -37,6 +37,9 @@ struct tracer_log_options {
 	uint32_t wal_checkpoint_ms;  /* checkpoint the WAL this long after the last one; 0: 1000 */
 };
 
+/* Producer rings (lanes) a log can have: lane 0, and one per further producer thread. */
+#define TRACER_LOG_LANES 65
+
 struct tracer_log;
 
 /*
@@ -73,6 +76,16 @@ struct tracer_log_job {
 };
 /* Producer: queue job behind the records queued so far. 0 or the writer's error (job freed then). */
 int tracer_log_job(struct tracer_log *l, struct tracer_log_job *job);
+
+/*
+ * Another producer thread (a traced VMM's vCPU, trace/): a ring of its own,
+ * which that one thread fills with tracer_log_lane_rec(l, *idx, ...) as
+ * tracer_log_rec fills lane 0; the writer drains every lane. Callable from
+ * any thread at any time. 0, -ENOMEM, or -ENOSPC after TRACER_LOG_LANES.
+ */
+int tracer_log_lane_add(struct tracer_log *l, uint32_t *idx);
+int tracer_log_lane_rec(struct tracer_log *l, uint32_t lane, const struct stream_rec *r,
+			const void *data);
 
 /* Wait until everything queued so far is committed. 0 or the writer's error with its message. */
 int tracer_log_drain(struct tracer_log *l, struct err *err);

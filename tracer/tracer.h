@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sqlite3.h>
 
 #include "common/err.h"
 #include "stream/format.h"
@@ -98,6 +99,13 @@ struct tracer_end {
 };
 /* Drain, write the end meta and complete=1, leave WAL mode. What tracer_finish ends with. */
 int tracer_end(struct tracer *t, const struct tracer_end *e, struct err *err);
+
+/*
+ * meta rows of any recording: kvmrr_version, host_kernel, cpu_model,
+ * tsc_khz, command_line (argv joined, quoted where needed), started_at.
+ * Inside the caller's transaction. 0 or -errno with a message.
+ */
+int tracer_meta_host(sqlite3 *db, int argc, char **argv, int tsc_khz, struct err *err);
 
 /* The log writer's error (0 if none) and its message. */
 int tracer_error(struct tracer *t, struct err *err);
