@@ -36,5 +36,6 @@ int cli_report_end(struct machine *m, const char *cmd);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_record(int argc, char **argv);
 int cli_cmd_replay(int argc, char **argv);
+int cli_cmd_trace(int argc, char **argv);
 
 #endif

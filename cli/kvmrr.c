@@ -16,6 +16,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "run", cli_cmd_run, "run a guest on KVM" },
 	{ "record", cli_cmd_record, "run a guest and record every exit to a SQLite log" },
+	{ "trace", cli_cmd_trace, "record every exit of another VMM (QEMU) to a SQLite log" },
 	{ "replay", cli_cmd_replay, "re-run a recording and verify it exit by exit" },
 	{ "inspect", replay_inspect_cmd, "the machine's state right after an exit of a recording" },
 	{ "stats", analysis_cmd_stats, "exit statistics of a recording" },

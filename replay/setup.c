@@ -240,6 +240,11 @@ int replay_open(struct replay *r, const struct replay_options *opt)
 	rc = stream_recording_open(opt->path, &r->db, &r->err);
 	if (rc < 0)
 		return rc;
+	if (stream_meta_get(r->db, "traced_vmm", r->recorded_end, sizeof(r->recorded_end)) == 0)
+		return err_set(&r->err, -EOPNOTSUPP, "a trace of another VMM (%s, kvmrr trace), not a "
+			       "kvmrr recording: it holds the exits, not the guest's memory or device "
+			       "state, so it cannot be replayed; stats, query, export, report and diff "
+			       "read it", r->recorded_end);
 	load_end(r);
 	rc = meta_u64(r, "mem_size", &mem_size);
 	if (rc == 0)
