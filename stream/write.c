@@ -141,7 +141,9 @@ int stream_write(struct stream_writer *w, const struct stream_rec *r, const uint
 	case STREAM_EXIT:
 		return write_exit(w, r, data);
 	case STREAM_IRQ:
+	case STREAM_NMI:
 	case STREAM_IRQ_WINDOW:
+	case STREAM_VCPU_EVENTS:
 		return write_event(w, r);
 	case STREAM_ASYNC_IRQ:
 		e = write_event(w, r);

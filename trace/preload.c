@@ -60,8 +60,12 @@ static void push(struct trace_vcpu *v, const struct stream_rec *r, const void *d
 {
 	int e = tracer_log_lane_rec(trace_s.log, v->lane, r, data);
 
-	if (e < 0)
-		trace_session_fail(e, "writing the log");
+	if (e < 0) {
+		struct err err = { 0 };
+
+		tracer_log_error(trace_s.log, &err);
+		trace_session_fail(e, err.msg[0] ? err.msg : "writing the log");
+	}
 }
 
 static void push_exit(struct trace_vcpu *v, struct stream_rec *r, const void *data)
