@@ -14,96 +14,6 @@
 #include "tests/tracer/tracer_e2e.h"
 #include "tests/tracer/lttng_session.h"
 
-#define TP_DATA_MAX 64     /* the mmio guest's accesses are at most 8 bytes, its IO 1-4 */
-
-struct tp_exit {
-	unsigned long long seq, tsc_entry, tsc_exit, rip, addr;
-	unsigned int vcpu, reason, size, dir, count, len;
-	unsigned char data[TP_DATA_MAX];
-};
-
-/* The fields of one kvmrr:exit line of babeltrace2's text (f points at "seq = "). */
-static void parse_exit(const char *f, const char *line, struct tp_exit *e)
-{
-	const char *d;
-	int used = 0;
-
-	TEST_ASSERT(sscanf(f, "seq = %llu, vcpu = %u, reason = %u, tsc_entry = %llu, tsc_exit = %llu, "
-			   "rip = 0x%llx, addr = 0x%llx, size = %u, dir = %u, count = %u, "
-			   "_data_length = %u, data = [%n", &e->seq, &e->vcpu, &e->reason, &e->tsc_entry,
-			   &e->tsc_exit, &e->rip, &e->addr, &e->size, &e->dir, &e->count, &e->len,
-			   &used) == 11 && used > 0, "cannot parse: %s", line);
-	TEST_ASSERT(e->len <= TP_DATA_MAX, "seq %llu: %u data bytes, more than this test keeps",
-		    e->seq, e->len);
-	d = f + used;
-	for (unsigned int i = 0; i < e->len; i++) {
-		unsigned int idx, byte;
-		int n = 0;
-
-		TEST_ASSERT(sscanf(d, " [%u] = 0x%x%n", &idx, &byte, &n) == 2 && idx == i && byte < 256,
-			    "seq %llu: data element %u: %s", e->seq, i, line);
-		e->data[i] = (unsigned char)byte;
-		d += n;
-		if (*d == ',')
-			d++;
-	}
-}
-
-/* Parse babeltrace2's text: kvmrr:exit events into ev (up to max), inject events counted. */
-static int read_trace(const char *dir, pid_t pid, struct tp_exit *ev, int max, int *other,
-		      int *inject, char **warnings)
-{
-	char cmd[512], line[8192];
-	FILE *p;
-	int n = 0;
-
-	snprintf(cmd, sizeof(cmd), "babeltrace2 %s 2>%s/bt.err", dir, dir);
-	p = popen(cmd, "r");
-	TEST_ASSERT(p, "%s", cmd);
-	*other = *inject = 0;
-	while (fgets(line, sizeof(line), p)) {
-		const char *f = strstr(line, "seq = "), *v = strstr(line, "vpid = ");
-
-		if (!v || atoi(v + 7) != pid)
-			continue;
-		if (strstr(line, "kvmrr:inject:")) {
-			(*inject)++;
-			continue;
-		}
-		if (!strstr(line, "kvmrr:exit:") || !f) {
-			(*other)++;     /* no other event kind exists: one event per exit */
-			continue;
-		}
-		TEST_ASSERT(n < max, "more than %d exit events", max);
-		parse_exit(f, line, &ev[n++]);
-	}
-	TEST_ASSERT(pclose(p) == 0, "babeltrace2 failed (see %s/bt.err)", dir);
-	snprintf(cmd, sizeof(cmd), "%s/bt.err", dir);
-	*warnings = e2e_slurp(cmd, NULL);
-	return n;
-}
-
-/* Event i against the log's row for the same exit: every column, data byte for byte. */
-static void check_row(const struct tp_exit *e, sqlite3_stmt *st, uint64_t entry, uint64_t texit)
-{
-	const void *blob = sqlite3_column_blob(st, 8);
-	int blen = sqlite3_column_bytes(st, 8);
-	int access = sqlite3_column_type(st, 5) != SQLITE_NULL;
-
-	TEST_ASSERT_EQ(e->seq, sqlite3_column_int64(st, 0));
-	TEST_ASSERT_EQ(e->reason, sqlite3_column_int64(st, 1));
-	TEST_ASSERT_EQ(e->tsc_entry, entry);
-	TEST_ASSERT_EQ(e->tsc_exit, texit);
-	TEST_ASSERT_EQ(e->rip, (uint64_t)sqlite3_column_int64(st, 4));
-	TEST_ASSERT_EQ(e->addr, (uint64_t)sqlite3_column_int64(st, 5));
-	TEST_ASSERT_EQ(e->size, sqlite3_column_int64(st, 6));
-	TEST_ASSERT_EQ(e->dir, access ? sqlite3_column_int64(st, 7) : 255);   /* 255: no access */
-	TEST_ASSERT_EQ(e->len, (unsigned int)blen);
-	TEST_ASSERT(blen == 0 || memcmp(e->data, blob, (size_t)blen) == 0, "seq %llu: data differs",
-		    e->seq);
-	TEST_ASSERT_EQ(e->count, access && e->size ? e->len / e->size : 0);
-}
-
 TEST(lttng_exit_events_match_the_log)
 {
 	static struct tp_exit ev[20000];
@@ -148,7 +58,7 @@ TEST(lttng_exit_events_match_the_log)
 		uint64_t texit = entry + (uint64_t)sqlite3_column_int64(st, 3);
 
 		TEST_ASSERT(i < n, "more log rows than events");
-		check_row(&ev[i], st, entry, texit);
+		lt_check_row(&ev[i], st, entry, texit);
 		tsc = texit;
 	}
 	sqlite3_finalize(st);
