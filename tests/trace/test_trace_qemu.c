@@ -187,6 +187,44 @@ TEST(regs_gives_every_exit_its_rip)
 	tq_free(&r);
 }
 
+/* One vCPU's 32-bit OUTs of 0, 1, ... n-1 to port, all from vcpu, in seq order. */
+static void check_counter(sqlite3 *db, int vcpu, int port, long long n)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM exit WHERE reason = 2 AND addr = %d", port);
+	TEST_ASSERT_EQ(tt_int(db, sql), n);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM exit WHERE reason = 2 AND addr = %d AND vcpu = %d"
+		 " AND dir = 1 AND size = 4", port, vcpu);
+	TEST_ASSERT_EQ(tt_int(db, sql), n);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT data, row_number() OVER (ORDER BY seq) - 1 AS k"
+		 " FROM exit WHERE reason = 2 AND addr = %d) WHERE hex(data) != printf('%%02X%%02X%%02X%%02X',"
+		 " k & 255, (k >> 8) & 255, (k >> 16) & 255, (k >> 24) & 255)", port);
+	TEST_ASSERT_EQ(tt_int(db, sql), 0);
+}
+
+/* The smp guest starts its second CPU with INIT/SIPI through QEMU's LAPIC; both make exits. */
+TEST(smp2_rows_of_both_vcpus_each_in_order)
+{
+	struct tq_run r;
+	sqlite3 *db;
+
+	tq_require_qemu();
+	tq_start(&r, NULL, "microvm", "2", "smp", "n=500", NULL);
+	tq_wait(&r);
+	TEST_ASSERT(strstr(r.out_text, "smp: 2 CPUs, 500 port-IO exits each: ok"), "guest: %s", r.out_text);
+	TEST_ASSERT_EQ(r.status, 1);
+	db = tt_open(r.rec);
+	check_finished(db, 1);
+	check_counter(db, 0, 0x700, 500);
+	check_counter(db, 1, 0x701, 500);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(DISTINCT vcpu) FROM exit"), 2);
+	/* Each vCPU's time runs forward: its entries follow its previous exit (vmm_ticks >= 0). */
+	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE vmm_ticks < 0 OR guest_ticks <= 0"), 0);
+	sqlite3_close(db);
+	tq_free(&r);
+}
+
 TEST(kill9_of_qemu_leaves_a_readable_prefix)
 {
 	struct tq_run r;
