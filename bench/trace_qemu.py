@@ -10,7 +10,11 @@ interleaved rounds, and prints the median wall time of each and the marginal
 cost per exit, (t(N) - t(1000)) / (exits(N) - exits(1000)), which takes QEMU's
 start-up and the recording's set-up out. Exits are counted in the trace.
 """
-import os, statistics, subprocess, sys, tempfile, time
+import os, resource, statistics, subprocess, sys, tempfile, time
+
+def child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 def main():
     args = sys.argv[1:]
@@ -24,6 +28,7 @@ def main():
             "-serial", "stdio", "-monitor", "none", "-display", "none", "-kernel", guest]
     modes = {"qemu": [], "trace": ["--quiet"], "trace --regs": ["--quiet", "--regs"]}
     times = {(m, k): [] for m in modes for k in (1000, n)}
+    cpu = {(m, k): [] for m in modes for k in (1000, n)}
     exits = {}
     tmp = tempfile.mkdtemp(prefix="kvmrr-bench-trace-")
     for _ in range(rounds):
@@ -33,9 +38,10 @@ def main():
                 cmd = qemu + ["-append", "n=%d" % k]
                 if m != "qemu":
                     cmd = [kvmrr, "trace", "--force", "-o", db] + opts + ["--"] + cmd
-                t0 = time.monotonic()
+                c0, t0 = child_cpu(), time.monotonic()
                 p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 times[(m, k)].append(time.monotonic() - t0)
+                cpu[(m, k)].append(child_cpu() - c0)
                 if p.returncode != 1:
                     sys.exit("%s: status %d: %s" % (" ".join(cmd), p.returncode, p.stderr.decode()))
                 if m != "qemu":
@@ -46,14 +52,18 @@ def main():
                         text=True).stdout.splitlines()[0]
     print("%s; exits guest n=1000 (%d exits) and n=%d (%d exits), %d rounds, medians"
           % (qv, exits[1000], n, exits[n], rounds))
-    print("| command | wall s (n=1000) | wall s (n=%d) | us/exit (marginal) | x qemu |" % n)
-    print("|---|---|---|---|---|")
-    base = None
+    print("| command | wall s (n=1000) | wall s (n=%d) | us/exit (marginal) | x qemu |"
+          " cpu us/exit (marginal, all threads) | x qemu (cpu) |" % n)
+    print("|---|---|---|---|---|---|---|")
+    base = cbase = None
+    d = (exits[n] - exits[1000]) / 1e6
     for m in modes:
         t1, t2 = statistics.median(times[(m, 1000)]), statistics.median(times[(m, n)])
-        per = (t2 - t1) / (exits[n] - exits[1000]) * 1e6
-        base = base or per
-        print("| %s | %.3f | %.3f | %.2f | %.3f |" % (m, t1, t2, per, per / base))
+        c1, c2 = statistics.median(cpu[(m, 1000)]), statistics.median(cpu[(m, n)])
+        per, cper = (t2 - t1) / d, (c2 - c1) / d
+        base, cbase = base or per, cbase or cper
+        print("| %s | %.3f | %.3f | %.2f | %.3f | %.2f | %.3f |"
+              % (m, t1, t2, per, per / base, cper, cper / cbase))
 
 if __name__ == "__main__":
     main()

@@ -184,7 +184,8 @@ static void vcpu_new(int fd, unsigned long id)
 		return;
 	}
 	pthread_mutex_lock(&trace_create_lock);
-	if (!trace_s.log && trace_session_open(fd) < 0)
+	/* Once the recording failed or the VMM is exiting, later vCPUs are not traced. */
+	if (atomic_load(&trace_s.stopping) || (!trace_s.log && trace_session_open(fd) < 0))
 		goto out;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
@@ -223,8 +224,7 @@ static void vcpu_action(struct trace_vcpu *v, unsigned long req, const void *arg
 
 	if ((pid_t)syscall(SYS_gettid) != v->tid) {
 		/* Its ring has one producer, the thread that runs it. */
-		atomic_fetch_add_explicit((_Atomic uint64_t *)&trace_s.events_elsewhere, 1,
-					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&trace_s.events_elsewhere, 1, memory_order_relaxed);
 		return;
 	}
 	if (!capture_enter(v))

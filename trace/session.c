@@ -142,8 +142,8 @@ static void session_close(void)
 	if (!r)
 		r = stream_meta_set_int(db, "traced_exits", (long long)atomic_load(&trace_s.seq), &err);
 	if (!r)
-		r = stream_meta_set_int(db, "traced_events_elsewhere", (long long)trace_s.events_elsewhere,
-					&err);
+		r = stream_meta_set_int(db, "traced_events_elsewhere",
+					(long long)atomic_load(&trace_s.events_elsewhere), &err);
 	if (!r)   /* `kvmrr trace` reads it: every exit the VMM saw is in the file */
 		r = stream_meta_set_int(db, "traced_drained", 1, &err);
 	if (!r)

@@ -50,7 +50,7 @@ struct trace_session {
 	_Atomic int stopping;        /* the VMM is exiting: capture nothing more */
 	struct trace_vcpu *vcpus[STREAM_MAX_VCPUS];
 	_Atomic uint32_t nvcpus;
-	uint64_t events_elsewhere;   /* vCPU ioctls from a thread other than its runner, not captured */
+	_Atomic uint64_t events_elsewhere;   /* vCPU ioctls from a thread other than its runner, not captured */
 };
 
 extern struct trace_session trace_s;

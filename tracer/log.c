@@ -18,51 +18,8 @@
 #include "common/clock.h"
 #include "stream/format.h"
 #include "stream/write.h"
+#include "tracer/log_int.h"
 #include "tracer/ring.h"
-
-/*
- * One producer's ring (a lane) and the writer's assembly state for it: lane
- * 0 is the recorder's; tracer_log_lane_add() adds one per further producer
- * thread (a traced VMM's vCPU threads, trace/).
- */
-struct tracer_log_lane {
-	struct tracer_ring ring;
-	struct stream_rec cur;   /* record being assembled from continuation slots */
-	uint32_t cur_slots_left, cur_off;
-	uint32_t taken;          /* writer: ring index up to which slots were consumed */
-	uint8_t *buf;            /* STREAM_DATA_MAX */
-	_Atomic uint32_t committed;   /* ring index up to which rows are committed */
-};
-
-struct tracer_log {
-	char path[PATH_MAX];
-	sqlite3 *db;
-	struct stream_writer w;
-	pthread_mutex_t db_lock;
-	pthread_t writer;
-	bool writer_started;
-	struct tracer_log_lane *lane[TRACER_LOG_LANES];
-	_Atomic uint32_t nlanes;     /* lanes published to the writer */
-	pthread_mutex_t lane_lock;   /* tracer_log_lane_add callers */
-	uint32_t ring_records;
-	uint32_t batch_rows;
-	uint64_t batch_ns;
-	uint64_t wal_checkpoint_ns;  /* copy the WAL into the main file this often */
-	uint64_t last_wal_checkpoint_ns;
-	bool wal_checkpoint_due;     /* a commit since the last checkpoint */
-
-	/* writer-thread state */
-	bool in_txn;
-	uint64_t txn_start_ns;
-	uint32_t txn_rows;
-	int64_t last_seq;        /* of the last record taken, for error messages */
-
-	_Atomic int flush;
-	_Atomic int stop;
-	_Atomic int error;            /* -errno once the writer failed */
-	pthread_mutex_t err_lock;
-	char err_msg[PATH_MAX + 1024];
-};
 
 /* The writer's first failure: kept with the file's name; later records are dropped. */
 static void writer_failed(struct tracer_log *l)
@@ -416,65 +373,6 @@ void tracer_log_set_tsc_base(struct tracer_log *l, uint64_t tsc)
 	l->w.tsc_base = tsc;  /* published to the writer by the first push (release) */
 }
 
-int tracer_log_lane_add(struct tracer_log *l, uint32_t *idx)
-{
-	struct tracer_log_lane *ln = calloc(1, sizeof(*ln));
-	uint32_t n;
-	int r = -ENOMEM;
-
-	if (ln && (ln->buf = malloc(STREAM_DATA_MAX + TRACER_REC_SIZE)))
-		r = tracer_ring_init(&ln->ring, l->ring_records);
-	if (r < 0) {
-		if (ln)
-			free(ln->buf);
-		free(ln);
-		return r;
-	}
-	pthread_mutex_lock(&l->lane_lock);
-	n = atomic_load(&l->nlanes);
-	if (n < TRACER_LOG_LANES) {
-		l->lane[n] = ln;
-		atomic_store_explicit(&l->nlanes, n + 1, memory_order_release);
-	}
-	pthread_mutex_unlock(&l->lane_lock);
-	if (n == TRACER_LOG_LANES) {
-		tracer_ring_free(&ln->ring);
-		free(ln->buf);
-		free(ln);
-		return -ENOSPC;
-	}
-	if (idx)
-		*idx = n;
-	return 0;
-}
-
-int tracer_log_rec(struct tracer_log *l, const struct stream_rec *r, const void *data)
-{
-	return tracer_log_lane_rec(l, 0, r, data);
-}
-
-int tracer_log_lane_rec(struct tracer_log *l, uint32_t lane, const struct stream_rec *r,
-			const void *data)
-{
-	struct tracer_ring *ring = &l->lane[lane]->ring;
-	int e = atomic_load_explicit(&l->error, memory_order_relaxed);
-
-	if (e)
-		return e;
-	if (r->len > STREAM_DATA_MAX)
-		return -E2BIG;
-	tracer_ring_push(ring, (const struct tracer_slot *)r);
-	/* Data over the 8 inline bytes follows in raw slots. */
-	for (uint32_t off = 0; r->len > sizeof(r->data) && off < r->len; off += TRACER_REC_SIZE) {
-		struct tracer_slot s;
-		uint32_t n = r->len - off < TRACER_REC_SIZE ? r->len - off : TRACER_REC_SIZE;
-
-		memcpy(s.bytes, (const uint8_t *)data + off, n);
-		tracer_ring_push(ring, &s);
-	}
-	return 0;
-}
-
 int tracer_log_job(struct tracer_log *l, struct tracer_log_job *job)
 {
 	struct stream_rec r = { .kind = TRACER_KIND_JOB, .seq = -1 };
@@ -500,31 +398,6 @@ int tracer_log_error(struct tracer_log *l, struct err *err)
 		pthread_mutex_unlock(&l->err_lock);
 	}
 	return e;
-}
-
-/* Every lane committed up to what its producer had queued when the drain began. */
-static bool lanes_drained(struct tracer_log *l, const uint32_t *target, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if (atomic_load(&l->lane[i]->committed) != target[i])
-			return false;
-	return true;
-}
-
-int tracer_log_drain(struct tracer_log *l, struct err *err)
-{
-	uint32_t target[TRACER_LOG_LANES], n = atomic_load_explicit(&l->nlanes, memory_order_acquire);
-	struct timespec ts = { 0, 200000 };
-
-	for (uint32_t i = 0; i < n; i++)
-		target[i] = atomic_load(&l->lane[i]->ring.head);
-	atomic_store(&l->flush, 1);
-	while (!lanes_drained(l, target, n) && !atomic_load(&l->error)) {
-		tracer_ring_kick(&l->lane[0]->ring);
-		nanosleep(&ts, NULL);
-	}
-	atomic_store(&l->flush, 0);
-	return tracer_log_error(l, err);
 }
 
 sqlite3 *tracer_log_lock(struct tracer_log *l)
