@@ -92,7 +92,14 @@ static void exec_vmm(const struct trace_opts *o, const char *lib, const char *ex
 	const char *old = getenv("LD_PRELOAD");
 	char pre[2 * PATH_MAX + 2];
 
+#ifdef KVMRR_TRACE_SANITIZER_RT
+	/* This build's library is sanitized: its runtimes must come first in the VMM. */
+	snprintf(pre, sizeof(pre), "%s:%s%s%s", KVMRR_TRACE_SANITIZER_RT, lib, old && *old ? ":" : "",
+		 old ? old : "");
+	setenv("ASAN_OPTIONS", "detect_leaks=0", 0);   /* the VMM's own leaks at exit are not ours */
+#else
 	snprintf(pre, sizeof(pre), "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
+#endif
 	setenv("LD_PRELOAD", pre, 1);
 	setenv("KVMRR_TRACE_OUT", out, 1);
 	setenv("KVMRR_TRACE_FORCE", o->force ? "1" : "0", 1);

@@ -11,13 +11,11 @@ TEST(lttng_sees_qemu_exits_as_the_log_does)
 {
 	static struct tp_exit ev[20000];
 	const char *const opts[] = { "--regs", NULL };   /* RIP in both (without it: NULL vs all ones) */
-	struct tq_run r;
+	struct e2e_run r;
 	struct lt lt;
 	char tracedir[128], *warn = NULL;
-	int n, other, inject, i = 0;
+	int n, other, inject;
 	sqlite3 *db;
-	sqlite3_stmt *st;
-	uint64_t tsc;
 
 	tq_require_qemu();
 	TEST_ASSERT(!access("/usr/bin/lttng-sessiond", X_OK) && !access("/usr/bin/babeltrace2", X_OK),
@@ -42,20 +40,7 @@ TEST(lttng_sees_qemu_exits_as_the_log_does)
 	TEST_ASSERT(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 2 AND addr = 1023") == 3000,
 		    "the storm's exits");
 	TEST_ASSERT_EQ(inject, tt_int(db, "SELECT count(*) FROM event"));
-	tsc = (uint64_t)tt_int(db, "SELECT value FROM meta WHERE key = 'tsc_base'");
-	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, reason, vmm_ticks, guest_ticks, rip, addr, size,"
-				       " dir, data FROM exit ORDER BY seq", -1, &st, NULL) == SQLITE_OK,
-		    "prep");
-	for (; sqlite3_step(st) == SQLITE_ROW; i++) {
-		uint64_t entry = tsc + (uint64_t)sqlite3_column_int64(st, 2);
-		uint64_t texit = entry + (uint64_t)sqlite3_column_int64(st, 3);
-
-		TEST_ASSERT(i < n, "more log rows than events");
-		lt_check_row(&ev[i], st, entry, texit);
-		tsc = texit;
-	}
-	sqlite3_finalize(st);
-	TEST_ASSERT_EQ(i, n);
+	lt_check_log(db, ev, n);
 	sqlite3_close(db);
 	free(warn);
 	tq_free(&r);

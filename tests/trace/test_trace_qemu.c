@@ -31,36 +31,55 @@ static void check_storm(sqlite3 *db, long long n)
 }
 
 /* A finished trace: complete, ended as the VMM did, seq 0..rows-1, meta says what it is. */
-static void check_finished(sqlite3 *db, int status)
+/* The end kvmrr trace wrote, on an intact file whose seq run 0..rows-1 (one vCPU, or all committed). */
+static long long check_end(sqlite3 *db, int complete, const char *end, int code)
 {
 	char buf[256];
 	long long rows = tt_int(db, "SELECT count(*) FROM exit");
 
 	TEST_ASSERT_STR_EQ(tt_text(db, "PRAGMA integrity_check", buf, sizeof(buf)), "ok");
-	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 1);
-	TEST_ASSERT_STR_EQ(tt_text(db, "SELECT value FROM meta WHERE key = 'end'", buf, sizeof(buf)), "vmm-exit");
-	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'end_code'"), status);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), complete);
+	TEST_ASSERT_STR_EQ(tt_text(db, "SELECT value FROM meta WHERE key = 'end'", buf, sizeof(buf)), end);
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'end_code'"), code);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'exits'"), rows);
-	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'traced_exits'"), rows);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT coalesce(max(seq) + 1, 0) FROM exit"), rows);
+	return rows;
+}
+
+static void check_finished(sqlite3 *db, int status)
+{
+	char buf[256];
+	long long rows = check_end(db, 1, "vmm-exit", status);
+
+	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'traced_exits'"), rows);
 	TEST_ASSERT(strstr(tt_text(db, "SELECT value FROM meta WHERE key = 'traced_vmm'", buf, sizeof(buf)),
 			   TQ_QEMU), "meta.traced_vmm is %s", buf);
 	TEST_ASSERT_STR_EQ(tt_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "delete");
 }
 
+/* Trace QEMU running guest to its debug-exit 0 (status 1), check the finished file; the open recording. */
+static sqlite3 *trace_ok(struct e2e_run *r, const char *const *opts, const char *machine, const char *smp,
+			 const char *guest, const char *args, const char *in)
+{
+	sqlite3 *db;
+
+	tq_require_qemu();
+	tq_start(r, opts, machine, smp, guest, args, in);
+	tq_wait(r);
+	TEST_ASSERT_EQ(r->status, 1);   /* the guest's debug-exit 0: QEMU's status (0 << 1) | 1 */
+	db = tt_open(r->rec);
+	check_finished(db, 1);
+	return db;
+}
+
 TEST(microvm_exits_all_port_io_with_data)
 {
-	struct tq_run r;
+	struct e2e_run r;
 	sqlite3 *db;
 	char *out = NULL, args[256];
 
-	tq_require_qemu();
-	tq_start(&r, NULL, "microvm", "1", "exits", "n=2000", NULL);
-	tq_wait(&r);
-	TEST_ASSERT(strstr(r.out_text, "exits: 2000 port-IO exits at CPL0: ok"), "guest output: %s", r.out_text);
-	TEST_ASSERT_EQ(r.status, 1);   /* the guest's debug-exit 0: QEMU's status (0 << 1) | 1 */
-	db = tt_open(r.rec);
-	check_finished(db, 1);
+	db = trace_ok(&r, NULL, "microvm", "1", "exits", "n=2000", NULL);
+	TEST_ASSERT(strstr(r.stdout_text, "exits: 2000 port-IO exits at CPL0: ok"), "guest output: %s", r.stdout_text);
 	check_storm(db, 2000);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE vcpu != 0"), 0);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE rip IS NOT NULL"), 0);
@@ -119,22 +138,17 @@ static void check_echo(sqlite3 *db, const char *printed)
 
 static void echo_on(const char *machine)
 {
-	struct tq_run r;
+	struct e2e_run r;
 	sqlite3 *db;
 	char in[128];
 	FILE *f;
 
-	tq_require_qemu();
 	snprintf(in, sizeof(in), "/tmp/kvmrr-trace-echo-%d", getpid());
 	f = fopen(in, "w");
 	TEST_ASSERT(f && fputs("hello world\r\nAbc xyz\nEOF\n", f) >= 0 && fclose(f) == 0, "%s", in);
-	tq_start(&r, NULL, machine, "1", "echo", "max=64", in);
-	tq_wait(&r);
+	db = trace_ok(&r, NULL, machine, "1", "echo", "max=64", in);
 	unlink(in);
-	TEST_ASSERT_EQ(r.status, 1);
-	db = tt_open(r.rec);
-	check_finished(db, 1);
-	check_echo(db, r.out_text);
+	check_echo(db, r.stdout_text);
 	sqlite3_close(db);
 	tq_free(&r);
 }
@@ -151,15 +165,10 @@ TEST(microvm_echo_in_data_is_what_the_guest_got)
  */
 TEST(pc_exits_all_port_io_with_data)
 {
-	struct tq_run r;
+	struct e2e_run r;
 	sqlite3 *db;
 
-	tq_require_qemu();
-	tq_start(&r, NULL, "pc", "1", "exits", "n=400", NULL);
-	tq_wait(&r);
-	TEST_ASSERT_EQ(r.status, 1);
-	db = tt_open(r.rec);
-	check_finished(db, 1);
+	db = trace_ok(&r, NULL, "pc", "1", "exits", "n=400", NULL);
 	check_storm(db, 400);
 	sqlite3_close(db);
 	tq_free(&r);
@@ -168,15 +177,10 @@ TEST(pc_exits_all_port_io_with_data)
 TEST(regs_gives_every_exit_its_rip)
 {
 	const char *const opts[] = { "--regs", NULL };
-	struct tq_run r;
+	struct e2e_run r;
 	sqlite3 *db;
 
-	tq_require_qemu();
-	tq_start(&r, opts, "microvm", "1", "exits", "n=200", NULL);
-	tq_wait(&r);
-	TEST_ASSERT_EQ(r.status, 1);
-	db = tt_open(r.rec);
-	check_finished(db, 1);
+	db = trace_ok(&r, opts, "microvm", "1", "exits", "n=200", NULL);
 	check_storm(db, 200);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit WHERE rip IS NULL"), 0);
 	/* The storm's IN and OUT sit in the guest's code, linked at 1 MiB: two RIPs, one per instruction. */
@@ -206,16 +210,11 @@ static void check_counter(sqlite3 *db, int vcpu, int port, long long n)
 /* The smp guest starts its second CPU with INIT/SIPI through QEMU's LAPIC; both make exits. */
 TEST(smp2_rows_of_both_vcpus_each_in_order)
 {
-	struct tq_run r;
+	struct e2e_run r;
 	sqlite3 *db;
 
-	tq_require_qemu();
-	tq_start(&r, NULL, "microvm", "2", "smp", "n=500", NULL);
-	tq_wait(&r);
-	TEST_ASSERT(strstr(r.out_text, "smp: 2 CPUs, 500 port-IO exits each: ok"), "guest: %s", r.out_text);
-	TEST_ASSERT_EQ(r.status, 1);
-	db = tt_open(r.rec);
-	check_finished(db, 1);
+	db = trace_ok(&r, NULL, "microvm", "2", "smp", "n=500", NULL);
+	TEST_ASSERT(strstr(r.stdout_text, "smp: 2 CPUs, 500 port-IO exits each: ok"), "guest: %s", r.stdout_text);
 	check_counter(db, 0, 0x700, 500);
 	check_counter(db, 1, 0x701, 500);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count(DISTINCT vcpu) FROM exit"), 2);
@@ -227,10 +226,10 @@ TEST(smp2_rows_of_both_vcpus_each_in_order)
 
 TEST(kill9_of_qemu_leaves_a_readable_prefix)
 {
-	struct tq_run r;
+	struct e2e_run r;
 	sqlite3 *db;
 	long long pid, rows;
-	char buf[128], args[256], *out = NULL;
+	char args[256], *out = NULL;
 
 	tq_require_qemu();
 	tq_start(&r, NULL, "microvm", "1", "exits", "n=1000000000", NULL);
@@ -241,15 +240,9 @@ TEST(kill9_of_qemu_leaves_a_readable_prefix)
 	tq_wait(&r);
 	TEST_ASSERT_EQ(r.status, 128 + SIGKILL);
 	db = tt_open(r.rec);
-	rows = tt_int(db, "SELECT count(*) FROM exit");
-	TEST_ASSERT(rows >= 5000, "%lld rows", rows);
-	TEST_ASSERT_STR_EQ(tt_text(db, "PRAGMA integrity_check", buf, sizeof(buf)), "ok");
-	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'complete'"), 0);
-	TEST_ASSERT_STR_EQ(tt_text(db, "SELECT value FROM meta WHERE key = 'end'", buf, sizeof(buf)), "vmm-signal");
-	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'end_code'"), SIGKILL);
-	TEST_ASSERT_EQ(tt_int(db, "SELECT value FROM meta WHERE key = 'exits'"), rows);
 	/* A prefix: seq 0..rows-1 without a gap, and the storm's reads still match its writes. */
-	TEST_ASSERT_EQ(tt_int(db, "SELECT max(seq) + 1 FROM exit"), rows);
+	rows = check_end(db, 0, "vmm-signal", SIGKILL);
+	TEST_ASSERT(rows >= 5000, "%lld rows", rows);
 	TEST_ASSERT_EQ(tt_int(db, "SELECT count(*) FROM exit i WHERE i.reason = 2 AND i.addr = " SCR
 			      " AND i.dir = 0 AND i.seq > (SELECT max(seq) - 2000 FROM exit) AND i.data IS NOT"
 			      " (SELECT o.data FROM exit o WHERE o.reason = 2 AND o.addr = " SCR " AND o.dir = 1"
@@ -264,7 +257,7 @@ TEST(kill9_of_qemu_leaves_a_readable_prefix)
 
 TEST(sigterm_to_kvmrr_ends_qemu_cleanly)
 {
-	struct tq_run r;
+	struct e2e_run r;
 	sqlite3 *db;
 
 	tq_require_qemu();

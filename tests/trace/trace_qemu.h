@@ -16,13 +16,6 @@
 
 #define TQ_QEMU "qemu-system-x86_64"
 
-struct tq_run {
-	char dir[64], rec[128], out[128], err[128];
-	pid_t pid;
-	int status;          /* kvmrr trace's exit status, or 128 + signal */
-	char *out_text, *err_text;
-};
-
 /* Fails the test when QEMU is not installed. */
 static inline void tq_require_qemu(void)
 {
@@ -35,20 +28,14 @@ static inline void tq_require_qemu(void)
  * Start `kvmrr trace [topts...] -o DIR/rec.db -- qemu -enable-kvm -M machine ... -kernel GUEST
  * -append args`, stdin from in_path (or /dev/null), stdout/stderr to files.
  */
-static inline void tq_start(struct tq_run *r, const char *const *topts, const char *machine,
+static inline void tq_start(struct e2e_run *r, const char *const *topts, const char *machine,
 			    const char *smp, const char *guest, const char *args, const char *in_path)
 {
 	char bin[512], gpath[512];
 	const char *argv[64];
 	int n = 0;
 
-	memset(r, 0, sizeof(*r));
-	tt_tmpdir(r->dir, sizeof(r->dir));
-	snprintf(r->rec, sizeof(r->rec), "%s/rec.db", r->dir);
-	snprintf(r->out, sizeof(r->out), "%s/stdout", r->dir);
-	snprintf(r->err, sizeof(r->err), "%s/stderr", r->dir);
-	test_build_path("cli/kvmrr", bin, sizeof(bin));
-	e2e_guest(guest, gpath, sizeof(gpath));
+	e2e_prepare(r, guest, bin, gpath);
 	argv[n++] = bin;
 	argv[n++] = "trace";
 	for (int i = 0; topts && topts[i]; i++)
@@ -61,37 +48,19 @@ static inline void tq_start(struct tq_run *r, const char *const *topts, const ch
 	for (int i = 0; q[i]; i++)
 		argv[n++] = q[i];
 	argv[n] = NULL;
-	fflush(stdout);
-	r->pid = fork();
-	TEST_ASSERT(r->pid >= 0, "fork");
-	if (r->pid == 0) {
-		int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
-		int out = open(r->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int err = open(r->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(in, 0);
-		dup2(out, 1);
-		dup2(err, 2);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
+	r->pid = e2e_spawn(argv, in_path, r->out, r->err);
 }
 
-static inline void tq_wait(struct tq_run *r)
+/* Wait for kvmrr trace; its stderr goes to the TAP log. */
+static inline void tq_wait(struct e2e_run *r)
 {
-	int st;
-
-	TEST_ASSERT(waitpid(r->pid, &st, 0) == r->pid, "waitpid");
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	r->out_text = e2e_slurp(r->out, NULL);
-	r->err_text = e2e_slurp(r->err, NULL);
-	printf("# kvmrr trace: status %d, stderr: %s\n", r->status, r->err_text);
+	e2e_wait(r);
+	printf("# kvmrr trace: status %d, stderr: %s\n", r->status, r->stderr_text);
 }
 
-static inline void tq_free(struct tq_run *r)
+static inline void tq_free(struct e2e_run *r)
 {
-	free(r->out_text);
-	free(r->err_text);
+	e2e_free(r);
 	tt_cleanup(r->dir);
 }
 

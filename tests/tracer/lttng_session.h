@@ -179,4 +179,29 @@ static inline void lt_check_row(const struct tp_exit *e, sqlite3_stmt *st, uint6
 	TEST_ASSERT_EQ(e->count, access && e->size ? e->len / e->size : 0);
 }
 
+/*
+ * The n events against the log's rows in seq order, one each: absolute TSCs
+ * rebuilt from the log's deltas (one vCPU) equal the tracepoint's raw values.
+ */
+static inline void lt_check_log(sqlite3 *db, const struct tp_exit *ev, int n)
+{
+	uint64_t tsc = (uint64_t)tt_int(db, "SELECT value FROM meta WHERE key = 'tsc_base'");
+	sqlite3_stmt *st;
+	int i = 0;
+
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, reason, vmm_ticks, guest_ticks, rip, addr, size,"
+				       " dir, data FROM exit ORDER BY seq", -1, &st, NULL) == SQLITE_OK,
+		    "prep");
+	for (; sqlite3_step(st) == SQLITE_ROW; i++) {
+		uint64_t entry = tsc + (uint64_t)sqlite3_column_int64(st, 2);
+		uint64_t texit = entry + (uint64_t)sqlite3_column_int64(st, 3);
+
+		TEST_ASSERT(i < n, "more log rows than events");
+		lt_check_row(&ev[i], st, entry, texit);
+		tsc = texit;
+	}
+	sqlite3_finalize(st);
+	TEST_ASSERT_EQ(i, n);
+}
+
 #endif

@@ -20,10 +20,8 @@ TEST(lttng_exit_events_match_the_log)
 	struct e2e_run r;
 	struct lt lt;
 	char tracedir[128], *warn = NULL;
-	int n, other, inject, i = 0;
+	int n, other, inject;
 	sqlite3 *db;
-	sqlite3_stmt *st;
-	uint64_t tsc;
 
 	if (access("/usr/bin/lttng-sessiond", X_OK) || access("/usr/bin/babeltrace2", X_OK))
 		TEST_ASSERT(0, "lttng-sessiond or babeltrace2 is not installed: scripts/install-deps installs them");
@@ -49,20 +47,7 @@ TEST(lttng_exit_events_match_the_log)
 	TEST_ASSERT(tt_int(db, "SELECT count(*) FROM exit WHERE reason = 6 AND dir = 1") > 0, "no MMIO write");
 	TEST_ASSERT_EQ(inject, tt_int(db, "SELECT count(*) FROM event"));
 	/* Absolute TSCs from the log's deltas must equal the tracepoint's raw values. */
-	tsc = (uint64_t)tt_int(db, "SELECT value FROM meta WHERE key = 'tsc_base'");
-	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, reason, vmm_ticks, guest_ticks, rip, addr, size,"
-				       " dir, data FROM exit ORDER BY seq", -1, &st, NULL) == SQLITE_OK,
-		    "prep");
-	for (; sqlite3_step(st) == SQLITE_ROW; i++) {
-		uint64_t entry = tsc + (uint64_t)sqlite3_column_int64(st, 2);
-		uint64_t texit = entry + (uint64_t)sqlite3_column_int64(st, 3);
-
-		TEST_ASSERT(i < n, "more log rows than events");
-		lt_check_row(&ev[i], st, entry, texit);
-		tsc = texit;
-	}
-	sqlite3_finalize(st);
-	TEST_ASSERT_EQ(i, n);
+	lt_check_log(db, ev, n);
 	sqlite3_close(db);
 	free(warn);
 	e2e_free(&r);

@@ -55,6 +55,41 @@ static inline const char *e2e_guest(const char *name, char *buf, size_t len)
 	return buf;
 }
 
+/* Start argv[0] with stdin from in_path (NULL: /dev/null), stdout and stderr to files; its pid. */
+static inline pid_t e2e_spawn(const char *const *argv, const char *in_path, const char *out_path,
+			      const char *err_path)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (pid == 0) {
+		int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
+		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* A fresh run: its temp dir and file names, the kvmrr binary and the guest's path (512 bytes each). */
+static inline void e2e_prepare(struct e2e_run *r, const char *guest, char *bin, char *gpath)
+{
+	memset(r, 0, sizeof(*r));
+	tt_tmpdir(r->dir, sizeof(r->dir));
+	snprintf(r->rec, sizeof(r->rec), "%s/rec.db", r->dir);
+	snprintf(r->out, sizeof(r->out), "%s/stdout", r->dir);
+	snprintf(r->err, sizeof(r->err), "%s/stderr", r->dir);
+	test_build_path("cli/kvmrr", bin, 512);
+	e2e_guest(guest, gpath, 512);
+}
+
 /*
  * Start `kvmrr record -o DIR/rec.db OPTS... GUEST` with stdout and stderr to
  * files and stdin from /dev/null. opts is a NULL-terminated list.
@@ -65,13 +100,7 @@ static inline void e2e_start(struct e2e_run *r, const char *guest, const char *c
 	const char *argv[64];
 	int n = 0;
 
-	memset(r, 0, sizeof(*r));
-	tt_tmpdir(r->dir, sizeof(r->dir));
-	snprintf(r->rec, sizeof(r->rec), "%s/rec.db", r->dir);
-	snprintf(r->out, sizeof(r->out), "%s/stdout", r->dir);
-	snprintf(r->err, sizeof(r->err), "%s/stderr", r->dir);
-	test_build_path("cli/kvmrr", bin, sizeof(bin));
-	e2e_guest(guest, gpath, sizeof(gpath));
+	e2e_prepare(r, guest, bin, gpath);
 	argv[n++] = bin;
 	argv[n++] = "record";
 	argv[n++] = "-o";
@@ -80,20 +109,7 @@ static inline void e2e_start(struct e2e_run *r, const char *guest, const char *c
 		argv[n++] = opts[i];
 	argv[n++] = gpath;
 	argv[n] = NULL;
-	fflush(stdout);
-	r->pid = fork();
-	TEST_ASSERT(r->pid >= 0, "fork");
-	if (r->pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(r->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int err = open(r->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(in, 0);
-		dup2(out, 1);
-		dup2(err, 2);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
+	r->pid = e2e_spawn(argv, NULL, r->out, r->err);
 }
 
 static inline void e2e_wait(struct e2e_run *r)
