@@ -285,11 +285,7 @@ TEST(every_guest_is_covered)
 {
 	static const char *const known[] = { "hello", "echo", "entropy", "rtc", "timer", "mmio",
 					     "compute", "exits", "crash", "rdtsc", "preempt", "strio",
-<<<<<<< HEAD
-					     "hostile", "int3", "gdbt" };
-=======
-					     "hostile", "int3", "smp" };
->>>>>>> 31a1202 (tests: shared spawn/prepare helpers (e2e_spawn, e2e_prepare, lt_check_log); static_prog built without the sanitizer flags; kvmrr trace preloads the sanitizer runtimes of a sanitizer build; smp recorded alone fails cleanly)
+					     "hostile", "int3", "gdbt", "smp" };
 	char dir[512];
 	struct dirent *de;
 	DIR *d = opendir(test_build_path("guests", dir, sizeof(dir)));
