@@ -98,7 +98,7 @@ int cli_trace_check_dynamic(const char *path, struct err *err)
 
 int cli_trace_library(char *out, size_t len, struct err *err)
 {
-	static const char *const rel[] = { "../trace/libkvmrr-trace.so", "libkvmrr-trace.so",
+	static const char *const rel[] = { "../tracer/preload/libkvmrr-trace.so", "libkvmrr-trace.so",
 					   "../lib/kvmrr/libkvmrr-trace.so",
 					   "../lib/x86_64-linux-gnu/kvmrr/libkvmrr-trace.so" };
 	const char *env = getenv("KVMRR_TRACE_LIB");

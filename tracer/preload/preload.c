@@ -19,7 +19,7 @@
 #include "common/clock.h"
 #include "tracer/log.h"
 #include "tracer/tp.h"
-#include "trace/trace_int.h"
+#include "tracer/preload/trace_int.h"
 #include "vcpu/exit.h"
 
 static struct trace_vcpu *_Atomic trace_fd_vcpu[TRACE_MAX_FD];

@@ -23,7 +23,7 @@
 #include "stream/format.h"
 #include "tracer/log.h"
 #include "tracer/tracer.h"
-#include "trace/trace_int.h"
+#include "tracer/preload/trace_int.h"
 
 struct trace_session trace_s;
 
