@@ -112,47 +112,13 @@ int gdb_exec_watch_changed(struct gdb_exec *x)
 	return -1;
 }
 
-/*
- * KVM_RUN with immediate_exit (stream_checkpoint_settle), where a debug
- * exit still pending from the last run (a data breakpoint and a single step
- * reported apart) may come first: taken, as long as no instruction ran.
- */
-static int settle(struct gdb_exec *x)
-{
-	struct vcpu *v = &x->r->m.vcpu;
-	struct vcpu_exit e;
-	uint64_t rip = gdb_exec_rip(x);
-	int rc = 0;
-
-	for (int i = 0; i < 4; i++) {
-		vcpu_set_immediate_exit(v, true);
-		rc = vcpu_run(v, &e);
-		vcpu_set_immediate_exit(v, false);
-		if (rc < 0)
-			return err_set(&x->r->err, rc, "KVM_RUN to complete the last exit: %s", strerror(-rc));
-		if (e.reason == KVM_EXIT_INTR)
-			return 0;
-		if (e.reason != KVM_EXIT_DEBUG || gdb_exec_rip(x) != rip)
-			break;
-	}
-	return err_set(&x->r->err, -EPROTO, "KVM_RUN with immediate_exit ran the guest to exit %s at rip 0x%" PRIx64,
-		       vcpu_exit_reason_name(e.reason), gdb_exec_rip(x));
-}
-
 /* Complete the last exit's operation with gdb's debug registers off (a step must not fire there). */
 int gdb_exec_settle(struct gdb_exec *x)
 {
-	struct kvm_guest_debug off;
-	int rc;
+	int rc = replay_debug_settle(x->r);   /* with the debug registers KVM holds now off */
 
-	memset(&off, 0, sizeof(off));
-	rc = vcpu_set_guest_debug(&x->r->m.vcpu, &off);
-	if (rc == 0)
-		rc = settle(x);
 	/* Stopped: gdb's registers stay off (a seek replays with the replay's hook alone), DR0 back on. */
 	x->r->dbg.dr7 = 0;
 	x->r->dbg.step = false;
-	if (rc == 0)
-		rc = replay_debug_apply(x->r);
-	return rc;
+	return rc < 0 ? rc : replay_debug_apply(x->r);
 }

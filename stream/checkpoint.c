@@ -17,20 +17,33 @@ static void phase_name(char *buf, size_t len, int64_t seq)
 	snprintf(buf, len, "checkpoint %" PRId64, seq);
 }
 
+static uint64_t rip_now(struct machine *m)
+{
+	struct kvm_regs regs;
+
+	return vcpu_get_regs(&m->vcpu, &regs) == 0 ? regs.rip : 0;
+}
+
 int stream_checkpoint_settle(struct machine *m, struct err *e)
 {
+	uint64_t rip = rip_now(m);
 	struct vcpu_exit exit;
 	int r;
 
-	vcpu_set_immediate_exit(&m->vcpu, true);
-	r = vcpu_run(&m->vcpu, &exit);
-	vcpu_set_immediate_exit(&m->vcpu, false);
-	if (r < 0)
-		return err_set(e, r, "KVM_RUN to complete the last exit: %s", strerror(-r));
-	if (exit.reason != KVM_EXIT_INTR)
-		return err_set(e, -EPROTO, "KVM_RUN with immediate_exit ran the guest to exit %s",
-			       vcpu_exit_reason_name(exit.reason));
-	return 0;
+	/* A debug exit still pending from the last run may come first: taken, as long as no instruction ran. */
+	for (int i = 0; i < 4; i++) {
+		vcpu_set_immediate_exit(&m->vcpu, true);
+		r = vcpu_run(&m->vcpu, &exit);
+		vcpu_set_immediate_exit(&m->vcpu, false);
+		if (r < 0)
+			return err_set(e, r, "KVM_RUN to complete the last exit: %s", strerror(-r));
+		if (exit.reason == KVM_EXIT_INTR)
+			return 0;
+		if (exit.reason != KVM_EXIT_DEBUG || rip_now(m) != rip)
+			break;
+	}
+	return err_set(e, -EPROTO, "KVM_RUN with immediate_exit ran the guest to exit %s at rip 0x%" PRIx64,
+		       vcpu_exit_reason_name(exit.reason), rip_now(m));
 }
 
 /* The digest of a checkpoint: ticks, state blobs in kind order, pages in gpa order, async pages. */

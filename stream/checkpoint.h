@@ -28,7 +28,11 @@
 
 struct machine;
 
-/* Finish the operation the last exit asked for without running the guest (KVM_RUN, immediate_exit). */
+/*
+ * Finish the operation the last exit asked for without running the guest
+ * (KVM_RUN, immediate_exit); a debug exit still pending from the last run
+ * at the same RIP is taken on the way. -EPROTO if the guest ran to an exit.
+ */
 int stream_checkpoint_settle(struct machine *m, struct err *e);
 
 /*

@@ -19,10 +19,13 @@
  * 2: final_mem_digest is the page digest of stream/digest.h (1: a SHA-256 of
  * all RAM, stream_mem_digest); tables checkpoint and checkpoint_page;
  * asynchronous points' XSAVE digest without the header's component bitmaps
- * (1: the raw one). Readers accept STREAM_FORMAT_VERSION_MIN to
- * STREAM_FORMAT_VERSION.
+ * (1: the raw one).
+ * 3: event kind 5 (vcpu_events) and a NULL exit.rip, both from traces of
+ * another VMM (kvmrr trace, meta.traced_vmm); nothing else changed, so a
+ * version-2 file reads as before (tests/e2e/test_compat.c).
+ * Readers accept STREAM_FORMAT_VERSION_MIN to STREAM_FORMAT_VERSION.
  */
-#define STREAM_FORMAT_VERSION 2
+#define STREAM_FORMAT_VERSION 3
 #define STREAM_FORMAT_VERSION_MIN 1
 
 /* vcpu_state.kind, in restore order (see stream/snapshot.h). */

@@ -125,7 +125,8 @@ TEST(schema_version_refusal)
 	db = NULL;
 	TEST_ASSERT_EQ(stream_recording_open(path, &db, &err), -EPROTONOSUPPORT);
 	TEST_ASSERT(db == NULL, "no handle on failure");
-	TEST_ASSERT(strstr(err.msg, "version 7") && strstr(err.msg, "versions 1 to 2"),
+	snprintf(other, sizeof(other), "versions %d to %d", STREAM_FORMAT_VERSION_MIN, STREAM_FORMAT_VERSION);
+	TEST_ASSERT(strstr(err.msg, "version 7") && strstr(err.msg, other),
 		    "the message names the versions (the caller names the file): %s", err.msg);
 	snprintf(other, sizeof(other), "%s/other.db", dir);
 	TEST_ASSERT(sqlite3_open(other, &db) == SQLITE_OK, "create %s", other);
