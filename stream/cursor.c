@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "stream/format.h"
+#include "stream/seal.h"
 
 static int prepare(struct stream_cursor *c, const char *sql, sqlite3_stmt **st, struct err *e)
 {
@@ -61,19 +62,21 @@ static int read_event(struct stream_cursor *c, struct err *e)
 
 	c->have_event = false;
 	if (rc == SQLITE_DONE)
-		return 0;
+		return stream_seal_end(&c->seal, STREAM_SEAL_EVENT, e);
 	if (rc != SQLITE_ROW)
 		return step_error(c, "event", e);
 	if (col_int(c->events, 0, -1, INT64_MAX, false, &seq, (struct where){ "event", -1 }, e) < 0)
 		return e->code;
 	struct where w = { "event", seq };
-	if (col_int(c->events, 1, 0, UINT16_MAX, false, &kind, w, e) < 0)
+	if (col_int(c->events, 2, 0, UINT16_MAX, false, &kind, w, e) < 0)
 		return e->code;
 	if (kind != STREAM_IRQ && kind != STREAM_IRQ_WINDOW && kind != STREAM_ASYNC_IRQ)
 		return err_set(e, -EINVAL, "corrupt recording: event seq %" PRId64 ": kind %" PRId64
 			       " is not one this build records (irq, irq_window, async_irq)", seq, kind);
-	if (col_int(c->events, 2, 0, kind == STREAM_IRQ_WINDOW ? 1 : 255, false, &value, w, e) < 0 ||
-	    col_int(c->events, 3, 0, STREAM_MAX_VCPUS - 1, false, &vcpu, w, e) < 0)
+	if (col_int(c->events, 3, 0, kind == STREAM_IRQ_WINDOW ? 1 : 255, false, &value, w, e) < 0 ||
+	    col_int(c->events, 1, 0, STREAM_MAX_VCPUS - 1, false, &vcpu, w, e) < 0 ||
+	    stream_seal_read(&c->seal, STREAM_SEAL_EVENT, seq,
+			     stream_seal_stmt_hash(c->events, 5, STREAM_SEAL_EVENT), e) < 0)
 		return e->code;
 	memset(&c->event, 0, sizeof(c->event));
 	c->event.vcpu = (uint16_t)vcpu;
@@ -94,7 +97,7 @@ static int read_point(struct stream_cursor *c, struct err *e)
 
 	c->have_point = false;
 	if (rc == SQLITE_DONE)
-		return 0;
+		return stream_seal_end(&c->seal, STREAM_SEAL_POINT, e);
 	if (rc != SQLITE_ROW)
 		return step_error(c, "async_point", e);
 	if (col_int(st, 0, 0, INT64_MAX, false, &seq, (struct where){ "async_point", -1 }, e) < 0)
@@ -115,6 +118,9 @@ static int read_point(struct stream_cursor *c, struct err *e)
 	if (sqlite3_column_bytes(st, 5) != (int)sizeof(c->point.regs))
 		return err_set(e, -EINVAL, "corrupt recording: async_point seq %" PRId64 ": regs is %d bytes, "
 			       "want %zu", seq, sqlite3_column_bytes(st, 5), sizeof(c->point.regs));
+	if (stream_seal_read(&c->seal, STREAM_SEAL_POINT, seq, stream_seal_stmt_hash(st, 9, STREAM_SEAL_POINT),
+			     e) < 0)
+		return e->code;
 	memset(&c->point, 0, sizeof(c->point));
 	memcpy(&c->point.regs, sqlite3_column_blob(st, 5), sizeof(c->point.regs));
 	c->point.seq = seq;
@@ -151,14 +157,14 @@ int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, int64_t after, uint
 	if (stream_meta_get(db, "irq_delivery", buf, sizeof(buf)) == 0 && !c->irq_async && strcmp(buf, "exits"))
 		return err_set(e, -EINVAL, "corrupt recording: meta.irq_delivery is \"%s\", neither \"async\" "
 			       "nor \"exits\"", buf);
-	r = prepare(c, "SELECT seq, vcpu, reason, rip, addr, size, dir, data, vmm_ticks, guest_ticks "
-		    "FROM exit WHERE seq > ?1 ORDER BY seq", &c->exits, e);
+	/* Columns in table order: the rows' seals hash them so (stream/seal.h). */
+	r = prepare(c, "SELECT " STREAM_SEAL_EXIT_COLS " FROM exit WHERE seq > ?1 ORDER BY seq", &c->exits, e);
 	if (r == 0)
-		r = prepare(c, "SELECT seq, kind, value, vcpu FROM event WHERE seq >= ?1 ORDER BY seq, rowid",
+		r = prepare(c, "SELECT " STREAM_SEAL_EVENT_COLS " FROM event WHERE seq >= ?1 ORDER BY seq, rowid",
 			    &c->events, e);
 	if (r == 0)
-		r = prepare(c, "SELECT seq, vcpu, rip, rflags, cpl, regs, xsave_digest, mem_digest, dirty_pages "
-			    "FROM async_point WHERE seq >= ?1 ORDER BY seq", &c->points, e);
+		r = prepare(c, "SELECT " STREAM_SEAL_POINT_COLS " FROM async_point WHERE seq >= ?1 ORDER BY seq",
+			    &c->points, e);
 	if (r == 0 && (bind_after(c->exits, after) || bind_after(c->events, after) ||
 		       bind_after(c->points, after)))
 		r = err_set(e, -EINVAL, "reading the recording after seq %lld", (long long)after);
@@ -167,6 +173,8 @@ int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, int64_t after, uint
 	if (r == 0 && sqlite3_step(count) == SQLITE_ROW)
 		c->total_exits = (uint64_t)sqlite3_column_int64(count, 0);
 	sqlite3_finalize(count);
+	if (r == 0 && stream_schema_version(db) >= STREAM_SEAL_VERSION)
+		r = stream_seal_open(&c->seal, db, (const int64_t[STREAM_SEAL_TABLES]){ after + 1, after, after }, e);
 	if (r == 0)
 		r = read_event(c, e);
 	if (r == 0)
@@ -182,6 +190,7 @@ void stream_cursor_close(struct stream_cursor *c)
 	sqlite3_finalize(c->events);
 	sqlite3_finalize(c->points);
 	c->exits = c->events = c->points = NULL;
+	stream_seal_close(&c->seal);
 }
 
 /* The next exit row into it->exit. 1, 0 none left, -errno. */
@@ -196,7 +205,7 @@ static int read_exit(struct stream_cursor *c, struct stream_item *it, struct err
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		c->exits_done = true;
-		return 0;
+		return stream_seal_end(&c->seal, STREAM_SEAL_EXIT, e);
 	}
 	if (rc != SQLITE_ROW)
 		return step_error(c, "exit", e);
@@ -210,34 +219,36 @@ static int read_exit(struct stream_cursor *c, struct stream_item *it, struct err
 	/* kvmrr records one vCPU (id 0): any other is a changed row. */
 	if (col_int(st, 1, 0, 0, false, &vcpu, w, e) < 0 ||
 	    col_int(st, 2, 0, UINT32_MAX, false, &reason, w, e) < 0 ||
-	    col_int(st, 3, INT64_MIN, INT64_MAX, false, &rip, w, e) < 0)
+	    col_int(st, 5, INT64_MIN, INT64_MAX, false, &rip, w, e) < 0)
 		return e->code;
 	/* port/gpa, size and dir: all three or none (an exit without an access). */
-	if ((rc = col_int(st, 4, reason == KVM_EXIT_IO ? 0 : INT64_MIN, reason == KVM_EXIT_IO ? 0xffff : INT64_MAX,
+	if ((rc = col_int(st, 6, reason == KVM_EXIT_IO ? 0 : INT64_MIN, reason == KVM_EXIT_IO ? 0xffff : INT64_MAX,
 			  true, &addr, w, e)) < 0)
 		return rc;
 	nulls = rc;
-	if ((rc = col_int(st, 5, 1, 8, true, &size, w, e)) < 0)
+	if ((rc = col_int(st, 7, 1, 8, true, &size, w, e)) < 0)
 		return rc;
 	nulls += rc;
-	if ((rc = col_int(st, 6, 0, 1, true, &dir, w, e)) < 0)
+	if ((rc = col_int(st, 8, 0, 1, true, &dir, w, e)) < 0)
 		return rc;
 	nulls += rc;
 	if (nulls != 0 && nulls != 3)
 		return err_set(e, -EINVAL, "corrupt recording: exit seq %" PRId64 ": addr, size and dir must be "
 			       "all set or all NULL", seq);
-	if (col_int(st, 8, INT64_MIN, INT64_MAX, true, &vmm, w, e) < 0 ||
-	    col_int(st, 9, INT64_MIN, INT64_MAX, true, &guest, w, e) < 0)
+	if (col_int(st, 3, INT64_MIN, INT64_MAX, true, &vmm, w, e) < 0 ||
+	    col_int(st, 4, INT64_MIN, INT64_MAX, true, &guest, w, e) < 0)
 		return e->code;
-	rc = sqlite3_column_type(st, 7);
+	rc = sqlite3_column_type(st, 9);
 	if (rc != SQLITE_NULL && rc != SQLITE_BLOB)
 		return err_set(e, -EINVAL, "corrupt recording: exit seq %" PRId64 ": data is not a blob", seq);
-	n = sqlite3_column_bytes(st, 7);
+	n = sqlite3_column_bytes(st, 9);
 	if (n < 0 || n > STREAM_DATA_MAX)
 		return err_set(e, -EINVAL, "corrupt recording: exit seq %" PRId64 ": %d data bytes, more than "
 			       "the %d an exit can carry", seq, n, STREAM_DATA_MAX);
 	if (n)
-		memcpy(c->data, sqlite3_column_blob(st, 7), (size_t)n);
+		memcpy(c->data, sqlite3_column_blob(st, 9), (size_t)n);
+	if (stream_seal_read(&c->seal, STREAM_SEAL_EXIT, seq, stream_seal_stmt_hash(st, 10, STREAM_SEAL_EXIT), e) < 0)
+		return e->code;
 	memset(&it->exit, 0, sizeof(it->exit));
 	it->exit.kind = STREAM_EXIT;
 	it->exit.dir = nulls ? STREAM_DIR_NONE : (uint8_t)dir;

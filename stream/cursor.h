@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "common/err.h"
+#include "stream/seal.h"
 #include "stream/stream.h"
 
 /* The recorder writes at most an injection and a window change after an exit. */
@@ -36,6 +37,7 @@ struct stream_item {
 struct stream_cursor {
 	sqlite3 *db;
 	sqlite3_stmt *exits, *events, *points;
+	struct stream_seal_check seal;  /* format 4 on: rows checked against their seals */
 	bool irq_async;                 /* meta.irq_delivery = async */
 	int64_t after;                  /* the exit the cursor started after (-1: the start) */
 	bool started, exits_done;

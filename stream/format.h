@@ -23,9 +23,12 @@
  * 3: event kind 5 (vcpu_events) and a NULL exit.rip, both from traces of
  * another VMM (kvmrr trace, meta.traced_vmm); nothing else changed, so a
  * version-2 file reads as before (tests/e2e/test_compat.c).
+ * 4: table seal (stream/seal.h): the recorder seals the rows of exit, event
+ * and async_point, readers check them; earlier versions read as before,
+ * unchecked.
  * Readers accept STREAM_FORMAT_VERSION_MIN to STREAM_FORMAT_VERSION.
  */
-#define STREAM_FORMAT_VERSION 3
+#define STREAM_FORMAT_VERSION 4
 #define STREAM_FORMAT_VERSION_MIN 1
 
 /* vcpu_state.kind, in restore order (see stream/snapshot.h). */
@@ -60,7 +63,8 @@ int stream_schema_check(sqlite3 *db, struct err *err);
 int stream_schema_version(sqlite3 *db);
 
 /*
- * Open a recording read-only and check its format. *db is set on success
+ * Open a recording read-only, check its format and SQLite's structure of
+ * its tables but exit and event (their rows are checked by their seals). *db is set on success
  * only; close it with sqlite3_close(). The handle has no mutexes
  * (SQLITE_OPEN_NOMUTEX): one thread at a time may use it. 0 or -errno with a
  * message (without the path: the caller names the file).

@@ -14,13 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stream/hash.h"
 #include "stream/stream.h"
 #include "vcpu/guest_mem.h"
 
 struct machine;
 
-/* 64-bit hash of len bytes (a 4-lane multiply-rotate hash, ~8 bytes per cycle), chained on seed. */
-uint64_t stream_hash64(const void *data, size_t len, uint64_t seed);
 
 /* The guest pages written since the set was last cleared, accumulated in one bitmap. */
 struct stream_dirty {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "stream/format.h"
+#include "stream/seal.h"
 
 #define EXIT_COLS 10
 
@@ -49,6 +50,37 @@ static void bind_exit(sqlite3_stmt *st, int base, const struct stream_rec *r, co
 		sqlite3_bind_null(st, base + 10);
 }
 
+/* The row hash of the exit row bind_exit writes (stream/seal.h). */
+static uint64_t exit_hash(const struct stream_rec *r, const uint8_t *data, int64_t vmm_ticks)
+{
+	struct stream_seal_row row;
+
+	stream_seal_row_init(&row);
+	stream_seal_int(&row, r->seq);
+	stream_seal_int(&row, r->vcpu);
+	stream_seal_int(&row, r->exit.reason);
+	stream_seal_int(&row, vmm_ticks);
+	stream_seal_int(&row, (int64_t)(r->exit.tsc_exit - r->exit.tsc_entry));
+	if (r->exit.rip == STREAM_RIP_NONE)
+		stream_seal_null(&row);
+	else
+		stream_seal_int(&row, (int64_t)r->exit.rip);
+	if (r->dir == STREAM_DIR_NONE) {
+		stream_seal_null(&row);
+		stream_seal_null(&row);
+		stream_seal_null(&row);
+	} else {
+		stream_seal_int(&row, (int64_t)r->exit.addr);
+		stream_seal_int(&row, r->exit.size);
+		stream_seal_int(&row, r->dir);
+	}
+	if (r->len)
+		stream_seal_blob(&row, data, r->len);
+	else
+		stream_seal_null(&row);
+	return stream_seal_row_hash(&row, STREAM_SEAL_EXIT);
+}
+
 static int step(struct stream_writer *w, sqlite3_stmt *st, const char *what, int64_t seq, uint32_t rows)
 {
 	int rc = sqlite3_step(st);
@@ -81,16 +113,46 @@ int stream_writer_flush(struct stream_writer *w)
 	return r;
 }
 
+int stream_writer_seal(struct stream_writer *w)
+{
+	sqlite3_stmt *st = w->ins_seal;
+	int r = 0;
+
+	for (unsigned int i = 0; i < w->sums.n && !r && !w->err.code; i++) {
+		sqlite3_bind_int(st, 1, w->sums.s[i].tbl);
+		sqlite3_bind_int64(st, 2, w->sums.s[i].batch);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)w->sums.s[i].rows);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)w->sums.s[i].digest);
+		r = step(w, st, "INSERT INTO seal", w->sums.s[i].batch << STREAM_SEAL_SHIFT, 0);
+	}
+	w->sums.n = 0;
+	return w->err.code;
+}
+
+/* Add a row to the seal sums of this transaction (writing them out when all are taken). */
+static int seal_row(struct stream_writer *w, enum stream_seal_table t, int64_t seq, uint64_t hash)
+{
+	int r;
+
+	if (stream_seal_add(&w->sums, t, seq, hash))
+		return 0;
+	if ((r = stream_writer_seal(w)) < 0)
+		return r;
+	stream_seal_add(&w->sums, t, seq, hash);
+	return 0;
+}
+
 static int write_exit(struct stream_writer *w, const struct stream_rec *r, const uint8_t *data)
 {
 	uint64_t *prev = &w->prev_tsc_exit[r->vcpu % STREAM_MAX_VCPUS];
 	int64_t vmm = (int64_t)(r->exit.tsc_entry - (*prev ? *prev : w->tsc_base));
+	int e;
 
 	*prev = r->exit.tsc_exit;
+	if ((e = seal_row(w, STREAM_SEAL_EXIT, r->seq, exit_hash(r, data, vmm))) < 0)
+		return e;
 	if (r->len > sizeof(r->data)) {        /* data not inline: insert now, in order */
-		int e = stream_writer_flush(w);
-
-		if (e)
+		if ((e = stream_writer_flush(w)) < 0)
 			return e;
 		bind_exit(w->ins_exit, 0, r, data, vmm);
 		return step(w, w->ins_exit, "INSERT INTO exit", r->seq, 1);
@@ -102,6 +164,17 @@ static int write_exit(struct stream_writer *w, const struct stream_rec *r, const
 
 static int write_event(struct stream_writer *w, const struct stream_rec *r)
 {
+	struct stream_seal_row row;
+	int e;
+
+	stream_seal_row_init(&row);
+	stream_seal_int(&row, r->seq);
+	stream_seal_int(&row, r->vcpu);
+	stream_seal_int(&row, r->kind);
+	stream_seal_int(&row, r->event.value);
+	stream_seal_null(&row);
+	if ((e = seal_row(w, STREAM_SEAL_EVENT, r->seq, stream_seal_row_hash(&row, STREAM_SEAL_EVENT))) < 0)
+		return e;
 	sqlite3_bind_int64(w->ins_event, 1, r->seq);
 	sqlite3_bind_int(w->ins_event, 2, r->vcpu);
 	sqlite3_bind_int(w->ins_event, 3, r->kind);
@@ -113,12 +186,26 @@ static int write_event(struct stream_writer *w, const struct stream_rec *r)
 static int write_point(struct stream_writer *w, const struct stream_rec *r, const uint8_t *data)
 {
 	struct stream_point p;
+	struct stream_seal_row row;
 	sqlite3_stmt *st = w->ins_point;
+	int e;
 
 	if (r->len != sizeof(p))
 		return err_set(&w->err, -EINVAL, "async_irq record at seq %lld carries %u bytes, not a "
 			       "point (%zu)", (long long)r->seq, r->len, sizeof(p));
 	memcpy(&p, data, sizeof(p));
+	stream_seal_row_init(&row);
+	stream_seal_int(&row, p.seq);
+	stream_seal_int(&row, p.vcpu);
+	stream_seal_int(&row, (int64_t)p.regs.rip);
+	stream_seal_int(&row, (int64_t)p.regs.rflags);
+	stream_seal_int(&row, p.cpl);
+	stream_seal_blob(&row, &p.regs, sizeof(p.regs));
+	stream_seal_int(&row, (int64_t)p.xsave_digest);
+	stream_seal_int(&row, (int64_t)p.mem_digest);
+	stream_seal_int(&row, p.dirty_pages);
+	if ((e = seal_row(w, STREAM_SEAL_POINT, p.seq, stream_seal_row_hash(&row, STREAM_SEAL_POINT))) < 0)
+		return e;
 	sqlite3_bind_int64(st, 1, p.seq);
 	sqlite3_bind_int64(st, 2, p.vcpu);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)p.regs.rip);
@@ -183,6 +270,9 @@ int stream_writer_init(struct stream_writer *w, sqlite3 *db, struct err *e)
 		rc = sqlite3_prepare_v3(db, "INSERT INTO async_point(seq, vcpu, rip, rflags, cpl, regs,"
 					" xsave_digest, mem_digest, dirty_pages) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 					-1, SQLITE_PREPARE_PERSISTENT, &w->ins_point, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db, "INSERT INTO seal(tbl, batch, rows, digest) VALUES(?, ?, ?, ?)",
+					-1, SQLITE_PREPARE_PERSISTENT, &w->ins_seal, NULL);
 	if (rc != SQLITE_OK) {
 		err_set(e, stream_sqlite_errno(rc), "preparing inserts: %s", sqlite3_errmsg(db));
 		stream_writer_fini(w);
@@ -197,5 +287,6 @@ void stream_writer_fini(struct stream_writer *w)
 	sqlite3_finalize(w->ins_exit_multi);
 	sqlite3_finalize(w->ins_event);
 	sqlite3_finalize(w->ins_point);
-	w->ins_exit = w->ins_exit_multi = w->ins_event = w->ins_point = NULL;
+	sqlite3_finalize(w->ins_seal);
+	w->ins_exit = w->ins_exit_multi = w->ins_event = w->ins_point = w->ins_seal = NULL;
 }

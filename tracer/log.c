@@ -131,7 +131,7 @@ static void txn_commit(struct tracer_log *l)
 {
 	int rc;
 
-	if (stream_writer_flush(&l->w) < 0)
+	if (stream_writer_flush(&l->w) < 0 || stream_writer_seal(&l->w) < 0)
 		writer_failed(l);
 	if (!atomic_load(&l->error)) {
 		rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "stream/cursor.h"
+#include "tests/reseal.h"
 
 void e2e_tmpdir(char *buf, size_t len)
 {
@@ -290,6 +291,7 @@ void e2e_tamper(struct e2e_cmd *c, const char *dir, const char *orig, const char
 	db = e2e_db_open(path);
 	e2e_db_exec(db, "%s", sql);
 	TEST_ASSERT(sqlite3_total_changes(db) > 0, "%s: \"%s\" changed nothing", name, sql);
+	test_reseal(db);
 	sqlite3_close(db);
 	e2e_replay(c, dir, path, opts ? opts : "-q");
 	printf("# %s: %s\n", name, sql);

@@ -80,7 +80,10 @@ long long e2e_sync_points(sqlite3 *db, long long below);
 
 /*
  * Copy the recording orig to DIR/NAME.db, run sql on the copy (it must
- * change a row), then `kvmrr replay OPTS` it (opts NULL: "-q") into *c.
+ * change a row), seal its stream tables anew (tests/reseal.h: the copy is
+ * then what a recorder that saw those rows would have written, so replay's
+ * comparisons are under test, not the seals), then `kvmrr replay OPTS` it
+ * (opts NULL: "-q") into *c.
  */
 void e2e_tamper(struct e2e_cmd *c, const char *dir, const char *orig, const char *name, const char *opts,
 		const char *sql);

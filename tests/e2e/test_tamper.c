@@ -360,4 +360,49 @@ TEST(out_of_range_columns)
 	fixture_done(&fx);
 }
 
+/*
+ * Edits nothing replay compares (a time, an IN's value the guest ignores, a
+ * kick's rip, a seal row gone), made without sealing the
+ * rows anew: the seals (format 4) make each a corrupt recording (status 2),
+ * never "identical". A copy with the unchanged rows stays identical.
+ */
+TEST(unsealed_edits_are_corrupt)
+{
+	static const char *const edits[] = {
+		"UPDATE exit SET vmm_ticks = vmm_ticks + 1 WHERE seq = 30",
+		"UPDATE exit SET guest_ticks = 0 WHERE seq = (SELECT max(seq) FROM exit)",
+		"UPDATE exit SET data = X'61' WHERE seq = (SELECT min(seq) FROM exit WHERE addr = 1021 AND dir = 0)",
+		"UPDATE exit SET rip = rip + 1 WHERE seq = (SELECT min(seq) FROM exit WHERE reason = 10)",
+		"DELETE FROM seal WHERE rowid = (SELECT max(rowid) FROM seal)",
+	};
+	struct fixture fx;
+	struct e2e_cmd c;
+	char path[256], name[16];
+
+	fixture_record(&fx, "timer", NULL);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		sqlite3 *db;
+
+		snprintf(name, sizeof(name), "unsealed%zu", i);
+		snprintf(path, sizeof(path), "%s/%s.db", fx.dir, name);
+		e2e_copy(fx.orig, path);
+		db = e2e_db_open(path);
+		e2e_db_exec(db, "%s", edits[i]);
+		TEST_ASSERT(sqlite3_total_changes(db) > 0, "\"%s\" changed nothing", edits[i]);
+		sqlite3_close(db);
+		e2e_replay(&c, fx.dir, path, "-q");
+		printf("# %s\n", edits[i]);
+		E2E_ASSERT(&c, c.status == 2, "%s: status %d, wanted 2 (corrupt recording)", edits[i], c.status);
+		E2E_HAS(&c, c.err, "the recorder sealed");
+		E2E_ASSERT(&c, !e2e_identical(&c), "an edited recording replayed as identical");
+		e2e_free(&c);
+	}
+	snprintf(path, sizeof(path), "%s/same.db", fx.dir);
+	e2e_copy(fx.orig, path);
+	e2e_replay(&c, fx.dir, path, "-q");
+	E2E_ASSERT(&c, c.status == 0 && e2e_identical(&c), "the unchanged copy: status %d", c.status);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
 TEST_MAIN()

@@ -407,6 +407,7 @@ TEST(checkpoint_past_the_last_exit_is_not_a_start)
 	snprintf(sql, sizeof(sql), "DELETE FROM exit WHERE seq >= %lld; UPDATE meta SET value = '0' "
 		 "WHERE key = 'complete'; DELETE FROM meta WHERE key IN ('exits', 'end')", ck - 3);
 	TEST_ASSERT(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+	test_reseal(db);
 	rows = tt_int(db, "SELECT count(*) FROM exit");
 	sqlite3_close(db);
 	snprintf(sql, sizeof(sql), "--from-checkpoint %lld", ck);

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "tests/reseal.h"
 #include "tests/test.h"
 
 /* mkdtemp under /tmp; the path is static storage per call site buffer. */

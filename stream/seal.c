@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/* Seals of the stream tables (stream/seal.h). */
+#include "stream/seal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stream/hash.h"
+
+/* Column tags: SQLite's own type codes. */
+static void put_tag_u64(struct stream_seal_row *r, uint8_t tag, uint64_t v)
+{
+	r->buf[r->n++] = tag;
+	for (int i = 0; i < 8; i++)
+		r->buf[r->n++] = (uint8_t)(v >> (8 * i));
+}
+
+void stream_seal_int(struct stream_seal_row *r, int64_t v)
+{
+	put_tag_u64(r, SQLITE_INTEGER, (uint64_t)v);
+}
+
+void stream_seal_null(struct stream_seal_row *r)
+{
+	r->buf[r->n++] = SQLITE_NULL;
+}
+
+static void put_bytes(struct stream_seal_row *r, uint8_t tag, const void *p, size_t n)
+{
+	put_tag_u64(r, tag, n);
+	put_tag_u64(r, tag, stream_hash64(p, n, n));
+}
+
+void stream_seal_blob(struct stream_seal_row *r, const void *p, size_t n)
+{
+	put_bytes(r, SQLITE_BLOB, p, n);
+}
+
+uint64_t stream_seal_row_hash(const struct stream_seal_row *r, enum stream_seal_table t)
+{
+	return stream_hash64(r->buf, r->n, 0x5ea1000000000000ULL | (uint64_t)t);
+}
+
+uint64_t stream_seal_stmt_hash(sqlite3_stmt *st, int ncols, enum stream_seal_table t)
+{
+	struct stream_seal_row r;
+	double d;
+	uint64_t bits;
+
+	stream_seal_row_init(&r);
+	for (int i = 0; i < ncols && i < STREAM_SEAL_MAX_COLS; i++) {
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			stream_seal_int(&r, sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_NULL:
+			stream_seal_null(&r);
+			break;
+		case SQLITE_FLOAT:       /* never written: hashed so that it differs from any integer */
+			d = sqlite3_column_double(st, i);
+			memcpy(&bits, &d, sizeof(bits));
+			put_tag_u64(&r, SQLITE_FLOAT, bits);
+			break;
+		case SQLITE_TEXT:
+			put_bytes(&r, SQLITE_TEXT, sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+			break;
+		default:
+			stream_seal_blob(&r, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+			break;
+		}
+	}
+	return stream_seal_row_hash(&r, t);
+}
+
+bool stream_seal_add(struct stream_seal_sums *s, enum stream_seal_table t, int64_t seq, uint64_t hash)
+{
+	int64_t batch = stream_seal_batch(seq);
+	unsigned int i = s->n;
+
+	/* Rows come in seq order per table (per vCPU in a trace): the sum is near the end. */
+	while (i > 0 && !(s->s[i - 1].tbl == t && s->s[i - 1].batch == batch))
+		i--;
+	if (i == 0) {
+		if (s->n == STREAM_SEAL_OPEN)
+			return false;
+		i = ++s->n;
+		s->s[i - 1].tbl = (uint8_t)t;
+		s->s[i - 1].batch = batch;
+		s->s[i - 1].rows = 0;
+		s->s[i - 1].digest = 0;
+	}
+	s->s[i - 1].rows++;
+	s->s[i - 1].digest += hash;
+	return true;
+}
+
+static const char *const table_name[STREAM_SEAL_TABLES] = { "exit", "event", "async_point" };
+static const char *const table_cols[STREAM_SEAL_TABLES] = {
+	STREAM_SEAL_EXIT_COLS, STREAM_SEAL_EVENT_COLS, STREAM_SEAL_POINT_COLS
+};
+static const int table_ncols[STREAM_SEAL_TABLES] = { 10, 5, 9 };
+
+/* The first and last seq of a batch, for messages. */
+static int64_t batch_first(int64_t b)
+{
+	return b == 0 ? -1 : b << STREAM_SEAL_SHIFT;
+}
+
+static int64_t batch_last(int64_t b)
+{
+	return ((b + 1) << STREAM_SEAL_SHIFT) - 1;
+}
+
+static int sealed_sum(struct stream_seal_check *c, enum stream_seal_table t, int64_t batch,
+		      uint64_t *rows, uint64_t *digest, struct err *e)
+{
+	sqlite3_stmt *st = c->sealed;
+	int rc;
+
+	*rows = *digest = 0;
+	sqlite3_reset(st);
+	sqlite3_bind_int(st, 1, t);
+	sqlite3_bind_int64(st, 2, batch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || sqlite3_column_type(st, 1) != SQLITE_INTEGER)
+			return err_set(e, -EINVAL, "corrupt recording: a seal of table %s, batch %" PRId64
+				       " holds a value that is no integer", table_name[t], batch);
+		*rows += (uint64_t)sqlite3_column_int64(st, 0);
+		*digest += (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return err_set(e, -EIO, "reading table seal: %s", sqlite3_errmsg(c->db));
+	return 0;
+}
+
+/* The batch c->t[t] stands in was read whole: compare it with its seal. */
+static int check_batch(struct stream_seal_check *c, enum stream_seal_table t, struct err *e)
+{
+	uint64_t rows, digest;
+	int64_t b = c->t[t].batch;
+	int r = sealed_sum(c, t, b, &rows, &digest, e);
+
+	if (r < 0)
+		return r;
+	if (rows != c->t[t].rows || digest != c->t[t].digest)
+		return err_set(e, -EINVAL, "corrupt recording: the %s rows of seq %" PRId64 " to %" PRId64
+			       " are not the ones the recorder sealed (%" PRIu64 " read, %" PRIu64 " sealed%s): "
+			       "the file was changed or damaged", table_name[t], batch_first(b), batch_last(b),
+			       c->t[t].rows, rows, rows == c->t[t].rows ? ", a row differs" : "");
+	return 0;
+}
+
+/* No rows of table t were read in the batches after `after` and before `before`: none may be sealed. */
+static int check_none_between(struct stream_seal_check *c, enum stream_seal_table t, int64_t after,
+			      int64_t before, struct err *e)
+{
+	sqlite3_stmt *st = c->beyond;
+	int rc;
+	int64_t b;
+
+	if (before - after < 2)
+		return 0;
+	sqlite3_reset(st);
+	sqlite3_bind_int(st, 1, t);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, before);
+	rc = sqlite3_step(st);
+	b = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return err_set(e, -EINVAL, "corrupt recording: the %s rows of seq %" PRId64 " to %" PRId64
+			       " are missing (the recorder sealed some): the file was changed or damaged",
+			       table_name[t], batch_first(b), batch_last(b));
+	if (rc != SQLITE_DONE)
+		return err_set(e, -EIO, "reading table seal: %s", sqlite3_errmsg(c->db));
+	return 0;
+}
+
+int stream_seal_read(struct stream_seal_check *c, enum stream_seal_table t, int64_t seq, uint64_t h,
+		     struct err *e)
+{
+	int64_t b = stream_seal_batch(seq);
+	int r;
+
+	if (!c->db)
+		return 0;
+	if (b != c->t[t].batch) {
+		if (b < c->t[t].batch)     /* the caller reads in seq order: a damaged b-tree */
+			return err_set(e, -EINVAL, "corrupt recording: %s seq %" PRId64 " comes out of order",
+				       table_name[t], seq);
+		if ((r = check_batch(c, t, e)) < 0 || (r = check_none_between(c, t, c->t[t].batch, b, e)) < 0)
+			return r;
+		c->t[t].batch = b;
+		c->t[t].rows = c->t[t].digest = 0;
+	}
+	c->t[t].rows++;
+	c->t[t].digest += h;
+	return 0;
+}
+
+int stream_seal_end(struct stream_seal_check *c, enum stream_seal_table t, struct err *e)
+{
+	int r;
+
+	if (!c->db || c->t[t].done)
+		return 0;
+	c->t[t].done = true;
+	if ((r = check_batch(c, t, e)) < 0)
+		return r;
+	return check_none_between(c, t, c->t[t].batch, INT64_MAX, e);
+}
+
+/* Hash the rows of t's first batch that lie before start (the reader starts in the middle of it). */
+static int prime(struct stream_seal_check *c, enum stream_seal_table t, int64_t start, struct err *e)
+{
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	c->t[t].batch = stream_seal_batch(start);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE seq >= ?1 AND seq < ?2", table_cols[t],
+		 table_name[t]);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return err_set(e, -EINVAL, "reading the recording (%s): %s", sql, sqlite3_errmsg(c->db));
+	sqlite3_bind_int64(st, 1, batch_first(c->t[t].batch));
+	sqlite3_bind_int64(st, 2, start);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c->t[t].rows++;
+		c->t[t].digest += stream_seal_stmt_hash(st, table_ncols[t], t);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return err_set(e, -EIO, "reading table %s: %s", table_name[t], sqlite3_errmsg(c->db));
+	return 0;
+}
+
+int stream_seal_open(struct stream_seal_check *c, sqlite3 *db, const int64_t start[STREAM_SEAL_TABLES],
+		     struct err *e)
+{
+	int r = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->db = db;
+	if (sqlite3_prepare_v2(db, "SELECT rows, digest FROM seal WHERE tbl = ?1 AND batch = ?2", -1,
+			       &c->sealed, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT batch FROM seal WHERE tbl = ?1 AND batch > ?2 AND batch < ?3 "
+			       "LIMIT 1", -1, &c->beyond, NULL) != SQLITE_OK)
+		r = err_set(e, -EINVAL, "corrupt recording: table seal: %s", sqlite3_errmsg(db));
+	for (int t = 0; t < STREAM_SEAL_TABLES && !r; t++)
+		r = prime(c, (enum stream_seal_table)t, start[t], e);
+	if (r < 0)
+		stream_seal_close(c);
+	return r;
+}
+
+void stream_seal_close(struct stream_seal_check *c)
+{
+	sqlite3_finalize(c->sealed);
+	sqlite3_finalize(c->beyond);
+	c->sealed = c->beyond = NULL;
+	c->db = NULL;
+}
