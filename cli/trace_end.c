@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "stream/format.h"
+#include "stream/seal.h"
 
 static long long count_rows(sqlite3 *db, const char *sql)
 {
@@ -47,6 +48,7 @@ static int write_end(sqlite3 *db, const char *vmm, int status, bool drained, lon
 	if (!r) r = stream_meta_set_text(db, "end_detail", detail, err);
 	if (!r) r = stream_meta_set_int(db, "exits", exits, err);
 	if (!r) r = stream_meta_set_int(db, "complete", drained ? 1 : 0, err);
+	if (!r) r = stream_seal_state_write(db, true, err);
 	if (!r)
 		r = stream_sql_exec(db, "COMMIT", "finishing: COMMIT", err);
 	else

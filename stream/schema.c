@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The recording schema, version 1: tables, views and the version check (docs/log-format.md). */
 #include "stream/format.h"
+#include "stream/seal.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -334,6 +335,8 @@ int stream_recording_open(const char *path, sqlite3 **out, struct err *err)
 	r = stream_schema_check(db, err);
 	if (r == 0)
 		r = check_structure(db, err);
+	if (r == 0 && stream_schema_version(db) >= STREAM_SEAL_VERSION)
+		r = stream_seal_state_check(db, err);
 	if (r < 0) {
 		sqlite3_close(db);
 		return r;

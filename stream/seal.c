@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "stream/format.h"
 #include "stream/hash.h"
 
 /* Column tags: SQLite's own type codes. */
@@ -38,12 +39,12 @@ void stream_seal_blob(struct stream_seal_row *r, const void *p, size_t n)
 	put_bytes(r, SQLITE_BLOB, p, n);
 }
 
-uint64_t stream_seal_row_hash(const struct stream_seal_row *r, enum stream_seal_table t)
+uint64_t stream_seal_row_hash(const struct stream_seal_row *r, int tbl)
 {
-	return stream_hash64(r->buf, r->n, 0x5ea1000000000000ULL | (uint64_t)t);
+	return stream_hash64(r->buf, r->n, 0x5ea1000000000000ULL | (uint64_t)tbl);
 }
 
-uint64_t stream_seal_stmt_hash(sqlite3_stmt *st, int ncols, enum stream_seal_table t)
+uint64_t stream_seal_stmt_hash(sqlite3_stmt *st, int ncols, int tbl)
 {
 	struct stream_seal_row r;
 	double d;
@@ -71,7 +72,7 @@ uint64_t stream_seal_stmt_hash(sqlite3_stmt *st, int ncols, enum stream_seal_tab
 			break;
 		}
 	}
-	return stream_seal_row_hash(&r, t);
+	return stream_seal_row_hash(&r, tbl);
 }
 
 bool stream_seal_add(struct stream_seal_sums *s, enum stream_seal_table t, int64_t seq, uint64_t hash)
@@ -113,10 +114,9 @@ static int64_t batch_last(int64_t b)
 	return ((b + 1) << STREAM_SEAL_SHIFT) - 1;
 }
 
-static int sealed_sum(struct stream_seal_check *c, enum stream_seal_table t, int64_t batch,
-		      uint64_t *rows, uint64_t *digest, struct err *e)
+/* The sum of the seal rows of (t, batch) through st (the statement of stream_seal_open's c->sealed). */
+static int sum_seals(sqlite3_stmt *st, int t, int64_t batch, uint64_t *rows, uint64_t *digest, struct err *e)
 {
-	sqlite3_stmt *st = c->sealed;
 	int rc;
 
 	*rows = *digest = 0;
@@ -125,15 +125,21 @@ static int sealed_sum(struct stream_seal_check *c, enum stream_seal_table t, int
 	sqlite3_bind_int64(st, 2, batch);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || sqlite3_column_type(st, 1) != SQLITE_INTEGER)
-			return err_set(e, -EINVAL, "corrupt recording: a seal of table %s, batch %" PRId64
-				       " holds a value that is no integer", table_name[t], batch);
+			return err_set(e, -EINVAL, "corrupt recording: a seal of table %d, batch %" PRId64
+				       " holds a value that is no integer", t, batch);
 		*rows += (uint64_t)sqlite3_column_int64(st, 0);
 		*digest += (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return err_set(e, -EIO, "reading table seal: %s", sqlite3_errmsg(c->db));
+		return err_set(e, -EIO, "reading table seal: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
 	return 0;
+}
+
+static int sealed_sum(struct stream_seal_check *c, enum stream_seal_table t, int64_t batch,
+		      uint64_t *rows, uint64_t *digest, struct err *e)
+{
+	return sum_seals(c->sealed, t, batch, rows, digest, e);
 }
 
 /* The batch c->t[t] stands in was read whole: compare it with its seal. */
@@ -214,6 +220,103 @@ int stream_seal_end(struct stream_seal_check *c, enum stream_seal_table t, struc
 }
 
 /* Hash the rows of t's first batch that lie before start (the reader starts in the middle of it). */
+static const char sealed_sql[] = "SELECT rows, digest FROM seal WHERE tbl = ?1 AND batch = ?2";
+
+/* The state tables: what each seal covers, and when it is written. */
+static const struct {
+	int tbl;
+	int64_t batch;
+	bool final;
+	int ncols;
+	const char *name, *select;
+} state_sets[] = {
+	{ STREAM_SEAL_MEM_PAGE, 0, false, 2, "mem_page", "SELECT gpa, data FROM mem_page" },
+	{ STREAM_SEAL_CPUID, 0, false, 7, "cpuid", "SELECT function, idx, flags, eax, ebx, ecx, edx FROM cpuid" },
+	{ STREAM_SEAL_IMAGE, 0, false, 5, "image", "SELECT name, role, size, sha256, data FROM image" },
+	{ STREAM_SEAL_TSC_SITE, 0, false, 3, "tsc_site", "SELECT addr, len, kind FROM tsc_site" },
+	{ STREAM_SEAL_VCPU_STATE, 0, false, 4, "vcpu_state (initial)",
+	  "SELECT vcpu, phase, kind, data FROM vcpu_state WHERE phase = 'initial'" },
+	{ STREAM_SEAL_VCPU_STATE, 1, true, 4, "vcpu_state (final)",
+	  "SELECT vcpu, phase, kind, data FROM vcpu_state WHERE phase = 'final'" },
+	{ STREAM_SEAL_META, 0, true, 2, "meta", "SELECT key, value FROM meta" },
+};
+
+/* Rows and hash sum of one state set, read now. */
+static int state_sum(sqlite3 *db, size_t i, uint64_t *rows, uint64_t *digest, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*rows = *digest = 0;
+	if (sqlite3_prepare_v2(db, state_sets[i].select, -1, &st, NULL) != SQLITE_OK)
+		return err_set(e, -EINVAL, "corrupt recording: %s: %s", state_sets[i].name, sqlite3_errmsg(db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		(*rows)++;
+		*digest += stream_seal_stmt_hash(st, state_sets[i].ncols, state_sets[i].tbl);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return err_set(e, -EIO, "reading %s: %s", state_sets[i].name, sqlite3_errmsg(db));
+	return 0;
+}
+
+int stream_seal_state_write(sqlite3 *db, bool final, struct err *e)
+{
+	sqlite3_stmt *del = NULL, *ins = NULL;
+	uint64_t rows, digest;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM seal WHERE tbl = ?1 AND batch = ?2", -1, &del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO seal(tbl, batch, rows, digest) VALUES(?1, ?2, ?3, ?4)", -1, &ins,
+			       NULL) != SQLITE_OK)
+		r = err_set(e, stream_sqlite_errno(sqlite3_errcode(db)), "sealing the state: %s", sqlite3_errmsg(db));
+	for (size_t i = 0; i < sizeof(state_sets) / sizeof(state_sets[0]) && !r; i++) {
+		if (state_sets[i].final != final || (r = state_sum(db, i, &rows, &digest, e)) < 0)
+			continue;
+		/* Sealed once, whole: a second call (meta written again) replaces it. */
+		sqlite3_bind_int(del, 1, state_sets[i].tbl);
+		sqlite3_bind_int64(del, 2, state_sets[i].batch);
+		sqlite3_bind_int(ins, 1, state_sets[i].tbl);
+		sqlite3_bind_int64(ins, 2, state_sets[i].batch);
+		sqlite3_bind_int64(ins, 3, (sqlite3_int64)rows);
+		sqlite3_bind_int64(ins, 4, (sqlite3_int64)digest);
+		if (sqlite3_step(del) != SQLITE_DONE || (rows && sqlite3_step(ins) != SQLITE_DONE))
+			r = err_set(e, stream_sqlite_errno(sqlite3_errcode(db)), "sealing %s: %s", state_sets[i].name,
+				    sqlite3_errmsg(db));
+		sqlite3_reset(del);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	return r;
+}
+
+int stream_seal_state_check(sqlite3 *db, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t rows, digest, srows, sdigest;
+	char complete[8] = "";
+	int r = 0;
+
+	if (sqlite3_prepare_v2(db, sealed_sql, -1, &st, NULL) != SQLITE_OK)
+		return err_set(e, -EINVAL, "corrupt recording: table seal: %s", sqlite3_errmsg(db));
+	stream_meta_get(db, "complete", complete, sizeof(complete));
+	for (size_t i = 0; i < sizeof(state_sets) / sizeof(state_sets[0]) && !r; i++) {
+		/* An incomplete recording was cut short before its end was sealed. */
+		if (state_sets[i].final && strcmp(complete, "1"))
+			continue;
+		if ((r = state_sum(db, i, &rows, &digest, e)) < 0 ||
+		    (r = sum_seals(st, state_sets[i].tbl, state_sets[i].batch, &srows, &sdigest, e)) < 0)
+			break;
+		if (rows != srows || digest != sdigest)
+			r = err_set(e, -EINVAL, "corrupt recording: %s is not what the recorder sealed (%" PRIu64
+				    " rows, %" PRIu64 " sealed%s): the file was changed or damaged", state_sets[i].name,
+				    rows, srows, rows == srows ? ", a row differs" : "");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int prime(struct stream_seal_check *c, enum stream_seal_table t, int64_t start, struct err *e)
 {
 	char sql[256];
@@ -244,8 +347,7 @@ int stream_seal_open(struct stream_seal_check *c, sqlite3 *db, const int64_t sta
 
 	memset(c, 0, sizeof(*c));
 	c->db = db;
-	if (sqlite3_prepare_v2(db, "SELECT rows, digest FROM seal WHERE tbl = ?1 AND batch = ?2", -1,
-			       &c->sealed, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, sealed_sql, -1, &c->sealed, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT batch FROM seal WHERE tbl = ?1 AND batch > ?2 AND batch < ?3 "
 			       "LIMIT 1", -1, &c->beyond, NULL) != SQLITE_OK)
 		r = err_set(e, -EINVAL, "corrupt recording: table seal: %s", sqlite3_errmsg(db));

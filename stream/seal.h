@@ -34,6 +34,11 @@
 #define STREAM_SEAL_VERSION 4       /* the first format version with seals */
 
 enum stream_seal_table { STREAM_SEAL_EXIT, STREAM_SEAL_EVENT, STREAM_SEAL_POINT, STREAM_SEAL_TABLES };
+/* The tables of the initial and final state, sealed whole (stream_seal_state_write). */
+enum stream_seal_state_table {
+	STREAM_SEAL_MEM_PAGE = 3, STREAM_SEAL_VCPU_STATE, STREAM_SEAL_CPUID, STREAM_SEAL_IMAGE,
+	STREAM_SEAL_TSC_SITE, STREAM_SEAL_META,
+};
 
 /* Each table's columns in table order: the cursor selects them so, and rows are hashed so. */
 #define STREAM_SEAL_EXIT_COLS  "seq, vcpu, reason, vmm_ticks, guest_ticks, rip, addr, size, dir, data"
@@ -60,9 +65,24 @@ static inline void stream_seal_row_init(struct stream_seal_row *r)
 void stream_seal_int(struct stream_seal_row *r, int64_t v);
 void stream_seal_null(struct stream_seal_row *r);
 void stream_seal_blob(struct stream_seal_row *r, const void *p, size_t n);
-uint64_t stream_seal_row_hash(const struct stream_seal_row *r, enum stream_seal_table t);
+uint64_t stream_seal_row_hash(const struct stream_seal_row *r, int tbl);
 /* The hash of the row st stands on: its first ncols columns, each by its own type. */
-uint64_t stream_seal_stmt_hash(sqlite3_stmt *st, int ncols, enum stream_seal_table t);
+uint64_t stream_seal_stmt_hash(sqlite3_stmt *st, int ncols, int tbl);
+
+/*
+ * The state tables are sealed whole, by reading back what was written, in
+ * the transaction that wrote it: at the start (initial) mem_page, cpuid,
+ * image, tsc_site and the initial vcpu_state (batch 0); at the end (final)
+ * the final vcpu_state (batch 1) and meta (after its last change). 0 or
+ * -errno + e.
+ */
+int stream_seal_state_write(sqlite3 *db, bool final, struct err *e);
+/*
+ * Check the state tables of a recording of format 4 or later against their
+ * seals: the initial ones always, the final ones when meta.complete is 1.
+ * 0, or -EINVAL + e (corrupt recording).
+ */
+int stream_seal_state_check(sqlite3 *db, struct err *e);
 
 /* The writer's sums for the seal rows of the current transaction. */
 #define STREAM_SEAL_OPEN 16

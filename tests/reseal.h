@@ -10,9 +10,11 @@
 #include "tests/test.h"
 
 /*
- * Seal the stream tables anew, as the recorder would have sealed the rows
- * they hold now: a test that cuts a recording short with SQL makes the file
- * a kill leaves (a kill keeps whole commits, their seals with them).
+ * Seal the file anew, as the recorder would have sealed the rows it holds
+ * now (stream tables and state tables, stream/seal.h): a test that cuts a
+ * recording short with SQL makes the file a kill leaves (a kill keeps
+ * whole commits, their seals with them); a test of replay's comparisons
+ * makes the file a recorder that saw those values would have written.
  */
 static inline void test_reseal(sqlite3 *db)
 {
@@ -22,6 +24,7 @@ static inline void test_reseal(sqlite3 *db)
 		{ "SELECT " STREAM_SEAL_POINT_COLS " FROM async_point ORDER BY seq", 9 },
 	};
 	sqlite3_stmt *st = NULL, *ins = NULL;
+	struct err e = { 0 };
 
 	TEST_ASSERT(sqlite3_exec(db, "BEGIN; DELETE FROM seal", NULL, NULL, NULL) == SQLITE_OK, "%s",
 		    sqlite3_errmsg(db));
@@ -53,6 +56,8 @@ static inline void test_reseal(sqlite3 *db)
 		sqlite3_finalize(st);
 	}
 	sqlite3_finalize(ins);
+	TEST_ASSERT(stream_seal_state_write(db, false, &e) == 0 && stream_seal_state_write(db, true, &e) == 0,
+		    "%s", e.msg);
 	TEST_ASSERT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "stream/seal.h"
 #include "tracer/tracer_int.h"
 #include "tracer/tp.h"
 
@@ -129,6 +130,8 @@ int tracer_end(struct tracer *t, const struct tracer_end *e, struct err *err)
 		r = stream_meta_set_text(db, "final_mem_digest", e->mem_digest, err);
 	if (!r)
 		r = stream_meta_set_int(db, "complete", 1, err);
+	if (!r)   /* the final state and meta, after their last change (stream/seal.h) */
+		r = stream_seal_state_write(db, true, err);
 	if (!r)
 		r = stream_sql_exec(db, "COMMIT", "finishing: COMMIT", err);
 	else

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "machine/sha256.h"
 #include "stream/digest.h"
+#include "stream/seal.h"
 #include "tracer/async.h"
 #include "tracer/initial.h"
 #include "stream/snapshot.h"
@@ -140,6 +141,8 @@ int tracer_record_initial(struct tracer *t, struct machine *m, int argc, char **
 		tracer_set_tsc_base(t, clock_rdtsc());
 		r = stream_meta_set_int(db, "tsc_base", (long long)t->tsc_base, err);
 	}
+	if (!r)
+		r = stream_seal_state_write(db, false, err);
 	if (!r)
 		r = stream_sql_exec(db, "COMMIT", "initial state: COMMIT", err);
 	else
