@@ -2,9 +2,11 @@
 /*
  * Seals (format version 4): a digest of the rows of the stream tables (exit,
  * event, async_point), written by the recorder in the same transaction as
- * the rows, and checked by the cursor as it reads them. "Identical" is then
- * only said of rows that are the ones the recorder wrote, every column of
- * them (the timing columns replay does not compare too).
+ * the rows, and checked by the cursor as it reads them; and of the state
+ * tables whole (stream_seal_state_write), checked when a recording is
+ * opened. "Identical" is then only said of what the recorder wrote, every
+ * column of it (the timing columns replay does not compare too).
+ * docs/log-format.md ("seal") has the table codes and the encoding.
  *
  * Rows are grouped into batches by seq (stream_seal_batch: 4096 seqs). A
  * seal row (tbl, batch, rows, digest) holds the number of rows of one table
