@@ -10,10 +10,23 @@
  * count the number of accesses (REP string IO: data holds size * count
  * bytes; MMIO: 1; other exits: 0, with addr and size 0); data the bytes the
  * log stores (an internal error's suberror and words too).
- * Fired from the capture point (tracer/capture.c), one call site per event;
- * with no session listening each is one predicted branch. Built only with
- * KVMRR_HAVE_LTTNG (meson -Dlttng=disabled removes it); otherwise the macro
- * is empty.
+ * Fired by the log's writer thread (tracer/log.c, fire_tp), one call site
+ * per event, for every producer: `kvmrr record`'s capture point and each
+ * vCPU lane of `kvmrr trace` (tracer/preload/). The vCPU thread only pushes
+ * the record into its ring; the writer fires the event from the same record
+ * it writes as the log's row, so the fields are the row's, and the events
+ * come in the log's order (an inject after its exit; `kvmrr trace`: in seq
+ * order per vCPU, lanes interleaved as the writer takes them). An event's
+ * LTTng timestamp is therefore when the writer took the record (usually
+ * within a few ms of the exit); the exit's own times are tsc_entry and
+ * tsc_exit. A blocking channel that is full stalls the writer; the full
+ * ring then blocks the vCPU thread, as a slow disk does: nothing is lost.
+ * The trace and the log agree: an event is fired once the log took its
+ * row, and none after the log failed (disk full); the rows of the batch the
+ * failure rolled back (at most 50 ms of exits) are then in the trace only.
+ * With no session listening each event costs the writer one predicted
+ * branch. Built only with KVMRR_HAVE_LTTNG (meson -Dlttng=disabled removes
+ * it); otherwise the macro is empty.
  */
 #if !defined(KVMRR_HAVE_LTTNG)
 
