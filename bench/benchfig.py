@@ -10,13 +10,14 @@ from benchlib import BenchError, babeltrace_count, interleave, rec_stats
 
 SMALL_N = 1000      # the exits guest at this N measures each command's fixed cost
 
-# The lossless LTTng set-up (README "Tracing with LTTng"): a blocking channel with the
-# default buffer sizes. The tracer waits for buffer space instead of discarding; it
-# needs LTTNG_UST_ALLOW_BLOCKING=1 in the traced process. Measured against discard
-# mode with 4 x 4 MiB sub-buffers (lossless in those rounds) and a blocking channel
-# with them: the same cost within the noise; only blocking is lossless under any load
-# (bench/NOTES.md).
-LTTNG_CHANNEL = ("--blocking-timeout=inf",)
+# The lossless LTTng set-up (README "Tracing with LTTng"): a blocking channel with
+# 4 x 1 MiB sub-buffers per CPU. The tracer waits for buffer space instead of
+# discarding; it needs LTTNG_UST_ALLOW_BLOCKING=1 in the traced process. Measured
+# against discard mode with 4 x 4 MiB sub-buffers (lossless in those rounds): the same
+# cost within the noise; only blocking is lossless under any load. The default 4 x 16
+# KiB is too small since the writer thread fires the events (bursts; a full blocking
+# channel is retried every 100 ms) (bench/NOTES.md).
+LTTNG_CHANNEL = ("--blocking-timeout=inf", "--subbuf-size=1M", "--num-subbuf=4")
 LTTNG_ENV = {"LTTNG_UST_ALLOW_BLOCKING": "1"}
 
 

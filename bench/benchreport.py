@@ -169,7 +169,7 @@ class Report:
                    "cpu s", "cpu us/exit"], rows) +
             "\nLTTng (`record+lttng`, userspace session, lossless: blocking channel "
             "(`lttng enable-channel -u --buffers-pid %s`, LTTNG_UST_ALLOW_BLOCKING=1 in kvmrr's "
-            "environment) with default buffer sizes, `kvmrr:*`, one `kvmrr:exit` event per exit; "
+            "environment), `kvmrr:*`, one `kvmrr:exit` event per exit; "
             % " ".join(bf.LTTNG_CHANNEL) +
             "%s; %s; last round): %s.\n" % (
                 f["lttng_daemon"],

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The capture point: one function sees every exit and fans it out to the
- * LTTng provider and the SQLite log. No machine here, so tests can feed it
- * synthetic exits.
+ * The capture point: one function sees every exit and queues it for the
+ * log's writer thread, which writes the SQLite row and fires the LTTng event
+ * (tracer/log.c). No machine here, so tests can feed it synthetic exits.
  */
 #include "tracer/tracer.h"
 
@@ -18,7 +18,6 @@
 #include "common/clock.h"
 #include "stream/seal.h"
 #include "tracer/tracer_int.h"
-#include "tracer/tp.h"
 
 int tracer_open(struct tracer **out, const char *path, const struct tracer_options *opt,
 		struct err *err)
@@ -72,7 +71,6 @@ int tracer_capture_exit(struct tracer *t, uint32_t vcpu, const struct vcpu_exit 
 	r.exit.rip = rip;
 	if (r.len && r.len <= sizeof(r.data))
 		memcpy(r.data, data, r.len);
-	tracer_tp(exit, &r, data);
 	t->seq++;
 	return tracer_log_rec(t->log, &r, data);
 }
@@ -84,7 +82,6 @@ int tracer_capture_event(struct tracer *t, uint32_t vcpu, enum stream_kind kind,
 				.seq = (int64_t)t->seq - 1, .event.value = value,
 				.len = point ? sizeof(*point) : 0 };
 
-	tracer_tp(inject, r.seq, vcpu, (uint32_t)kind, value);
 	return tracer_log_rec(t->log, &r, point);
 }
 

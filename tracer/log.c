@@ -20,6 +20,7 @@
 #include "stream/write.h"
 #include "tracer/log_int.h"
 #include "tracer/ring.h"
+#include "tracer/tp.h"
 
 /* The writer's first failure: kept with the file's name; later records are dropped. */
 static void writer_failed(struct tracer_log *l)
@@ -47,12 +48,30 @@ static void run_job(struct tracer_log *l, const struct stream_rec *r)
 	job->free(job);
 }
 
+/*
+ * The LTTng events of a record the log took (tracer/tp.h): the one call site
+ * of each, for every producer's lane, so the trace holds what the log holds,
+ * in the log's order. Here on the writer thread, not on a vCPU thread: a
+ * blocking channel that is full stalls the writer, and the full ring then
+ * the vCPU, as a slow disk does.
+ */
+static void fire_tp(const struct stream_rec *r, const uint8_t *data)
+{
+	(void)data;   /* unused when the build has no LTTng */
+	if (r->kind == STREAM_EXIT)
+		tracer_tp(exit, r, data);
+	else
+		tracer_tp(inject, r->seq, r->vcpu, r->kind, r->event.value);
+}
+
 static void write_rec(struct tracer_log *l, const struct stream_rec *r, const uint8_t *data)
 {
 	if (r->kind == TRACER_KIND_JOB)
 		run_job(l, r);
 	else if (stream_write(&l->w, r, data) < 0)
 		writer_failed(l);
+	else
+		fire_tp(r, data);
 }
 
 static void txn_begin(struct tracer_log *l);

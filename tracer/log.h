@@ -2,7 +2,8 @@
 /*
  * The SQLite sink: a recording file, its schema, and the writer thread that
  * drains the exit/event ring into batched transactions (WAL,
- * synchronous=NORMAL, prepared statements).
+ * synchronous=OFF, prepared statements) and fires the LTTng event of each
+ * record it writes (tracer/tp.h), so no tracepoint runs on a vCPU thread.
  *
  * The file the user named is a valid recording from the start and follows
  * the run about a second behind: the schema is checkpointed into it at

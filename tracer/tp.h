@@ -10,10 +10,27 @@
  * count the number of accesses (REP string IO: data holds size * count
  * bytes; MMIO: 1; other exits: 0, with addr and size 0); data the bytes the
  * log stores (an internal error's suberror and words too).
- * Fired from the capture point (tracer/capture.c), one call site per event;
- * with no session listening each is one predicted branch. Built only with
- * KVMRR_HAVE_LTTNG (meson -Dlttng=disabled removes it); otherwise the macro
- * is empty.
+ * Fired by the log's writer thread (tracer/log.c, fire_tp), one call site
+ * per event, for every producer: `kvmrr record`'s capture point and each
+ * vCPU lane of `kvmrr trace` (tracer/preload/). The vCPU thread only pushes
+ * the record into its ring; the writer fires the event from the record it
+ * writes as the log's row, so the fields are the row's and the events come
+ * in the log's order: an inject right after its exit (`kvmrr trace`: ring
+ * order per vCPU, where an inject after an IN comes before that exit, which
+ * is pushed at the next KVM_RUN; lanes interleaved as the writer takes
+ * them). An event's LTTng timestamp is when the writer took the record
+ * (usually within milliseconds of the exit, at most a ring's worth of
+ * records behind); the exit's own times are tsc_entry and tsc_exit.
+ * A full blocking channel stalls the writer; the full ring then blocks the
+ * vCPU thread, as a slow disk does: nothing is lost. The writer fires a
+ * backlog in a burst and LTTng-UST retries a full blocking channel only
+ * every 100 ms: give the channel room (README, "Tracing with LTTng").
+ * The trace and the log agree: an event is fired once the log took its row,
+ * and none after the log failed (disk full); only the rows of the batch the
+ * failure rolled back (at most 50 ms or 50,000 rows) are in the trace alone.
+ * With no session listening each event costs the writer one predicted
+ * branch. Built only with KVMRR_HAVE_LTTNG (meson -Dlttng=disabled removes
+ * it); otherwise the macro is empty.
  */
 #if !defined(KVMRR_HAVE_LTTNG)
 

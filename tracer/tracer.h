@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Recording: `kvmrr record`. One capture point sees every exit and fans the
- * same record out to the SQLite log (tracer/log.h, lossless, batched by a
- * writer thread) and to the LTTng-UST provider (tracer/tp.h). The format is
- * docs/log-format.md.
+ * Recording: `kvmrr record`. One capture point sees every exit and queues
+ * its record in the log's ring (tracer/log.h, lossless); the log's writer
+ * thread writes it to SQLite in batches and fires its LTTng-UST event
+ * (tracer/tp.h) from the same record. The format is docs/log-format.md.
  *
  * Use, on the vCPU thread:
  *   tracer_open(&t, "rec.db", &opt, err, sizeof(err));       create file, schema, writer

@@ -124,9 +124,26 @@ static inline void parse_exit(const char *f, const char *line, struct tp_exit *e
 	}
 }
 
-/* Parse babeltrace2's text: kvmrr:exit events into ev (up to max), inject events counted. */
+struct tp_inject {
+	long long seq, value;
+	unsigned int vcpu, kind;
+	int exits_before;      /* kvmrr:exit events of the process ahead of it in the trace */
+};
+
+/* The fields of one kvmrr:inject line (f points at "seq = "). */
+static inline void parse_inject(const char *f, const char *line, int exits_before, struct tp_inject *e)
+{
+	TEST_ASSERT(sscanf(f, "seq = %lld, vcpu = %u, kind = %u, value = %lld", &e->seq, &e->vcpu,
+			   &e->kind, &e->value) == 4, "cannot parse: %s", line);
+	e->exits_before = exits_before;
+}
+
+/*
+ * Parse babeltrace2's text: kvmrr:exit events into ev (up to max), inject
+ * events counted (*inject) and, with inj, kept there (up to max too).
+ */
 static inline int read_trace(const char *dir, pid_t pid, struct tp_exit *ev, int max, int *other,
-		      int *inject, char **warnings)
+		      int *inject, struct tp_inject *inj, char **warnings)
 {
 	char cmd[512], line[8192];
 	FILE *p;
@@ -141,7 +158,10 @@ static inline int read_trace(const char *dir, pid_t pid, struct tp_exit *ev, int
 
 		if (!v || atoi(v + 7) != pid)
 			continue;
-		if (strstr(line, "kvmrr:inject:")) {
+		if (strstr(line, "kvmrr:inject:") && f) {
+			TEST_ASSERT(!inj || *inject < max, "more than %d inject events", max);
+			if (inj)
+				parse_inject(f, line, n, &inj[*inject]);
 			(*inject)++;
 			continue;
 		}
@@ -199,6 +219,33 @@ static inline void lt_check_log(sqlite3 *db, const struct tp_exit *ev, int n)
 		TEST_ASSERT(i < n, "more log rows than events");
 		lt_check_row(&ev[i], st, entry, texit);
 		tsc = texit;
+	}
+	sqlite3_finalize(st);
+	TEST_ASSERT_EQ(i, n);
+}
+
+/*
+ * The n inject events against table event, in the log's order: each the
+ * row's seq, vcpu, kind and value. after_exit (one vCPU, `kvmrr record`):
+ * each comes right after its exit's event, exits 0..seq ahead of it.
+ */
+static inline void lt_check_injects(sqlite3 *db, const struct tp_inject *inj, int n, bool after_exit)
+{
+	sqlite3_stmt *st;
+	int i = 0;
+
+	TEST_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, vcpu, kind, value FROM event ORDER BY rowid", -1, &st,
+				       NULL) == SQLITE_OK, "prep");
+	for (; sqlite3_step(st) == SQLITE_ROW; i++) {
+		TEST_ASSERT(i < n, "more event rows than inject events");
+		TEST_ASSERT_EQ(inj[i].seq, sqlite3_column_int64(st, 0));
+		TEST_ASSERT_EQ(inj[i].vcpu, sqlite3_column_int64(st, 1));
+		TEST_ASSERT_EQ(inj[i].kind, sqlite3_column_int64(st, 2));
+		TEST_ASSERT_EQ(inj[i].value, sqlite3_column_int64(st, 3));
+		if (after_exit)
+			TEST_ASSERT(inj[i].exits_before == inj[i].seq + 1, "inject %d (seq %lld, kind %u) "
+				    "follows %d exit events in the trace, wanted %lld", i, inj[i].seq,
+				    inj[i].kind, inj[i].exits_before, inj[i].seq + 1);
 	}
 	sqlite3_finalize(st);
 	TEST_ASSERT_EQ(i, n);

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -18,7 +19,6 @@
 
 #include "common/clock.h"
 #include "tracer/log.h"
-#include "tracer/tp.h"
 #include "tracer/preload/trace_int.h"
 #include "vcpu/exit.h"
 
@@ -72,7 +72,6 @@ static void push_exit(struct trace_vcpu *v, struct stream_rec *r, const void *da
 {
 	if (r->len && r->len <= sizeof(r->data))
 		memcpy(r->data, data, r->len);
-	tracer_tp(exit, r, data);
 	push(v, r, data);
 }
 
@@ -81,7 +80,6 @@ static void push_event(struct trace_vcpu *v, enum stream_kind kind, int64_t valu
 	struct stream_rec r = { .kind = (uint8_t)kind, .dir = STREAM_DIR_NONE, .vcpu = (uint16_t)v->id,
 				.seq = v->last_seq, .event.value = value };
 
-	tracer_tp(inject, r.seq, v->id, (uint32_t)kind, value);
 	push(v, &r, NULL);
 }
 

@@ -73,6 +73,22 @@ static int session_meta(sqlite3 *db, int khz, uint64_t tsc_base, struct err *err
 	return r;
 }
 
+static void session_close(void);
+
+/*
+ * The VMM is exiting: close the session while the tracepoint provider is
+ * still registered. The writer fires the last records' LTTng events during
+ * the drain (tracer/log.c), and the provider's own destructors (tracer/tp.c,
+ * in this library) unregister it before this library's destructor would run.
+ * Registered with atexit() once the VMM runs (its first vCPU), so exit()
+ * calls it before the dynamic loader runs any library's destructors.
+ */
+static void session_at_exit(void)
+{
+	if (trace_s.log)
+		session_close();
+}
+
 int trace_session_open(int vcpu_fd)
 {
 	struct tracer_log_options o = { .force = trace_s.force };
@@ -95,6 +111,8 @@ int trace_session_open(int vcpu_fd)
 		return r;
 	}
 	tracer_log_set_tsc_base(trace_s.log, tsc_base);
+	/* If that fails, the destructor closes the session, and the trace may lack the last events. */
+	atexit(session_at_exit);
 	db = tracer_log_lock(trace_s.log);
 	r = stream_sql_exec(db, "BEGIN", "meta: BEGIN", &err);
 	if (!r)
@@ -182,6 +200,5 @@ __attribute__((constructor)) static void trace_init(void)
 
 __attribute__((destructor)) static void trace_fini(void)
 {
-	if (trace_s.log)
-		session_close();
+	session_at_exit();
 }
