@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stream/format.h"
@@ -13,6 +14,8 @@
 /* Column tags: SQLite's own type codes. */
 static void put_tag_u64(struct stream_seal_row *r, uint8_t tag, uint64_t v)
 {
+	if (r->n + 9 > sizeof(r->buf))     /* more columns than STREAM_SEAL_MAX_COLS: a caller's bug */
+		abort();
 	r->buf[r->n++] = tag;
 	for (int i = 0; i < 8; i++)
 		r->buf[r->n++] = (uint8_t)(v >> (8 * i));
@@ -25,6 +28,8 @@ void stream_seal_int(struct stream_seal_row *r, int64_t v)
 
 void stream_seal_null(struct stream_seal_row *r)
 {
+	if (r->n + 1 > sizeof(r->buf))
+		abort();
 	r->buf[r->n++] = SQLITE_NULL;
 }
 

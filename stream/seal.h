@@ -53,10 +53,10 @@ static inline int64_t stream_seal_batch(int64_t seq)
 	return seq < 0 ? 0 : seq >> STREAM_SEAL_SHIFT;
 }
 
-/* One row's columns as they are encoded for its hash. */
+/* One row's columns as they are encoded for its hash (a blob or text takes 18 bytes, an integer 9). */
 #define STREAM_SEAL_MAX_COLS 10
 struct stream_seal_row {
-	uint8_t buf[STREAM_SEAL_MAX_COLS * 9];
+	uint8_t buf[STREAM_SEAL_MAX_COLS * 18];
 	size_t n;
 };
 
