@@ -14,7 +14,7 @@
 
 #include "machine/machine.h"
 #include "common/err.h"
-#include "stream/cursor.h"
+#include "replay/readahead.h"
 
 /* Exit statuses of `kvmrr replay`. */
 enum replay_status {
@@ -83,7 +83,7 @@ struct replay {
 	struct replay_options opt;
 	struct machine m;
 	sqlite3 *db;
-	struct stream_cursor cursor;
+	struct replay_cursor cursor;    /* the recording, read ahead by a thread (replay/readahead.h) */
 	bool complete;                /* meta.complete */
 	char recorded_end[32];        /* meta.end */
 	int recorded_code;            /* meta.end_code */
