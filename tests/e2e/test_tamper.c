@@ -406,4 +406,31 @@ TEST(unsealed_edits_are_corrupt)
 	fixture_done(&fx);
 }
 
+/*
+ * A corrupt row is an error when the replay reaches it, not before: the
+ * recording is read ahead (replay/readahead.h), and a replay that stops
+ * with --until before that row replays its prefix as identical.
+ */
+TEST(corrupt_row_after_until)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char sql[128], opts[64];
+	long long s;
+
+	fixture_record(&fx, "hello", NULL);
+	s = orig_int(&fx, "SELECT min(seq) FROM exit WHERE addr = %d AND seq >= 40", PORT_THR);
+	snprintf(sql, sizeof(sql), "UPDATE exit SET size = 'one' WHERE seq = %lld", s);
+	snprintf(opts, sizeof(opts), "-q --until %lld", s - 1);
+	tamper(&fx, &c, "until_before", opts, sql);
+	E2E_ASSERT(&c, c.status == 0, "--until %lld, before the corrupt row: status %d, wanted 0", s - 1, c.status);
+	e2e_free(&c);
+	snprintf(opts, sizeof(opts), "-q --until %lld", s);
+	tamper(&fx, &c, "until_at", opts, sql);
+	E2E_ASSERT(&c, c.status == 2, "--until %lld, the corrupt row: status %d, wanted 2", s, c.status);
+	E2E_HAS(&c, c.err, "corrupt recording: exit seq");
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
 TEST_MAIN()
