@@ -12,7 +12,7 @@
  */
 #define SLOTS 512u
 #define BYTES (1u << 20)
-_Static_assert(BYTES >= 4 * STREAM_DATA_MAX, "a whole item's data fits when the byte ring is a quarter full");
+_Static_assert(BYTES >= 2 * STREAM_DATA_MAX, "the largest item's data fits when the byte ring is half full");
 
 struct replay_cursor_slot {
 	struct stream_item it;
@@ -197,9 +197,9 @@ static void give_back(struct replay_cursor *c)
 	atomic_store(&c->bytes_tail, c->slots[tail % SLOTS].data_end);
 	atomic_store(&c->tail, tail + 1);
 	c->taken = false;
-	if (atomic_load(&c->reader_sleeping) &&
-	    (atomic_load(&c->head) - (tail + 1) <= SLOTS / 2 ||
-	     atomic_load(&c->bytes_head) - c->slots[tail % SLOTS].data_end <= BYTES / 4)) {
+	/* Half the slots and half the bytes free: room for a burst of reading (and the largest item). */
+	if (atomic_load(&c->reader_sleeping) && atomic_load(&c->head) - (tail + 1) <= SLOTS / 2 &&
+	    atomic_load(&c->bytes_head) - c->slots[tail % SLOTS].data_end <= BYTES / 2) {
 		pthread_mutex_lock(&c->lock);
 		pthread_cond_signal(&c->reader_wake);
 		pthread_mutex_unlock(&c->lock);
