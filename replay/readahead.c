@@ -3,6 +3,7 @@
 #include "replay/readahead.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,8 +127,15 @@ static sqlite3 *open_again(sqlite3 *db)
 	return own;
 }
 
+/*
+ * The reader blocks every signal, as the recorder's writer does: SIGINT,
+ * SIGTERM and the kick must land on the vCPU thread, where they interrupt
+ * KVM_RUN.
+ */
 static bool start_reader(struct replay_cursor *c)
 {
+	sigset_t all, old;
+
 	c->slots = calloc(SLOTS, sizeof(*c->slots));
 	c->bytes = malloc(BYTES);
 	c->joined = malloc(STREAM_DATA_MAX);
@@ -136,7 +144,10 @@ static bool start_reader(struct replay_cursor *c)
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->reader_wake, NULL);
 	pthread_cond_init(&c->replay_wake, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	c->threaded = pthread_create(&c->thread, NULL, reader, c) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!c->threaded) {
 		pthread_cond_destroy(&c->replay_wake);
 		pthread_cond_destroy(&c->reader_wake);
