@@ -204,13 +204,14 @@ static int next_here(struct replay_cursor *c, struct stream_item *it, struct err
 static void give_back(struct replay_cursor *c)
 {
 	uint32_t tail = atomic_load_explicit(&c->tail, memory_order_relaxed);
+	uint64_t bytes_end = c->slots[tail % SLOTS].data_end;   /* read before the slot is the reader's again */
 
-	atomic_store(&c->bytes_tail, c->slots[tail % SLOTS].data_end);
+	atomic_store(&c->bytes_tail, bytes_end);
 	atomic_store(&c->tail, tail + 1);
 	c->taken = false;
 	/* Half the slots and half the bytes free: room for a burst of reading (and the largest item). */
 	if (atomic_load(&c->reader_sleeping) && atomic_load(&c->head) - (tail + 1) <= SLOTS / 2 &&
-	    atomic_load(&c->bytes_head) - c->slots[tail % SLOTS].data_end <= BYTES / 2) {
+	    atomic_load(&c->bytes_head) - bytes_end <= BYTES / 2) {
 		pthread_mutex_lock(&c->lock);
 		pthread_cond_signal(&c->reader_wake);
 		pthread_mutex_unlock(&c->lock);
