@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay/readahead.h against stream/cursor.h: on the same recording, the
+ * cursor read ahead by a thread gives the items the stream cursor gives, in
+ * the same order, with the same data, the same cursor state after each,
+ * and the same error at the same item. The recording is made here: exits
+ * with data of every size up to STREAM_DATA_MAX (the byte ring wraps many
+ * times), events, a missing row, and optionally a corrupt one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "replay/readahead.h"
+#include "stream/format.h"
+#include "tests/test.h"
+
+#define EXITS 4000
+#define GAP_SEQ 1500       /* no row: the cursor reports the gap at the next exit */
+
+static void exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	TEST_ASSERT(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+}
+
+/* Every 97th exit carries 60000 bytes, the others 0 to 16: 2.4 MB in all, the ring is 1 MiB. */
+static int data_len(int seq)
+{
+	return seq % 97 == 0 ? 60000 : seq % 17;
+}
+
+static void make_recording(const char *path, long long corrupt_seq)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct err e = { 0 };
+	uint8_t *buf = malloc(STREAM_DATA_MAX);
+
+	TEST_ASSERT(buf, "malloc");
+	unlink(path);
+	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK, "open %s", path);
+	TEST_ASSERT(stream_schema_create(db, &e) == 0, "%s", e.msg);
+	/* Rows as format 3 wrote them (no per-batch checks): what the cursor reads is the point here. */
+	exec(db, "UPDATE meta SET value = 3 WHERE key = 'format_version'");
+	exec(db, "INSERT OR REPLACE INTO meta VALUES ('irq_delivery', 'exits')");
+	exec(db, "BEGIN");
+	TEST_ASSERT(sqlite3_prepare_v2(db, "INSERT INTO exit(seq, vcpu, reason, vmm_ticks, guest_ticks, rip, addr, "
+				       "size, dir, data) VALUES (?1, 0, 2, 3, 5, ?2, 1016, 1, 1, ?3)", -1, &st,
+				       NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	for (int seq = 0; seq < EXITS; seq++) {
+		int n = data_len(seq);
+
+		if (seq == GAP_SEQ)
+			continue;
+		for (int i = 0; i < n; i++)
+			buf[i] = (uint8_t)(seq * 31 + i);
+		sqlite3_bind_int(st, 1, seq);
+		sqlite3_bind_int64(st, 2, 0x100000 + seq);
+		if (n)
+			sqlite3_bind_blob(st, 3, buf, n, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 3);
+		TEST_ASSERT(sqlite3_step(st) == SQLITE_DONE, "%s", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	/* An interrupt and a window change after some exits, and before the first. */
+	exec(db, "INSERT INTO event(seq, vcpu, kind, value) SELECT seq, 0, 1, 32 FROM exit WHERE seq % 13 = 0");
+	exec(db, "INSERT INTO event(seq, vcpu, kind, value) SELECT seq, 0, 3, 1 FROM exit WHERE seq % 29 = 0");
+	exec(db, "INSERT INTO event(seq, vcpu, kind, value) VALUES (-1, 0, 3, 1)");
+	if (corrupt_seq >= 0) {
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "UPDATE exit SET size = 'one' WHERE seq = %lld", corrupt_seq);
+		exec(db, sql);
+	}
+	exec(db, "COMMIT");
+	sqlite3_close(db);
+	free(buf);
+}
+
+/*
+ * Read the recording after exit `after` with both cursors, item by item.
+ * Returns the number of items compared.
+ */
+static long compare(const char *path, int64_t after)
+{
+	sqlite3 *db = NULL, *db2 = NULL;
+	struct stream_cursor *s = calloc(1, sizeof(*s));
+	struct replay_cursor *r = calloc(1, sizeof(*r));
+	struct stream_item *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct err ea = { 0 }, eb = { 0 };
+	long n = 0;
+	int ra, rb;
+
+	TEST_ASSERT(s && r && a && b, "calloc");
+	TEST_ASSERT(stream_recording_open(path, &db, &ea) == 0, "%s", ea.msg);
+	TEST_ASSERT(stream_recording_open(path, &db2, &ea) == 0, "%s", ea.msg);
+	TEST_ASSERT(stream_cursor_open(s, db2, after, 0, &ea) == 0, "%s", ea.msg);
+	TEST_ASSERT(replay_cursor_open(r, db, after, 0, &eb) == 0, "%s", eb.msg);
+	TEST_ASSERT(r->threaded, "the recording has a file: it is read on a thread");
+	TEST_ASSERT_EQ(r->total_exits, s->total_exits);
+	TEST_ASSERT_EQ(r->irq_async, s->irq_async);
+	do {
+		ra = stream_cursor_next(s, a, &ea);
+		rb = replay_cursor_next(r, b, &eb);
+		TEST_ASSERT(ra == rb, "item %ld: stream cursor %d, read ahead %d (%s | %s)", n, ra, rb, ea.msg, eb.msg);
+		if (ra < 0)
+			TEST_ASSERT_STR_EQ(ea.msg, eb.msg);
+		TEST_ASSERT_EQ(a->has_exit, b->has_exit);
+		if (a->has_exit) {
+			TEST_ASSERT(!memcmp(&a->exit, &b->exit, sizeof(a->exit)), "item %ld: exit seq %lld differs", n,
+				    (long long)a->exit.seq);
+			TEST_ASSERT(!memcmp(a->data, b->data, a->exit.len), "item %ld: exit seq %lld: data differ", n,
+				    (long long)a->exit.seq);
+			TEST_ASSERT_EQ(a->ticks, b->ticks);
+		}
+		TEST_ASSERT_EQ(a->sync, b->sync);
+		TEST_ASSERT_EQ(a->nevents, b->nevents);
+		TEST_ASSERT(!memcmp(a->events, b->events, a->nevents * sizeof(a->events[0])), "item %ld: events", n);
+		TEST_ASSERT_EQ(a->has_point, b->has_point);
+		TEST_ASSERT_EQ(r->rows, s->rows);
+		TEST_ASSERT_EQ(r->last_seq, s->last_seq);
+		TEST_ASSERT_EQ(r->exits_done, s->exits_done);
+		TEST_ASSERT_EQ(r->gap_seq, s->gap_seq);
+		s->gap_seq = r->gap_seq = -1;   /* reported, as replay_on_exit does */
+		n++;
+	} while (ra > 0);
+	/* The end, or an error, is given again when asked again. */
+	rb = replay_cursor_next(r, b, &eb);
+	TEST_ASSERT(rb == ra, "asked again after %d: %d", ra, rb);
+	replay_cursor_close(r);
+	replay_cursor_close(r);
+	stream_cursor_close(s);
+	sqlite3_close(db);
+	sqlite3_close(db2);
+	free(a), free(b), free(r), free(s);
+	return n;
+}
+
+static void tmp_path(char *buf, size_t len, const char *name)
+{
+	const char *dir = getenv("TMPDIR");
+
+	snprintf(buf, len, "%s/kvmrr-readahead-%d-%s.db", dir && *dir ? dir : "/tmp", (int)getpid(), name);
+}
+
+TEST(same_items_as_the_stream_cursor)
+{
+	char path[256];
+	long n;
+
+	tmp_path(path, sizeof(path), "whole");
+	make_recording(path, -1);
+	n = compare(path, -1);
+	TEST_ASSERT(n == EXITS + 1, "compared %ld items, wanted %d (the events before the first exit, "
+		    "%d exits, the end)", n, EXITS + 1, EXITS - 1);
+	/* From a checkpoint's seq (2002 has an interrupt): its events first, then the exits after it. */
+	n = compare(path, 2002);
+	TEST_ASSERT(n == EXITS - 2002 + 1, "after 2002: compared %ld items, wanted %d", n, EXITS - 2002 + 1);
+	unlink(path);
+}
+
+TEST(error_at_its_item)
+{
+	char path[256];
+	long n;
+
+	tmp_path(path, sizeof(path), "corrupt");
+	make_recording(path, 3000);
+	n = compare(path, -1);
+	/* The events before the first exit, exits 0 to 2999 but one, then exit 3000's error. */
+	TEST_ASSERT(n == 3001, "the error came with item %ld, wanted 3001", n);
+	unlink(path);
+}
+
+/* Closed before the end, with the reader asleep on a full ring: no hang. */
+TEST(close_before_the_end)
+{
+	char path[256];
+	sqlite3 *db = NULL;
+	struct replay_cursor *r = calloc(1, sizeof(*r));
+	struct stream_item *it = calloc(1, sizeof(*it));
+	struct err e = { 0 };
+
+	TEST_ASSERT(r && it, "calloc");
+	tmp_path(path, sizeof(path), "close");
+	make_recording(path, -1);
+	TEST_ASSERT(stream_recording_open(path, &db, &e) == 0, "%s", e.msg);
+	for (int k = 0; k < 3; k++) {
+		TEST_ASSERT(replay_cursor_open(r, db, -1, 0, &e) == 0, "%s", e.msg);
+		for (int i = 0; i < k * 700; i++)
+			TEST_ASSERT(replay_cursor_next(r, it, &e) == 1, "%s", e.msg);
+		usleep(20000);
+		replay_cursor_close(r);
+	}
+	sqlite3_close(db);
+	free(it), free(r);
+	unlink(path);
+}
+
+TEST_MAIN()
