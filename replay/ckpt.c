@@ -403,7 +403,6 @@ int replay_ckpts_restore(struct replay *r, int64_t seq)
 		for (size_t i = 0; i < c->nasync; i++)
 			stream_dirty_mark(d, &r->m, c->async_gpas[i]);
 	}
-	replay_cursor_close(&r->cursor);
 	rc = replay_cursor_open(&r->cursor, r->db, c->seq, c->ticks, &r->err);
 	if (rc < 0)
 		return rc;

@@ -142,57 +142,82 @@ static bool start_reader(struct replay_cursor *c)
 {
 	sigset_t all, old;
 
-	c->slots = calloc(SLOTS, sizeof(*c->slots));
-	c->bytes = malloc(BYTES);
-	c->joined = malloc(STREAM_DATA_MAX);
+	if (!c->slots) {
+		c->slots = calloc(SLOTS, sizeof(*c->slots));
+		c->bytes = malloc(BYTES);
+		c->joined = malloc(STREAM_DATA_MAX);
+	}
 	if (!c->slots || !c->bytes || !c->joined)
 		return false;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->reader_wake, NULL);
-	pthread_cond_init(&c->replay_wake, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	c->threaded = pthread_create(&c->thread, NULL, reader, c) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!c->threaded) {
-		pthread_cond_destroy(&c->replay_wake);
-		pthread_cond_destroy(&c->reader_wake);
-		pthread_mutex_destroy(&c->lock);
-	}
 	return c->threaded;
 }
 
-int replay_cursor_open(struct replay_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, struct err *e)
+static void stop_reader(struct replay_cursor *c)
 {
-	int rc;
+	if (!c->threaded)
+		return;
+	pthread_mutex_lock(&c->lock);
+	atomic_store(&c->stop, true);
+	pthread_cond_signal(&c->reader_wake);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	c->threaded = false;
+}
 
+/* The first open: the stream cursor's memory, the reader's connection, the means to sleep. */
+static int set_up(struct replay_cursor *c, sqlite3 *db, struct err *e)
+{
 	memset(c, 0, sizeof(*c));
 	c->stream = calloc(1, sizeof(*c->stream));
 	if (!c->stream)
 		return err_set(e, -ENOMEM, "out of memory");
 	c->db = open_again(db);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->reader_wake, NULL);
+	pthread_cond_init(&c->replay_wake, NULL);
+	c->open = true;
+	return 0;
+}
+
+int replay_cursor_open(struct replay_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, struct err *e)
+{
+	int rc = 0;
+
+	if (!c->open)
+		rc = set_up(c, db, e);
+	else
+		stop_reader(c), stream_cursor_close(c->stream);
+	if (rc < 0)
+		return rc;
+	c->rows = 0;
+	c->exits_done = false;
+	c->gap_seq = -1;
+	c->taken = false;
+	atomic_store(&c->stop, false);
+	atomic_store(&c->head, 0);
+	atomic_store(&c->tail, 0);
+	atomic_store(&c->bytes_head, 0);
+	atomic_store(&c->bytes_tail, 0);
 	/* Opened here, on the replay's thread: its errors are open's, as they were. */
 	rc = stream_cursor_open(c->stream, c->db ? c->db : db, after, ticks, e);
-	if (rc < 0) {
-		sqlite3_close(c->db);
-		free(c->stream);
-		memset(c, 0, sizeof(*c));
-		return rc;
+	if (rc == 0) {   /* before the reader moves it */
+		c->irq_async = c->stream->irq_async;
+		c->total_exits = c->stream->total_exits;
+		c->last_seq = c->stream->last_seq;
 	}
-	c->open = true;
-	c->irq_async = c->stream->irq_async;
-	c->total_exits = c->stream->total_exits;
-	c->last_seq = c->stream->last_seq;
-	c->gap_seq = -1;
 	/* Without a thread, the stream cursor is stepped here on the replay's connection. */
-	if (c->db && !start_reader(c)) {
+	if (rc == 0 && c->db && !start_reader(c)) {
 		stream_cursor_close(c->stream);
 		sqlite3_close(c->db);
 		c->db = NULL;
 		rc = stream_cursor_open(c->stream, db, after, ticks, e);
-		if (rc < 0)
-			replay_cursor_close(c);
 	}
+	if (rc < 0)
+		replay_cursor_close(c);
 	return rc;
 }
 
@@ -269,18 +294,12 @@ void replay_cursor_close(struct replay_cursor *c)
 {
 	if (!c->open)
 		return;
-	if (c->threaded) {
-		pthread_mutex_lock(&c->lock);
-		atomic_store(&c->stop, true);
-		pthread_cond_signal(&c->reader_wake);
-		pthread_mutex_unlock(&c->lock);
-		pthread_join(c->thread, NULL);
-		pthread_cond_destroy(&c->replay_wake);
-		pthread_cond_destroy(&c->reader_wake);
-		pthread_mutex_destroy(&c->lock);
-	}
+	stop_reader(c);
 	stream_cursor_close(c->stream);
 	sqlite3_close(c->db);
+	pthread_cond_destroy(&c->replay_wake);
+	pthread_cond_destroy(&c->reader_wake);
+	pthread_mutex_destroy(&c->lock);
 	free(c->stream);
 	free(c->slots);
 	free(c->bytes);

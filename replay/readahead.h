@@ -59,8 +59,10 @@ struct replay_cursor {
 
 /*
  * stream_cursor_open on the recording db (the replay's connection: the
- * reader opens its own on the same file), then start reading ahead.
- * 0 or -errno + e, the stream cursor's errors as they are.
+ * reader opens its own on the same file), then start reading ahead. c is
+ * zeroed, closed, or open: an open cursor is moved (a checkpoint restored),
+ * keeping its connection and rings. 0 or -errno + e (then c is closed), the
+ * stream cursor's errors as they are.
  */
 int replay_cursor_open(struct replay_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, struct err *e);
 /* The next item, as stream_cursor_next: 1, 0 at the end, -errno + e. it->data: valid until the next call. */

@@ -84,10 +84,12 @@ static void make_recording(const char *path, long long corrupt_seq)
 }
 
 /*
- * Read the recording after exit `after` with both cursors, item by item.
- * Returns the number of items compared.
+ * Read the recording after exit `after` with both cursors, item by item;
+ * moved_from >= 0: the read-ahead cursor was opened there first, read 700
+ * items, and is moved (a checkpoint restored). Returns the number of items
+ * compared.
  */
-static long compare(const char *path, int64_t after)
+static long compare(const char *path, int64_t after, int64_t moved_from)
 {
 	sqlite3 *db = NULL, *db2 = NULL;
 	struct stream_cursor *s = calloc(1, sizeof(*s));
@@ -101,6 +103,11 @@ static long compare(const char *path, int64_t after)
 	TEST_ASSERT(stream_recording_open(path, &db, &ea) == 0, "%s", ea.msg);
 	TEST_ASSERT(stream_recording_open(path, &db2, &ea) == 0, "%s", ea.msg);
 	TEST_ASSERT(stream_cursor_open(s, db2, after, 0, &ea) == 0, "%s", ea.msg);
+	if (moved_from >= 0) {
+		TEST_ASSERT(replay_cursor_open(r, db, moved_from, 0, &eb) == 0, "%s", eb.msg);
+		for (int i = 0; i < 700; i++)
+			TEST_ASSERT(replay_cursor_next(r, b, &eb) == 1, "%s", eb.msg);
+	}
 	TEST_ASSERT(replay_cursor_open(r, db, after, 0, &eb) == 0, "%s", eb.msg);
 	TEST_ASSERT(r->threaded, "the recording has a file: it is read on a thread");
 	TEST_ASSERT_EQ(r->total_exits, s->total_exits);
@@ -156,12 +163,15 @@ TEST(same_items_as_the_stream_cursor)
 
 	tmp_path(path, sizeof(path), "whole");
 	make_recording(path, -1);
-	n = compare(path, -1);
+	n = compare(path, -1, -1);
 	TEST_ASSERT(n == EXITS + 1, "compared %ld items, wanted %d (the events before the first exit, "
 		    "%d exits, the end)", n, EXITS + 1, EXITS - 1);
 	/* From a checkpoint's seq (2002 has an interrupt): its events first, then the exits after it. */
-	n = compare(path, 2002);
+	n = compare(path, 2002, -1);
 	TEST_ASSERT(n == EXITS - 2002 + 1, "after 2002: compared %ld items, wanted %d", n, EXITS - 2002 + 1);
+	/* Moved back from further on, and forward from the start. */
+	TEST_ASSERT(compare(path, 2002, 2500) == n, "moved back to 2002: not the same items");
+	TEST_ASSERT(compare(path, 2002, 0) == n, "moved forward to 2002: not the same items");
 	unlink(path);
 }
 
@@ -172,7 +182,7 @@ TEST(error_at_its_item)
 
 	tmp_path(path, sizeof(path), "corrupt");
 	make_recording(path, 3000);
-	n = compare(path, -1);
+	n = compare(path, -1, -1);
 	/* The events before the first exit, exits 0 to 2999 but one, then exit 3000's error. */
 	TEST_ASSERT(n == 3001, "the error came with item %ld, wanted 3001", n);
 	unlink(path);
