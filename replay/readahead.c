@@ -169,13 +169,13 @@ static void stop_reader(struct replay_cursor *c)
 }
 
 /* The first open: the stream cursor's memory, the reader's connection, the means to sleep. */
-static int set_up(struct replay_cursor *c, sqlite3 *db, struct err *e)
+static int set_up(struct replay_cursor *c, sqlite3 *db, bool ahead, struct err *e)
 {
 	memset(c, 0, sizeof(*c));
 	c->stream = calloc(1, sizeof(*c->stream));
 	if (!c->stream)
 		return err_set(e, -ENOMEM, "out of memory");
-	c->db = open_again(db);
+	c->db = ahead ? open_again(db) : NULL;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->reader_wake, NULL);
 	pthread_cond_init(&c->replay_wake, NULL);
@@ -183,12 +183,13 @@ static int set_up(struct replay_cursor *c, sqlite3 *db, struct err *e)
 	return 0;
 }
 
-int replay_cursor_open(struct replay_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, struct err *e)
+int replay_cursor_open(struct replay_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, bool ahead,
+		       struct err *e)
 {
 	int rc = 0;
 
 	if (!c->open)
-		rc = set_up(c, db, e);
+		rc = set_up(c, db, ahead, e);
 	else
 		stop_reader(c), stream_cursor_close(c->stream);
 	if (rc < 0)

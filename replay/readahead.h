@@ -62,9 +62,10 @@ struct replay_cursor {
  * reader opens its own on the same file), then start reading ahead. c is
  * zeroed, closed, or open: an open cursor is moved (a checkpoint restored),
  * keeping its connection and rings. 0 or -errno + e (then c is closed), the
- * stream cursor's errors as they are.
+ * stream cursor's errors as they are. !ahead: read on the caller's thread.
  */
-int replay_cursor_open(struct replay_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, struct err *e);
+int replay_cursor_open(struct replay_cursor *c, sqlite3 *db, int64_t after, uint64_t ticks, bool ahead,
+		       struct err *e);
 /* The next item, as stream_cursor_next: 1, 0 at the end, -errno + e. it->data: valid until the next call. */
 int replay_cursor_next(struct replay_cursor *c, struct stream_item *it, struct err *e);
 /* Stop the reader and close. A zeroed or closed cursor may be closed again. */

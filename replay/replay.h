@@ -46,6 +46,7 @@ struct replay_options {
 	double timeout_sec;         /* 0: derived from the recorded run time */
 	double ckpt_interval_sec;   /* checkpoints in memory every this much replay time (0: none) */
 	uint64_t ckpt_cap;          /* their memory at most (bytes) */
+	bool read_inline;           /* read the recording on the vCPU thread, not ahead (replay/readahead.h) */
 };
 
 /* One exit as seen by the replayer, for reports: what the log says and what KVM gave. */

@@ -201,7 +201,7 @@ static int start_point(struct replay *r)
 		r->start_seq = ck.seq;
 		r->last_seq = ck.seq;
 		r->last_ticks = ck.ticks;
-		rc = replay_cursor_open(&r->cursor, r->db, ck.seq, ck.ticks, &r->err);
+		rc = replay_cursor_open(&r->cursor, r->db, ck.seq, ck.ticks, !r->opt.read_inline, &r->err);
 	}
 	if (rc == 0 && ck.seq >= 0)
 		rc = replay_async_after_restore(r, r->m.written);

@@ -83,6 +83,9 @@ static void make_recording(const char *path, long long corrupt_seq)
 	free(buf);
 }
 
+/* Read ahead on a thread (false: the same cursor, read on the caller's thread). */
+static bool ahead = true;
+
 /*
  * Read the recording after exit `after` with both cursors, item by item;
  * moved_from >= 0: the read-ahead cursor was opened there first, read 700
@@ -104,12 +107,12 @@ static long compare(const char *path, int64_t after, int64_t moved_from)
 	TEST_ASSERT(stream_recording_open(path, &db2, &ea) == 0, "%s", ea.msg);
 	TEST_ASSERT(stream_cursor_open(s, db2, after, 0, &ea) == 0, "%s", ea.msg);
 	if (moved_from >= 0) {
-		TEST_ASSERT(replay_cursor_open(r, db, moved_from, 0, &eb) == 0, "%s", eb.msg);
+		TEST_ASSERT(replay_cursor_open(r, db, moved_from, 0, ahead, &eb) == 0, "%s", eb.msg);
 		for (int i = 0; i < 700; i++)
 			TEST_ASSERT(replay_cursor_next(r, b, &eb) == 1, "%s", eb.msg);
 	}
-	TEST_ASSERT(replay_cursor_open(r, db, after, 0, &eb) == 0, "%s", eb.msg);
-	TEST_ASSERT(r->threaded, "the recording has a file: it is read on a thread");
+	TEST_ASSERT(replay_cursor_open(r, db, after, 0, ahead, &eb) == 0, "%s", eb.msg);
+	TEST_ASSERT(r->threaded == ahead, "read on a thread: %d, wanted %d", r->threaded, ahead);
 	TEST_ASSERT_EQ(r->total_exits, s->total_exits);
 	TEST_ASSERT_EQ(r->irq_async, s->irq_async);
 	do {
@@ -172,6 +175,10 @@ TEST(same_items_as_the_stream_cursor)
 	/* Moved back from further on, and forward from the start. */
 	TEST_ASSERT(compare(path, 2002, 2500) == n, "moved back to 2002: not the same items");
 	TEST_ASSERT(compare(path, 2002, 0) == n, "moved forward to 2002: not the same items");
+	ahead = false;
+	TEST_ASSERT(compare(path, -1, -1) == EXITS + 1, "read on this thread: not the same items");
+	TEST_ASSERT(compare(path, 2002, 2500) == n, "read on this thread, moved back: not the same items");
+	ahead = true;
 	unlink(path);
 }
 
@@ -202,7 +209,7 @@ TEST(close_before_the_end)
 	make_recording(path, -1);
 	TEST_ASSERT(stream_recording_open(path, &db, &e) == 0, "%s", e.msg);
 	for (int k = 0; k < 3; k++) {
-		TEST_ASSERT(replay_cursor_open(r, db, -1, 0, &e) == 0, "%s", e.msg);
+		TEST_ASSERT(replay_cursor_open(r, db, -1, 0, true, &e) == 0, "%s", e.msg);
 		for (int i = 0; i < k * 700; i++)
 			TEST_ASSERT(replay_cursor_next(r, it, &e) == 1, "%s", e.msg);
 		usleep(20000);
