@@ -3,9 +3,10 @@
  * replay/readahead.h against stream/cursor.h: on the same recording, the
  * cursor read ahead by a thread gives the items the stream cursor gives, in
  * the same order, with the same data, the same cursor state after each,
- * and the same error at the same item. The recording is made here: exits
- * with data of every size up to STREAM_DATA_MAX (the byte ring wraps many
- * times), events, a missing row, and optionally a corrupt one.
+ * and the same error at the same item. The recording is made here with the
+ * recorder's writer: exits with data of every size up to STREAM_DATA_MAX
+ * (the byte ring wraps many times), events, a missing row, and optionally
+ * a corrupt one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "replay/readahead.h"
 #include "stream/format.h"
+#include "stream/write.h"
 #include "tests/test.h"
 
 #define EXITS 4000
@@ -33,58 +35,77 @@ static int data_len(int seq)
 	return seq % 97 == 0 ? 60000 : seq % 17;
 }
 
-static void make_recording(const char *path, long long corrupt_seq)
+static void write_rec(struct stream_writer *w, const struct stream_rec *r, const uint8_t *data)
+{
+	TEST_ASSERT(stream_write(w, r, data) == 0, "%s", w->err.msg);
+}
+
+/*
+ * Written as the recorder writes (stream/write.h: sealed rows, in
+ * transactions of 1000 seqs), then `edit` (SQL, NULL: none) on the file.
+ */
+static void make_recording(const char *path, const char *edit)
 {
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	struct stream_writer *w = calloc(1, sizeof(*w));
 	struct err e = { 0 };
 	uint8_t *buf = malloc(STREAM_DATA_MAX);
+	uint64_t tsc = 1000;
 
-	TEST_ASSERT(buf, "malloc");
+	TEST_ASSERT(buf && w, "malloc");
 	unlink(path);
 	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK, "open %s", path);
 	TEST_ASSERT(stream_schema_create(db, &e) == 0, "%s", e.msg);
-	/* Rows as format 3 wrote them (no per-batch checks): what the cursor reads is the point here. */
-	exec(db, "UPDATE meta SET value = 3 WHERE key = 'format_version'");
 	exec(db, "INSERT OR REPLACE INTO meta VALUES ('irq_delivery', 'exits')");
+	TEST_ASSERT(stream_writer_init(w, db, &e) == 0, "%s", e.msg);
+	w->tsc_base = tsc;
+	/* A window request before the first exit, then exits with an interrupt or a window change after some. */
 	exec(db, "BEGIN");
-	TEST_ASSERT(sqlite3_prepare_v2(db, "INSERT INTO exit(seq, vcpu, reason, vmm_ticks, guest_ticks, rip, addr, "
-				       "size, dir, data) VALUES (?1, 0, 2, 3, 5, ?2, 1016, 1, 1, ?3)", -1, &st,
-				       NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	write_rec(w, &(struct stream_rec){ .kind = STREAM_IRQ_WINDOW, .dir = STREAM_DIR_NONE, .seq = -1,
+					   .event.value = 1 }, NULL);
 	for (int seq = 0; seq < EXITS; seq++) {
-		int n = data_len(seq);
+		struct stream_rec r = { .kind = STREAM_EXIT, .dir = STREAM_DIR_OUT, .seq = seq,
+					.len = (uint32_t)data_len(seq) };
 
+		if (seq % 1000 == 999) {
+			TEST_ASSERT(stream_writer_flush(w) == 0 && stream_writer_seal(w) == 0, "%s", w->err.msg);
+			exec(db, "COMMIT");
+			exec(db, "BEGIN");
+		}
 		if (seq == GAP_SEQ)
 			continue;
-		for (int i = 0; i < n; i++)
-			buf[i] = (uint8_t)(seq * 31 + i);
-		sqlite3_bind_int(st, 1, seq);
-		sqlite3_bind_int64(st, 2, 0x100000 + seq);
-		if (n)
-			sqlite3_bind_blob(st, 3, buf, n, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 3);
-		TEST_ASSERT(sqlite3_step(st) == SQLITE_DONE, "%s", sqlite3_errmsg(db));
-		sqlite3_reset(st);
+		r.exit.reason = KVM_EXIT_IO;
+		r.exit.size = 1;
+		r.exit.tsc_entry = tsc += 3;
+		r.exit.tsc_exit = tsc += 5;
+		r.exit.rip = 0x100000 + (uint64_t)seq;
+		r.exit.addr = 0x3f8;
+		for (uint32_t i = 0; i < r.len; i++)
+			buf[i] = (uint8_t)(seq * 31 + (int)i);
+		memcpy(r.data, buf, r.len < 8 ? r.len : 8);
+		write_rec(w, &r, buf);
+		if (seq % 13 == 0)
+			write_rec(w, &(struct stream_rec){ .kind = STREAM_IRQ, .dir = STREAM_DIR_NONE, .seq = seq,
+							   .event.value = 32 }, NULL);
+		if (seq % 29 == 0)
+			write_rec(w, &(struct stream_rec){ .kind = STREAM_IRQ_WINDOW, .dir = STREAM_DIR_NONE,
+							   .seq = seq, .event.value = seq % 2 }, NULL);
 	}
-	sqlite3_finalize(st);
-	/* An interrupt and a window change after some exits, and before the first. */
-	exec(db, "INSERT INTO event(seq, vcpu, kind, value) SELECT seq, 0, 1, 32 FROM exit WHERE seq % 13 = 0");
-	exec(db, "INSERT INTO event(seq, vcpu, kind, value) SELECT seq, 0, 3, 1 FROM exit WHERE seq % 29 = 0");
-	exec(db, "INSERT INTO event(seq, vcpu, kind, value) VALUES (-1, 0, 3, 1)");
-	if (corrupt_seq >= 0) {
-		char sql[128];
-
-		snprintf(sql, sizeof(sql), "UPDATE exit SET size = 'one' WHERE seq = %lld", corrupt_seq);
-		exec(db, sql);
-	}
+	TEST_ASSERT(stream_writer_flush(w) == 0 && stream_writer_seal(w) == 0, "%s", w->err.msg);
 	exec(db, "COMMIT");
+	stream_writer_fini(w);
+	if (edit)
+		exec(db, edit);
 	sqlite3_close(db);
 	free(buf);
+	free(w);
 }
 
 /* Read ahead on a thread (false: the same cursor, read on the caller's thread). */
 static bool ahead = true;
+/* How the last compare ended: stream_cursor_next's last return and message. */
+static int last_rc;
+static char last_msg[ERR_MSG_MAX];
 
 /*
  * Read the recording after exit `after` with both cursors, item by item;
@@ -140,6 +161,8 @@ static long compare(const char *path, int64_t after, int64_t moved_from)
 		s->gap_seq = r->gap_seq = -1;   /* reported, as replay_on_exit does */
 		n++;
 	} while (ra > 0);
+	last_rc = ra;
+	snprintf(last_msg, sizeof(last_msg), "%s", ea.msg);
 	/* The end, or an error, is given again when asked again. */
 	rb = replay_cursor_next(r, b, &eb);
 	TEST_ASSERT(rb == ra, "asked again after %d: %d", ra, rb);
@@ -165,7 +188,7 @@ TEST(same_items_as_the_stream_cursor)
 	long n;
 
 	tmp_path(path, sizeof(path), "whole");
-	make_recording(path, -1);
+	make_recording(path, NULL);
 	n = compare(path, -1, -1);
 	TEST_ASSERT(n == EXITS + 1, "compared %ld items, wanted %d (the events before the first exit, "
 		    "%d exits, the end)", n, EXITS + 1, EXITS - 1);
@@ -188,10 +211,17 @@ TEST(error_at_its_item)
 	long n;
 
 	tmp_path(path, sizeof(path), "corrupt");
-	make_recording(path, 3000);
+	/* A value out of range: an error at its row. */
+	make_recording(path, "UPDATE exit SET size = 'one' WHERE seq = 3000");
 	n = compare(path, -1, -1);
 	/* The events before the first exit, exits 0 to 2999 but one, then exit 3000's error. */
-	TEST_ASSERT(n == 3001, "the error came with item %ld, wanted 3001", n);
+	TEST_ASSERT(n == 3001 && last_rc < 0, "the error came with item %ld (rc %d), wanted 3001", n, last_rc);
+	/* A value in range, under its seal: an error where the cursor checks the seal. */
+	make_recording(path, "UPDATE exit SET rip = rip + 1 WHERE seq = 3000");
+	n = compare(path, -1, -1);
+	TEST_ASSERT(last_rc < 0 && n > 3001 && n <= EXITS + 1, "the seal's error came with item %ld (rc %d)", n,
+		    last_rc);
+	printf("# %s, with item %ld\n", last_msg, n);
 	unlink(path);
 }
 
@@ -206,7 +236,7 @@ TEST(close_before_the_end)
 
 	TEST_ASSERT(r && it, "calloc");
 	tmp_path(path, sizeof(path), "close");
-	make_recording(path, -1);
+	make_recording(path, NULL);
 	TEST_ASSERT(stream_recording_open(path, &db, &e) == 0, "%s", e.msg);
 	for (int k = 0; k < 3; k++) {
 		TEST_ASSERT(replay_cursor_open(r, db, -1, 0, true, &e) == 0, "%s", e.msg);
