@@ -24,6 +24,9 @@ struct replay_cursor_slot {
 	uint64_t data_at, data_end;    /* its data in the byte ring (running counts) */
 };
 
+/* A field added to struct stream_item (stream/cursor.h) must be added to copy_item too. */
+_Static_assert(sizeof(struct stream_item) == 544, "struct stream_item changed: update copy_item");
+
 /* What stream_cursor_next wrote into it (the rest it leaves as it was). */
 static void copy_item(struct stream_item *to, const struct stream_item *from)
 {
