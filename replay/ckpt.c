@@ -403,8 +403,7 @@ int replay_ckpts_restore(struct replay *r, int64_t seq)
 		for (size_t i = 0; i < c->nasync; i++)
 			stream_dirty_mark(d, &r->m, c->async_gpas[i]);
 	}
-	stream_cursor_close(&r->cursor);
-	rc = stream_cursor_open(&r->cursor, r->db, c->seq, c->ticks, &r->err);
+	rc = replay_cursor_open(&r->cursor, r->db, c->seq, c->ticks, !r->opt.read_inline, &r->err);
 	if (rc < 0)
 		return rc;
 	r->npending = 0;

@@ -81,6 +81,8 @@ static int run_segment(const struct replay_options *base, struct segment *s)
 	o.until = s->until;
 	o.probe = s->probe;
 	o.quiet_console = true;
+	/* Every CPU replays a segment already (and a thread started after fork is refused by TSan). */
+	o.read_inline = true;
 	s->res->status = REPLAY_ERROR;
 	if (!out)
 		return REPLAY_ERROR;

@@ -14,7 +14,7 @@
 
 #include "machine/machine.h"
 #include "common/err.h"
-#include "stream/cursor.h"
+#include "replay/readahead.h"
 
 /* Exit statuses of `kvmrr replay`. */
 enum replay_status {
@@ -46,6 +46,7 @@ struct replay_options {
 	double timeout_sec;         /* 0: derived from the recorded run time */
 	double ckpt_interval_sec;   /* checkpoints in memory every this much replay time (0: none) */
 	uint64_t ckpt_cap;          /* their memory at most (bytes) */
+	bool read_inline;           /* read the recording on the vCPU thread, not ahead (replay/readahead.h) */
 };
 
 /* One exit as seen by the replayer, for reports: what the log says and what KVM gave. */
@@ -83,7 +84,7 @@ struct replay {
 	struct replay_options opt;
 	struct machine m;
 	sqlite3 *db;
-	struct stream_cursor cursor;
+	struct replay_cursor cursor;    /* the recording, read ahead by a thread (replay/readahead.h) */
 	bool complete;                /* meta.complete */
 	char recorded_end[32];        /* meta.end */
 	int recorded_code;            /* meta.end_code */

@@ -201,7 +201,7 @@ static int start_point(struct replay *r)
 		r->start_seq = ck.seq;
 		r->last_seq = ck.seq;
 		r->last_ticks = ck.ticks;
-		rc = stream_cursor_open(&r->cursor, r->db, ck.seq, ck.ticks, &r->err);
+		rc = replay_cursor_open(&r->cursor, r->db, ck.seq, ck.ticks, !r->opt.read_inline, &r->err);
 	}
 	if (rc == 0 && ck.seq >= 0)
 		rc = replay_async_after_restore(r, r->m.written);
@@ -298,7 +298,7 @@ void replay_close(struct replay *r)
 		stream_mem_pages_free(r->pages);
 	free(r->pages);
 	r->pages = NULL;
-	stream_cursor_close(&r->cursor);
+	replay_cursor_close(&r->cursor);
 	machine_destroy(&r->m);
 	if (r->db)
 		sqlite3_close(r->db);

@@ -57,7 +57,7 @@ static int fetch_next(struct replay *r)
 	r->have_next = false;
 	r->skipped_tail = false;
 	for (;;) {
-		rc = stream_cursor_next(&r->cursor, &r->next, &r->err);
+		rc = replay_cursor_next(&r->cursor, &r->next, &r->err);
 		if (rc <= 0)
 			return rc;
 		if (r->next.sync != STREAM_SYNC_NONE)

@@ -320,7 +320,8 @@ TEST(incomplete_prefix)
 /*
  * Integer columns set beyond 32 bits (or to a value no recorder writes)
  * are refused as corrupt (status 2) by replay: never read back truncated
- * to the original value and replayed "identical".
+ * to the original value and replayed "identical"; a replay that stops with
+ * --until before such a row replays its prefix as identical.
  */
 TEST(out_of_range_columns)
 {
@@ -336,7 +337,7 @@ TEST(out_of_range_columns)
 	};
 	struct fixture fx;
 	struct e2e_cmd c;
-	char sql[256], name[16];
+	char sql[256], name[16], opts[64];
 	long long s;
 
 	fixture_record(&fx, "hello", NULL);
@@ -350,6 +351,17 @@ TEST(out_of_range_columns)
 		E2E_ASSERT(&c, !e2e_identical(&c), "an impossible value replayed as identical");
 		e2e_free(&c);
 	}
+	/* An error when the replay reaches the row, not before (the recording is read ahead). */
+	snprintf(sql, sizeof(sql), "UPDATE exit SET size = 'one' WHERE seq = %lld", s);
+	snprintf(opts, sizeof(opts), "-q --until %lld", s - 1);
+	tamper(&fx, &c, "until_before", opts, sql);
+	E2E_ASSERT(&c, c.status == 0, "--until %lld, before the corrupt row: status %d, wanted 0", s - 1, c.status);
+	e2e_free(&c);
+	snprintf(opts, sizeof(opts), "-q --until %lld", s);
+	tamper(&fx, &c, "until_at", opts, sql);
+	E2E_ASSERT(&c, c.status == 2, "--until %lld, the corrupt row: status %d, wanted 2", s, c.status);
+	E2E_HAS(&c, c.err, "corrupt recording: exit seq");
+	e2e_free(&c);
 	fixture_done(&fx);
 	fixture_record(&fx, "timer", NULL);
 	snprintf(sql, sizeof(sql), "UPDATE event SET value = value + 4294967296 WHERE rowid = "
