@@ -173,7 +173,7 @@ int stream_cursor_open(struct stream_cursor *c, sqlite3 *db, int64_t after, uint
 	if (r == 0 && sqlite3_step(count) == SQLITE_ROW)
 		c->total_exits = (uint64_t)sqlite3_column_int64(count, 0);
 	sqlite3_finalize(count);
-	if (r == 0 && stream_schema_version(db) >= STREAM_SEAL_VERSION)
+	if (r == 0 && stream_seal_expected(db))
 		r = stream_seal_open(&c->seal, db, (const int64_t[STREAM_SEAL_TABLES]){ after + 1, after, after }, e);
 	if (r == 0)
 		r = read_event(c, e);

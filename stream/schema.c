@@ -335,7 +335,7 @@ int stream_recording_open(const char *path, sqlite3 **out, struct err *err)
 	r = stream_schema_check(db, err);
 	if (r == 0)
 		r = check_structure(db, err);
-	if (r == 0 && stream_schema_version(db) >= STREAM_SEAL_VERSION)
+	if (r == 0 && stream_seal_expected(db))
 		r = stream_seal_state_check(db, err);
 	if (r < 0) {
 		sqlite3_close(db);

@@ -225,6 +225,20 @@ int stream_seal_end(struct stream_seal_check *c, enum stream_seal_table t, struc
 }
 
 /* Hash the rows of t's first batch that lie before start (the reader starts in the middle of it). */
+bool stream_seal_expected(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool has = false;
+
+	if (stream_schema_version(db) >= STREAM_SEAL_VERSION)
+		return true;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'seal'", -1, &st,
+			       NULL) == SQLITE_OK)
+		has = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return has;
+}
+
 static const char sealed_sql[] = "SELECT rows, digest FROM seal WHERE tbl = ?1 AND batch = ?2";
 
 /* The state tables: what each seal covers, and when it is written. */

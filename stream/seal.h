@@ -35,6 +35,12 @@
 #define STREAM_SEAL_SHIFT 12        /* 4096 seqs a batch */
 #define STREAM_SEAL_VERSION 4       /* the first format version with seals */
 
+/*
+ * Whether db's rows must be checked against seals: format version 4 or
+ * later, or a table seal (a version edited down does not switch them off).
+ */
+bool stream_seal_expected(sqlite3 *db);
+
 enum stream_seal_table { STREAM_SEAL_EXIT, STREAM_SEAL_EVENT, STREAM_SEAL_POINT, STREAM_SEAL_TABLES };
 /* The tables of the initial and final state, sealed whole (stream_seal_state_write). */
 enum stream_seal_state_table {

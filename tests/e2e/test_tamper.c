@@ -387,6 +387,7 @@ TEST(unsealed_edits_are_corrupt)
 		"UPDATE exit SET data = X'61' WHERE seq = (SELECT min(seq) FROM exit WHERE addr = 1021 AND dir = 0)",
 		"UPDATE exit SET rip = rip + 1 WHERE seq = (SELECT min(seq) FROM exit WHERE reason = 10)",
 		"DELETE FROM seal WHERE rowid = (SELECT max(rowid) FROM seal)",
+		"UPDATE meta SET value = '3' WHERE key = 'format_version'",    /* seals are not switched off */
 	};
 	struct fixture fx;
 	struct e2e_cmd c;
