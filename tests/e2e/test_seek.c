@@ -301,7 +301,7 @@ TEST(format1_without_checkpoints_replays)
 	e2e_record(&rec, dir, path, "hello", NULL);
 	db = e2e_db_open(path);
 	/* (format 1's memory digest is another function: tested in tests/tracer) */
-	e2e_db_exec(db, "DROP TABLE checkpoint; DROP TABLE checkpoint_page; "
+	e2e_db_exec(db, "DROP TABLE checkpoint; DROP TABLE checkpoint_page; DROP TABLE seal; "
 		    "UPDATE meta SET value = '1' WHERE key = 'format_version'; "
 		    "DELETE FROM meta WHERE key = 'final_mem_digest'");
 	sqlite3_close(db);
