@@ -336,6 +336,57 @@ int stream_seal_state_check(sqlite3 *db, struct err *e)
 	return r;
 }
 
+/* Table t's rows in seq order, sealed per batch through ins. */
+static int rebuild_table(sqlite3 *db, sqlite3_stmt *ins, enum stream_seal_table t, struct err *e)
+{
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	int64_t batch = -1;
+	uint64_t rows = 0, digest = 0;
+	bool more;
+	int r = 0;
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s ORDER BY seq", table_cols[t], table_name[t]);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return err_set(e, -EINVAL, "sealing %s: %s", table_name[t], sqlite3_errmsg(db));
+	do {    /* a batch is done when the next row is in another */
+		more = sqlite3_step(st) == SQLITE_ROW;
+		if (rows && (!more || stream_seal_batch(sqlite3_column_int64(st, 0)) != batch)) {
+			sqlite3_bind_int(ins, 1, t);
+			sqlite3_bind_int64(ins, 2, batch);
+			sqlite3_bind_int64(ins, 3, (sqlite3_int64)rows);
+			sqlite3_bind_int64(ins, 4, (sqlite3_int64)digest);
+			if (sqlite3_step(ins) != SQLITE_DONE)
+				r = err_set(e, -EIO, "sealing %s: %s", table_name[t], sqlite3_errmsg(db));
+			sqlite3_reset(ins);
+			rows = digest = 0;
+		}
+		if (more) {
+			batch = stream_seal_batch(sqlite3_column_int64(st, 0));
+			rows++;
+			digest += stream_seal_stmt_hash(st, table_ncols[t], t);
+		}
+	} while (more && !r);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int stream_seal_rebuild(sqlite3 *db, struct err *e)
+{
+	sqlite3_stmt *ins = NULL;
+	int r = stream_sql_exec(db, "DELETE FROM seal", "sealing anew", e);
+
+	if (!r && sqlite3_prepare_v2(db, "INSERT INTO seal(tbl, batch, rows, digest) VALUES(?, ?, ?, ?)", -1, &ins,
+				     NULL) != SQLITE_OK)
+		r = err_set(e, -EINVAL, "sealing anew: %s", sqlite3_errmsg(db));
+	for (int t = 0; t < STREAM_SEAL_TABLES && !r; t++)
+		r = rebuild_table(db, ins, (enum stream_seal_table)t, e);
+	sqlite3_finalize(ins);
+	if (!r)
+		r = stream_seal_state_write(db, false, e);
+	return r ? r : stream_seal_state_write(db, true, e);
+}
+
 static int prime(struct stream_seal_check *c, enum stream_seal_table t, int64_t start, struct err *e)
 {
 	char sql[256];

@@ -91,6 +91,13 @@ int stream_seal_state_write(sqlite3 *db, bool final, struct err *e);
  * 0, or -EINVAL + e (corrupt recording).
  */
 int stream_seal_state_check(sqlite3 *db, struct err *e);
+/*
+ * Seal db anew, inside the caller's transaction, as a recorder would have
+ * sealed the rows it holds now (every table above). For tests and the fuzz
+ * mutator: an edited copy then tests what replay compares, not the seals.
+ * 0 or -errno + e.
+ */
+int stream_seal_rebuild(sqlite3 *db, struct err *e);
 
 /* The writer's sums for the seal rows of the current transaction. */
 #define STREAM_SEAL_OPEN 16
