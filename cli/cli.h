@@ -37,5 +37,6 @@ int cli_cmd_run(int argc, char **argv);
 int cli_cmd_record(int argc, char **argv);
 int cli_cmd_replay(int argc, char **argv);
 int cli_cmd_trace(int argc, char **argv);
+int cli_cmd_check(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct subcommand subcommands[] = {
 	{ "record", cli_cmd_record, "run a guest and record every exit to a SQLite log" },
 	{ "trace", cli_cmd_trace, "record every exit of another VMM (QEMU) to a SQLite log" },
 	{ "replay", cli_cmd_replay, "re-run a recording and verify it exit by exit" },
+	{ "check", cli_cmd_check, "check a recording against its seals, without replaying it" },
 	{ "inspect", replay_inspect_cmd, "the machine's state right after an exit of a recording" },
 	{ "stats", analysis_cmd_stats, "exit statistics of a recording" },
 	{ "query", analysis_cmd_query, "run SQL on a recording" },

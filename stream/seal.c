@@ -336,29 +336,30 @@ int stream_seal_state_check(sqlite3 *db, struct err *e)
 	return r;
 }
 
-/* Table t's rows in seq order, sealed per batch through ins. */
-static int rebuild_table(sqlite3 *db, sqlite3_stmt *ins, enum stream_seal_table t, struct err *e)
+/* What to do with each batch of a table's rows, summed: seal it, or compare it with its seal. */
+typedef int (*batch_fn)(sqlite3_stmt *st, enum stream_seal_table t, int64_t batch, uint64_t rows, uint64_t digest,
+			struct err *e);
+
+/* Table t's rows in seq order, summed per batch and handed to fn with st; *batches counts them. */
+static int walk_table(sqlite3 *db, enum stream_seal_table t, batch_fn fn, sqlite3_stmt *st_fn, uint64_t *batches,
+		      struct err *e)
 {
 	char sql[256];
 	sqlite3_stmt *st = NULL;
 	int64_t batch = -1;
 	uint64_t rows = 0, digest = 0;
 	bool more;
-	int r = 0;
+	int r = 0, rc;
 
 	snprintf(sql, sizeof(sql), "SELECT %s FROM %s ORDER BY seq", table_cols[t], table_name[t]);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return err_set(e, -EINVAL, "sealing %s: %s", table_name[t], sqlite3_errmsg(db));
+		return err_set(e, -EINVAL, "corrupt recording: %s: %s", table_name[t], sqlite3_errmsg(db));
 	do {    /* a batch is done when the next row is in another */
-		more = sqlite3_step(st) == SQLITE_ROW;
+		rc = sqlite3_step(st);
+		more = rc == SQLITE_ROW;
 		if (rows && (!more || stream_seal_batch(sqlite3_column_int64(st, 0)) != batch)) {
-			sqlite3_bind_int(ins, 1, t);
-			sqlite3_bind_int64(ins, 2, batch);
-			sqlite3_bind_int64(ins, 3, (sqlite3_int64)rows);
-			sqlite3_bind_int64(ins, 4, (sqlite3_int64)digest);
-			if (sqlite3_step(ins) != SQLITE_DONE)
-				r = err_set(e, -EIO, "sealing %s: %s", table_name[t], sqlite3_errmsg(db));
-			sqlite3_reset(ins);
+			r = fn(st_fn, t, batch, rows, digest, e);
+			(*batches)++;
 			rows = digest = 0;
 		}
 		if (more) {
@@ -368,6 +369,65 @@ static int rebuild_table(sqlite3 *db, sqlite3_stmt *ins, enum stream_seal_table 
 		}
 	} while (more && !r);
 	sqlite3_finalize(st);
+	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = err_set(e, -EIO, "reading table %s: %s", table_name[t], sqlite3_errmsg(db));
+	return r;
+}
+
+static int insert_seal(sqlite3_stmt *ins, enum stream_seal_table t, int64_t batch, uint64_t rows, uint64_t digest,
+		       struct err *e)
+{
+	int rc;
+
+	sqlite3_bind_int(ins, 1, t);
+	sqlite3_bind_int64(ins, 2, batch);
+	sqlite3_bind_int64(ins, 3, (sqlite3_int64)rows);
+	sqlite3_bind_int64(ins, 4, (sqlite3_int64)digest);
+	rc = sqlite3_step(ins);
+	sqlite3_reset(ins);
+	if (rc != SQLITE_DONE)
+		return err_set(e, -EIO, "sealing %s: %s", table_name[t], sqlite3_errmsg(sqlite3_db_handle(ins)));
+	return 0;
+}
+
+static int compare_seal(sqlite3_stmt *sealed, enum stream_seal_table t, int64_t batch, uint64_t rows,
+			uint64_t digest, struct err *e)
+{
+	uint64_t srows, sdigest;
+	int r = sum_seals(sealed, t, batch, &srows, &sdigest, e);
+
+	if (r == 0 && (rows != srows || digest != sdigest))
+		r = err_set(e, -EINVAL, "corrupt recording: the %s rows of seq %" PRId64 " to %" PRId64 " are not the "
+			    "ones the recorder sealed (%" PRIu64 " in the file, %" PRIu64 " sealed%s): the file was "
+			    "changed or damaged", table_name[t], batch_first(batch), batch_last(batch), rows, srows,
+			    rows == srows ? ", a row differs" : "");
+	return r;
+}
+
+int stream_seal_verify_all(sqlite3 *db, uint64_t *batches, struct err *e)
+{
+	sqlite3_stmt *sealed = NULL, *count = NULL;
+	int r = stream_seal_state_check(db, e);
+
+	*batches = 0;
+	if (!r && (sqlite3_prepare_v2(db, sealed_sql, -1, &sealed, NULL) != SQLITE_OK ||
+		   sqlite3_prepare_v2(db, "SELECT count(DISTINCT batch) FROM seal WHERE tbl = ?1", -1, &count,
+				      NULL) != SQLITE_OK))
+		r = err_set(e, -EINVAL, "corrupt recording: table seal: %s", sqlite3_errmsg(db));
+	for (int t = 0; t < STREAM_SEAL_TABLES && !r; t++) {
+		uint64_t seen = 0;
+
+		r = walk_table(db, (enum stream_seal_table)t, compare_seal, sealed, &seen, e);
+		*batches += seen;
+		sqlite3_bind_int(count, 1, t);
+		/* Every batch with rows matched its seals: more sealed batches are batches whose rows are gone. */
+		if (!r && sqlite3_step(count) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(count, 0) != seen)
+			r = err_set(e, -EINVAL, "corrupt recording: %s: %lld batches sealed, %" PRIu64 " hold rows: "
+				    "rows are missing", table_name[t], (long long)sqlite3_column_int64(count, 0), seen);
+		sqlite3_reset(count);
+	}
+	sqlite3_finalize(sealed);
+	sqlite3_finalize(count);
 	return r;
 }
 
@@ -379,8 +439,11 @@ int stream_seal_rebuild(sqlite3 *db, struct err *e)
 	if (!r && sqlite3_prepare_v2(db, "INSERT INTO seal(tbl, batch, rows, digest) VALUES(?, ?, ?, ?)", -1, &ins,
 				     NULL) != SQLITE_OK)
 		r = err_set(e, -EINVAL, "sealing anew: %s", sqlite3_errmsg(db));
-	for (int t = 0; t < STREAM_SEAL_TABLES && !r; t++)
-		r = rebuild_table(db, ins, (enum stream_seal_table)t, e);
+	for (int t = 0; t < STREAM_SEAL_TABLES && !r; t++) {
+		uint64_t batches = 0;
+
+		r = walk_table(db, (enum stream_seal_table)t, insert_seal, ins, &batches, e);
+	}
 	sqlite3_finalize(ins);
 	if (!r)
 		r = stream_seal_state_write(db, false, e);

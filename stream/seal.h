@@ -92,6 +92,12 @@ int stream_seal_state_write(sqlite3 *db, bool final, struct err *e);
  */
 int stream_seal_state_check(sqlite3 *db, struct err *e);
 /*
+ * Check every row of db against its seal without replaying (kvmrr check):
+ * the state tables (stream_seal_state_check), then every batch of the
+ * stream tables. *batches: the batches checked. 0 or -errno + e.
+ */
+int stream_seal_verify_all(sqlite3 *db, uint64_t *batches, struct err *e);
+/*
  * Seal db anew, inside the caller's transaction, as a recorder would have
  * sealed the rows it holds now (every table above). For tests and the fuzz
  * mutator: an edited copy then tests what replay compares, not the seals.

@@ -6,6 +6,7 @@
  * cut short replays its prefix and says so.
  */
 #include "tests/e2e/e2e.h"
+#include "tests/reseal.h"
 
 #define PORT_LSR 0x3fd
 #define PORT_THR 0x3f8
@@ -162,6 +163,21 @@ TEST(mmio_read_time)
 	e2e_diverged(&c, s + 1, s + 1);
 	e2e_free(&c);
 	fixture_done(&fx);
+}
+
+/* DIR/NAME.db: a copy of the recording with sql run on it, sealed anew or not (tests/reseal.h). */
+static void edited_copy(struct fixture *fx, char *path, size_t len, const char *name, const char *sql, bool reseal)
+{
+	sqlite3 *db;
+
+	snprintf(path, len, "%s/%s.db", fx->dir, name);
+	e2e_copy(fx->orig, path);
+	db = e2e_db_open(path);
+	e2e_db_exec(db, "%s", sql);
+	TEST_ASSERT(sqlite3_total_changes(db) > 0, "\"%s\" changed nothing", sql);
+	if (reseal)
+		test_reseal(db);
+	sqlite3_close(db);
 }
 
 /* What the guest wrote, and where it was: reported at that very exit. */
@@ -395,15 +411,8 @@ TEST(unsealed_edits_are_corrupt)
 
 	fixture_record(&fx, "timer", NULL);
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
-		sqlite3 *db;
-
 		snprintf(name, sizeof(name), "unsealed%zu", i);
-		snprintf(path, sizeof(path), "%s/%s.db", fx.dir, name);
-		e2e_copy(fx.orig, path);
-		db = e2e_db_open(path);
-		e2e_db_exec(db, "%s", edits[i]);
-		TEST_ASSERT(sqlite3_total_changes(db) > 0, "\"%s\" changed nothing", edits[i]);
-		sqlite3_close(db);
+		edited_copy(&fx, path, sizeof(path), name, edits[i], false);
 		e2e_replay(&c, fx.dir, path, "-q");
 		printf("# %s\n", edits[i]);
 		E2E_ASSERT(&c, c.status == 2, "%s: status %d, wanted 2 (corrupt recording)", edits[i], c.status);
@@ -415,6 +424,45 @@ TEST(unsealed_edits_are_corrupt)
 	e2e_copy(fx.orig, path);
 	e2e_replay(&c, fx.dir, path, "-q");
 	E2E_ASSERT(&c, c.status == 0 && e2e_identical(&c), "the unchanged copy: status %d", c.status);
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
+/* kvmrr check: sound (0), corrupt (2) or sound but incomplete (3), without replaying. */
+TEST(check_command)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char path[256], fixture[512];
+
+	fixture_record(&fx, "timer", NULL);
+	e2e_sh(&c, fx.dir, 60, "%s check %s", e2e_kvmrr(), fx.orig);
+	E2E_ASSERT(&c, c.status == 0, "check of the recording: status %d", c.status);
+	E2E_HAS(&c, c.out, ": sound: format 4");
+	e2e_free(&c);
+
+	edited_copy(&fx, path, sizeof(path), "time", "UPDATE exit SET guest_ticks = guest_ticks + 1 WHERE seq = 3",
+		    false);
+	e2e_sh(&c, fx.dir, 60, "%s check %s", e2e_kvmrr(), path);
+	E2E_ASSERT(&c, c.status == 2, "check of an edited time: status %d", c.status);
+	E2E_HAS(&c, c.err, "exit rows of seq -1 to 4095 are not the ones the recorder sealed");
+	e2e_free(&c);
+
+	/* As a kill leaves it: the last rows and the end gone, sealed as committed. */
+	edited_copy(&fx, path, sizeof(path), "cut", "DELETE FROM exit WHERE seq > 100; DELETE FROM event WHERE "
+		    "seq > 100; DELETE FROM async_point WHERE seq > 100; DELETE FROM vcpu_state WHERE phase = "
+		    "'final'; UPDATE meta SET value = '0' WHERE key = 'complete'", true);
+	e2e_sh(&c, fx.dir, 60, "%s check %s", e2e_kvmrr(), path);
+	E2E_ASSERT(&c, c.status == 3, "check of a cut recording: status %d", c.status);
+	E2E_HAS(&c, c.out, "incomplete");
+	e2e_free(&c);
+
+	/* A file of format 2 has no seals, and says so. */
+	TEST_ASSERT(getenv("KVMRR_SOURCE_DIR"), "KVMRR_SOURCE_DIR is not set (run through meson test)");
+	snprintf(fixture, sizeof(fixture), "%s/tests/fixtures/timer-killed-v2.db", getenv("KVMRR_SOURCE_DIR"));
+	e2e_sh(&c, fx.dir, 60, "%s check %s", e2e_kvmrr(), fixture);
+	E2E_ASSERT(&c, c.status == 3, "check of the version-2 fixture: status %d", c.status);
+	E2E_HAS(&c, c.out, "format 2 has no seals");
 	e2e_free(&c);
 	fixture_done(&fx);
 }
