@@ -285,7 +285,7 @@ int stream_checkpoint_list(sqlite3 *db, int64_t **seqs, uint32_t *n, struct err 
 	return 0;
 }
 
-/* Write the pages of checkpoint seq into m (want: its pages column); their digest chained on *h. */
+/* Write the pages of checkpoint seq into m (want: its pages column; m NULL: only read them); their digest chained on *h. */
 static int restore_pages(sqlite3 *db, struct machine *m, int64_t seq, int64_t want, uint64_t *h, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -300,14 +300,14 @@ static int restore_pages(sqlite3 *db, struct machine *m, int64_t seq, int64_t wa
 		const void *data = sqlite3_column_blob(st, 1);
 
 		if (sqlite3_column_bytes(st, 1) != (int)GUEST_PAGE_SIZE || gpa % GUEST_PAGE_SIZE ||
-		    guest_mem_write(&m->mem, gpa, data, GUEST_PAGE_SIZE) < 0) {
+		    (m && guest_mem_write(&m->mem, gpa, data, GUEST_PAGE_SIZE) < 0)) {
 			sqlite3_finalize(st);
 			return err_set(e, -EINVAL, "corrupt recording: checkpoint %" PRId64 ": page at gpa 0x%"
 				       PRIx64 " does not fit guest RAM", seq, gpa);
 		}
 		*h = stream_hash64(&gpa, sizeof(gpa), *h);
 		*h = stream_hash64(data, GUEST_PAGE_SIZE, *h);
-		if (m->written)   /* written by us, not by the guest: KVM's log does not see it */
+		if (m && m->written)   /* written by us, not by the guest: KVM's log does not see it */
 			stream_dirty_mark(m->written, m, gpa);
 		n++;
 		rc = SQLITE_OK;
@@ -322,7 +322,7 @@ static int restore_pages(sqlite3 *db, struct machine *m, int64_t seq, int64_t wa
 	return 0;
 }
 
-/* Apply one checkpoint's pages; verify it; the target's state into m (restore set). */
+/* Apply one checkpoint's pages; verify it; the target's state into m (restore set). m NULL: verify only. */
 static int apply_one(sqlite3 *db, struct machine *m, sqlite3_stmt *row, bool restore,
 		     struct stream_dirty *async, struct err *e)
 {
@@ -339,7 +339,7 @@ static int apply_one(sqlite3 *db, struct machine *m, sqlite3_stmt *row, bool res
 
 	memset(&s, 0, sizeof(s));
 	phase_name(phase, sizeof(phase), seq);
-	r = stream_snapshot_load(db, m->vcpu.id, phase, &s, e);
+	r = stream_snapshot_load(db, m ? m->vcpu.id : 0, phase, &s, e);
 	if (r == 0) {
 		h = state_digest(h, &s);
 		r = restore_pages(db, m, seq, sqlite3_column_type(row, 2) == SQLITE_INTEGER ?
@@ -386,6 +386,24 @@ int stream_checkpoint_restore(sqlite3 *db, struct machine *m, const struct strea
 		sqlite3_bind_int64(st, 1, c->seq);
 	while (r == 0 && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = apply_one(db, m, st, sqlite3_column_int64(st, 0) == c->seq, async, e);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = err_set(e, -EIO, "reading table checkpoint: %s", sqlite3_errmsg(db));
+	return r;
+}
+
+int stream_checkpoint_verify_all(sqlite3 *db, uint32_t *n, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0, rc = sqlite3_prepare_v2(db, "SELECT seq, ticks, pages, async_pages, devices, digest FROM checkpoint "
+					   "ORDER BY seq", -1, &st, NULL);
+
+	*n = 0;
+	while (r == 0 && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = apply_one(db, NULL, st, false, NULL, e);
+		(*n)++;
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);

@@ -81,6 +81,11 @@ int stream_checkpoint_restore(sqlite3 *db, struct machine *m, const struct strea
 			      struct stream_dirty *async, struct err *e);
 
 /*
+ * Check every checkpoint's rows against its digest, without a machine
+ * (kvmrr check); *n: the checkpoints checked. 0 or -errno + e.
+ */
+int stream_checkpoint_verify_all(sqlite3 *db, uint32_t *n, struct err *e);
+/*
  * The content of page gpa at checkpoint seq (-1: the initial state): the
  * latest checkpoint_page at or before seq, else mem_page, else zeros.
  * 0 or -errno + e (a page of the wrong size is a corrupt recording).

@@ -428,17 +428,26 @@ TEST(unsealed_edits_are_corrupt)
 	fixture_done(&fx);
 }
 
-/* kvmrr check: sound (0), corrupt (2) or sound but incomplete (3), without replaying. */
+/* kvmrr check: sound (0), corrupt (2: a row, a checkpoint) or sound but incomplete (3), without replaying. */
 TEST(check_command)
 {
 	struct fixture fx;
 	struct e2e_cmd c;
 	char path[256], fixture[512];
 
-	fixture_record(&fx, "timer", NULL);
+	fixture_record(&fx, "timer", "--checkpoint-every 0.002");
+	TEST_ASSERT(orig_int(&fx, "SELECT count(*) FROM checkpoint") > 0, "no checkpoint in the recording");
 	e2e_sh(&c, fx.dir, 60, "%s check %s", e2e_kvmrr(), fx.orig);
 	E2E_ASSERT(&c, c.status == 0, "check of the recording: status %d", c.status);
 	E2E_HAS(&c, c.out, ": sound: format 4");
+	e2e_free(&c);
+
+	/* A checkpoint's page: its digest, without replaying from it. */
+	edited_copy(&fx, path, sizeof(path), "ckpt", "UPDATE checkpoint_page SET data = zeroblob(4096) WHERE rowid = "
+		    "(SELECT max(rowid) FROM checkpoint_page)", false);
+	e2e_sh(&c, fx.dir, 60, "%s check %s", e2e_kvmrr(), path);
+	E2E_ASSERT(&c, c.status == 2, "check of an edited checkpoint page: status %d", c.status);
+	E2E_HAS(&c, c.err, "does not match its digest");
 	e2e_free(&c);
 
 	edited_copy(&fx, path, sizeof(path), "time", "UPDATE exit SET guest_ticks = guest_ticks + 1 WHERE seq = 3",
