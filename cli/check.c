@@ -33,21 +33,6 @@ static void usage(FILE *out)
 		"unreadable.\n");
 }
 
-/* SQLite's quick_check of every table, exit and event too (stream_recording_open leaves those out). */
-static int quick_check(sqlite3 *db, struct err *e)
-{
-	sqlite3_stmt *st = NULL;
-	int r = 0;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW)
-		r = err_set(e, -EINVAL, "corrupt recording: quick_check: %s", sqlite3_errmsg(db));
-	else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
-		r = err_set(e, -EINVAL, "corrupt recording: SQLite's quick_check: %s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return r;
-}
-
 int cli_cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
@@ -73,7 +58,7 @@ int cli_cmd_check(int argc, char **argv)
 	}
 	r = stream_recording_open(argv[optind], &db, &e);
 	if (r == 0)
-		r = quick_check(db, &e);
+		r = stream_quick_check(db, NULL, &e);   /* exit and event too: stream_recording_open leaves them out */
 	if (r == 0) {
 		version = stream_schema_version(db);
 		stream_meta_get(db, "complete", complete, sizeof(complete));

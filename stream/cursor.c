@@ -75,8 +75,7 @@ static int read_event(struct stream_cursor *c, struct err *e)
 			       " is not one this build records (irq, irq_window, async_irq)", seq, kind);
 	if (col_int(c->events, 3, 0, kind == STREAM_IRQ_WINDOW ? 1 : 255, false, &value, w, e) < 0 ||
 	    col_int(c->events, 1, 0, STREAM_MAX_VCPUS - 1, false, &vcpu, w, e) < 0 ||
-	    stream_seal_read(&c->seal, STREAM_SEAL_EVENT, seq,
-			     stream_seal_stmt_hash(c->events, 5, STREAM_SEAL_EVENT), e) < 0)
+	    stream_seal_read(&c->seal, STREAM_SEAL_EVENT, c->events, e) < 0)
 		return e->code;
 	memset(&c->event, 0, sizeof(c->event));
 	c->event.vcpu = (uint16_t)vcpu;
@@ -118,8 +117,7 @@ static int read_point(struct stream_cursor *c, struct err *e)
 	if (sqlite3_column_bytes(st, 5) != (int)sizeof(c->point.regs))
 		return err_set(e, -EINVAL, "corrupt recording: async_point seq %" PRId64 ": regs is %d bytes, "
 			       "want %zu", seq, sqlite3_column_bytes(st, 5), sizeof(c->point.regs));
-	if (stream_seal_read(&c->seal, STREAM_SEAL_POINT, seq, stream_seal_stmt_hash(st, 9, STREAM_SEAL_POINT),
-			     e) < 0)
+	if (stream_seal_read(&c->seal, STREAM_SEAL_POINT, st, e) < 0)
 		return e->code;
 	memset(&c->point, 0, sizeof(c->point));
 	memcpy(&c->point.regs, sqlite3_column_blob(st, 5), sizeof(c->point.regs));
@@ -247,7 +245,7 @@ static int read_exit(struct stream_cursor *c, struct stream_item *it, struct err
 			       "the %d an exit can carry", seq, n, STREAM_DATA_MAX);
 	if (n)
 		memcpy(c->data, sqlite3_column_blob(st, 9), (size_t)n);
-	if (stream_seal_read(&c->seal, STREAM_SEAL_EXIT, seq, stream_seal_stmt_hash(st, 10, STREAM_SEAL_EXIT), e) < 0)
+	if (stream_seal_read(&c->seal, STREAM_SEAL_EXIT, st, e) < 0)
 		return e->code;
 	memset(&it->exit, 0, sizeof(it->exit));
 	it->exit.kind = STREAM_EXIT;

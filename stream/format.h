@@ -71,6 +71,12 @@ int stream_schema_version(sqlite3 *db);
  */
 int stream_recording_open(const char *path, sqlite3 **db, struct err *err);
 
+/*
+ * SQLite's PRAGMA quick_check of one table and its indexes (table NULL: the
+ * whole file, free pages too). 0, or -EINVAL "corrupt recording: ..." + err.
+ */
+int stream_quick_check(sqlite3 *db, const char *table, struct err *err);
+
 /* meta helpers: 0 or -EIO with a message. */
 int stream_meta_set_text(sqlite3 *db, const char *key, const char *value, struct err *err);
 int stream_meta_set_int(sqlite3 *db, const char *key, long long value, struct err *err);

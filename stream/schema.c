@@ -284,40 +284,54 @@ int stream_schema_version(sqlite3 *db)
 	return atoi(version);
 }
 
-/*
- * SQLite's structural check (PRAGMA quick_check) of every table but the two
- * that grow with the run, exit and event: milliseconds, where the whole file
- * costs ~0.15 s at 10^6 exits and seconds at 10^7. The rows of exit and event
- * are checked against their seals as they are read (stream/seal.h).
- */
-static int check_structure(sqlite3 *db, struct err *err)
+int stream_quick_check(sqlite3 *db, const char *table, struct err *err)
 {
-	sqlite3_stmt *tables = NULL, *check = NULL;
+	sqlite3_stmt *st = NULL;
 	char sql[160], why[200] = "";
-	int rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
-				    "name NOT IN ('exit', 'event')", -1, &tables, NULL);
+	int rc;
 
-	while (rc == SQLITE_OK && sqlite3_step(tables) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(tables, 0);
-
-		snprintf(sql, sizeof(sql), "PRAGMA quick_check(\"%s\")", name ? name : "");
-		rc = sqlite3_prepare_v2(db, sql, -1, &check, NULL);
-		if (rc == SQLITE_OK && sqlite3_step(check) == SQLITE_ROW &&
-		    strcmp((const char *)sqlite3_column_text(check, 0), "ok")) {
-			snprintf(why, sizeof(why), "table %s: %s", name, sqlite3_column_text(check, 0));
-			rc = SQLITE_CORRUPT;
-		}
-		sqlite3_finalize(check);
-		check = NULL;
-	}
-	if (rc != SQLITE_OK && !why[0])
+	if (table)
+		snprintf(sql, sizeof(sql), "PRAGMA quick_check(\"%s\")", table);
+	else
+		snprintf(sql, sizeof(sql), "PRAGMA quick_check(1)");
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
+			snprintf(why, sizeof(why), "%s%s%s%s", table ? "table " : "", table ? table : "",
+				 table ? ": " : "", sqlite3_column_text(st, 0));
+		rc = SQLITE_OK;
+	} else {
 		snprintf(why, sizeof(why), "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(tables);
-	if (rc == SQLITE_OK)
+	}
+	sqlite3_finalize(st);
+	if (!why[0])
 		return 0;
 	for (char *p = why; *p; p++)            /* quick_check reports on several lines */
 		*p = *p == '\n' ? ' ' : *p;
 	return err_set(err, -EINVAL, "corrupt recording: SQLite's structural check failed: %s", why);
+}
+
+/*
+ * SQLite's structural check of every table but the two that grow with the
+ * run, exit and event: milliseconds, where the whole file costs ~0.15 s at
+ * 10^6 exits and seconds at 10^7. The rows of exit and event are checked
+ * against their seals as they are read (stream/seal.h).
+ */
+static int check_structure(sqlite3 *db, struct err *err)
+{
+	sqlite3_stmt *tables = NULL;
+	int r = 0, rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+					   "name NOT IN ('exit', 'event')", -1, &tables, NULL);
+
+	if (rc != SQLITE_OK)
+		return err_set(err, -EINVAL, "corrupt recording: %s", sqlite3_errmsg(db));
+	while (!r && sqlite3_step(tables) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(tables, 0);
+
+		r = stream_quick_check(db, name ? name : "", err);
+	}
+	sqlite3_finalize(tables);
+	return r;
 }
 
 int stream_recording_open(const char *path, sqlite3 **out, struct err *err)

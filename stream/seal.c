@@ -141,18 +141,43 @@ static int sum_seals(sqlite3_stmt *st, int t, int64_t batch, uint64_t *rows, uin
 	return 0;
 }
 
-static int sealed_sum(struct stream_seal_check *c, enum stream_seal_table t, int64_t batch,
-		      uint64_t *rows, uint64_t *digest, struct err *e)
+/* Step st to its end, counting its rows and summing their hashes (first ncols columns, table tbl). */
+static int sum_rows(sqlite3_stmt *st, int ncols, int tbl, uint64_t *rows, uint64_t *digest)
 {
-	return sum_seals(c->sealed, t, batch, rows, digest, e);
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		(*rows)++;
+		*digest += stream_seal_stmt_hash(st, ncols, tbl);
+	}
+	return rc;
 }
+
+/* One seal row (tbl, batch, rows, digest) through ins. */
+static int insert_seal(sqlite3_stmt *ins, int tbl, int64_t batch, uint64_t rows, uint64_t digest, struct err *e)
+{
+	int rc;
+
+	sqlite3_bind_int(ins, 1, tbl);
+	sqlite3_bind_int64(ins, 2, batch);
+	sqlite3_bind_int64(ins, 3, (sqlite3_int64)rows);
+	sqlite3_bind_int64(ins, 4, (sqlite3_int64)digest);
+	rc = sqlite3_step(ins);
+	sqlite3_reset(ins);
+	if (rc != SQLITE_DONE)
+		return err_set(e, stream_sqlite_errno(rc), "sealing table %d: %s", tbl,
+			       sqlite3_errmsg(sqlite3_db_handle(ins)));
+	return 0;
+}
+
+static const char insert_sql[] = "INSERT INTO seal(tbl, batch, rows, digest) VALUES(?1, ?2, ?3, ?4)";
 
 /* The batch c->t[t] stands in was read whole: compare it with its seal. */
 static int check_batch(struct stream_seal_check *c, enum stream_seal_table t, struct err *e)
 {
 	uint64_t rows, digest;
 	int64_t b = c->t[t].batch;
-	int r = sealed_sum(c, t, b, &rows, &digest, e);
+	int r = sum_seals(c->sealed, t, b, &rows, &digest, e);
 
 	if (r < 0)
 		return r;
@@ -190,14 +215,15 @@ static int check_none_between(struct stream_seal_check *c, enum stream_seal_tabl
 	return 0;
 }
 
-int stream_seal_read(struct stream_seal_check *c, enum stream_seal_table t, int64_t seq, uint64_t h,
-		     struct err *e)
+int stream_seal_read(struct stream_seal_check *c, enum stream_seal_table t, sqlite3_stmt *st, struct err *e)
 {
-	int64_t b = stream_seal_batch(seq);
+	int64_t seq, b;
 	int r;
 
 	if (!c->db)
 		return 0;
+	seq = sqlite3_column_int64(st, 0);
+	b = stream_seal_batch(seq);
 	if (b != c->t[t].batch) {
 		if (b < c->t[t].batch)     /* the caller reads in seq order: a damaged b-tree */
 			return err_set(e, -EINVAL, "corrupt recording: %s seq %" PRId64 " comes out of order",
@@ -208,7 +234,7 @@ int stream_seal_read(struct stream_seal_check *c, enum stream_seal_table t, int6
 		c->t[t].rows = c->t[t].digest = 0;
 	}
 	c->t[t].rows++;
-	c->t[t].digest += h;
+	c->t[t].digest += stream_seal_stmt_hash(st, table_ncols[t], t);
 	return 0;
 }
 
@@ -224,7 +250,6 @@ int stream_seal_end(struct stream_seal_check *c, enum stream_seal_table t, struc
 	return check_none_between(c, t, c->t[t].batch, INT64_MAX, e);
 }
 
-/* Hash the rows of t's first batch that lie before start (the reader starts in the middle of it). */
 bool stream_seal_expected(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -269,10 +294,7 @@ static int state_sum(sqlite3 *db, size_t i, uint64_t *rows, uint64_t *digest, st
 	*rows = *digest = 0;
 	if (sqlite3_prepare_v2(db, state_sets[i].select, -1, &st, NULL) != SQLITE_OK)
 		return err_set(e, -EINVAL, "corrupt recording: %s: %s", state_sets[i].name, sqlite3_errmsg(db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		(*rows)++;
-		*digest += stream_seal_stmt_hash(st, state_sets[i].ncols, state_sets[i].tbl);
-	}
+	rc = sum_rows(st, state_sets[i].ncols, state_sets[i].tbl, rows, digest);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return err_set(e, -EIO, "reading %s: %s", state_sets[i].name, sqlite3_errmsg(db));
@@ -286,8 +308,7 @@ int stream_seal_state_write(sqlite3 *db, bool final, struct err *e)
 	int r = 0;
 
 	if (sqlite3_prepare_v2(db, "DELETE FROM seal WHERE tbl = ?1 AND batch = ?2", -1, &del, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO seal(tbl, batch, rows, digest) VALUES(?1, ?2, ?3, ?4)", -1, &ins,
-			       NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(db, insert_sql, -1, &ins, NULL) != SQLITE_OK)
 		r = err_set(e, stream_sqlite_errno(sqlite3_errcode(db)), "sealing the state: %s", sqlite3_errmsg(db));
 	for (size_t i = 0; i < sizeof(state_sets) / sizeof(state_sets[0]) && !r; i++) {
 		if (state_sets[i].final != final || (r = state_sum(db, i, &rows, &digest, e)) < 0)
@@ -295,15 +316,12 @@ int stream_seal_state_write(sqlite3 *db, bool final, struct err *e)
 		/* Sealed once, whole: a second call (meta written again) replaces it. */
 		sqlite3_bind_int(del, 1, state_sets[i].tbl);
 		sqlite3_bind_int64(del, 2, state_sets[i].batch);
-		sqlite3_bind_int(ins, 1, state_sets[i].tbl);
-		sqlite3_bind_int64(ins, 2, state_sets[i].batch);
-		sqlite3_bind_int64(ins, 3, (sqlite3_int64)rows);
-		sqlite3_bind_int64(ins, 4, (sqlite3_int64)digest);
-		if (sqlite3_step(del) != SQLITE_DONE || (rows && sqlite3_step(ins) != SQLITE_DONE))
+		if (sqlite3_step(del) != SQLITE_DONE)
 			r = err_set(e, stream_sqlite_errno(sqlite3_errcode(db)), "sealing %s: %s", state_sets[i].name,
 				    sqlite3_errmsg(db));
 		sqlite3_reset(del);
-		sqlite3_reset(ins);
+		if (!r && rows)
+			r = insert_seal(ins, state_sets[i].tbl, state_sets[i].batch, rows, digest, e);
 	}
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
@@ -336,98 +354,45 @@ int stream_seal_state_check(sqlite3 *db, struct err *e)
 	return r;
 }
 
-/* What to do with each batch of a table's rows, summed: seal it, or compare it with its seal. */
-typedef int (*batch_fn)(sqlite3_stmt *st, enum stream_seal_table t, int64_t batch, uint64_t rows, uint64_t digest,
-			struct err *e);
-
-/* Table t's rows in seq order, summed per batch and handed to fn with st; *batches counts them. */
-static int walk_table(sqlite3 *db, enum stream_seal_table t, batch_fn fn, sqlite3_stmt *st_fn, uint64_t *batches,
-		      struct err *e)
+/* Table t's rows in seq order, a statement to step; NULL + e if the table cannot be read. */
+static sqlite3_stmt *all_rows(sqlite3 *db, enum stream_seal_table t, struct err *e)
 {
 	char sql[256];
 	sqlite3_stmt *st = NULL;
-	int64_t batch = -1;
-	uint64_t rows = 0, digest = 0;
-	bool more;
-	int r = 0, rc;
 
 	snprintf(sql, sizeof(sql), "SELECT %s FROM %s ORDER BY seq", table_cols[t], table_name[t]);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return err_set(e, -EINVAL, "corrupt recording: %s: %s", table_name[t], sqlite3_errmsg(db));
-	do {    /* a batch is done when the next row is in another */
-		rc = sqlite3_step(st);
-		more = rc == SQLITE_ROW;
-		if (rows && (!more || stream_seal_batch(sqlite3_column_int64(st, 0)) != batch)) {
-			r = fn(st_fn, t, batch, rows, digest, e);
-			(*batches)++;
-			rows = digest = 0;
-		}
-		if (more) {
-			batch = stream_seal_batch(sqlite3_column_int64(st, 0));
-			rows++;
-			digest += stream_seal_stmt_hash(st, table_ncols[t], t);
-		}
-	} while (more && !r);
-	sqlite3_finalize(st);
-	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = err_set(e, -EIO, "reading table %s: %s", table_name[t], sqlite3_errmsg(db));
-	return r;
-}
-
-static int insert_seal(sqlite3_stmt *ins, enum stream_seal_table t, int64_t batch, uint64_t rows, uint64_t digest,
-		       struct err *e)
-{
-	int rc;
-
-	sqlite3_bind_int(ins, 1, t);
-	sqlite3_bind_int64(ins, 2, batch);
-	sqlite3_bind_int64(ins, 3, (sqlite3_int64)rows);
-	sqlite3_bind_int64(ins, 4, (sqlite3_int64)digest);
-	rc = sqlite3_step(ins);
-	sqlite3_reset(ins);
-	if (rc != SQLITE_DONE)
-		return err_set(e, -EIO, "sealing %s: %s", table_name[t], sqlite3_errmsg(sqlite3_db_handle(ins)));
-	return 0;
-}
-
-static int compare_seal(sqlite3_stmt *sealed, enum stream_seal_table t, int64_t batch, uint64_t rows,
-			uint64_t digest, struct err *e)
-{
-	uint64_t srows, sdigest;
-	int r = sum_seals(sealed, t, batch, &srows, &sdigest, e);
-
-	if (r == 0 && (rows != srows || digest != sdigest))
-		r = err_set(e, -EINVAL, "corrupt recording: the %s rows of seq %" PRId64 " to %" PRId64 " are not the "
-			    "ones the recorder sealed (%" PRIu64 " in the file, %" PRIu64 " sealed%s): the file was "
-			    "changed or damaged", table_name[t], batch_first(batch), batch_last(batch), rows, srows,
-			    rows == srows ? ", a row differs" : "");
-	return r;
+		err_set(e, -EINVAL, "corrupt recording: %s: %s", table_name[t], sqlite3_errmsg(db));
+	return st;
 }
 
 int stream_seal_verify_all(sqlite3 *db, uint64_t *batches, struct err *e)
 {
-	sqlite3_stmt *sealed = NULL, *count = NULL;
-	int r = stream_seal_state_check(db, e);
+	/* The reader's own check, fed every row of each table in turn. */
+	struct stream_seal_check c;
+	int r = stream_seal_open(&c, db, (const int64_t[STREAM_SEAL_TABLES]){ 0, -1, -1 }, e), rc;
 
 	*batches = 0;
-	if (!r && (sqlite3_prepare_v2(db, sealed_sql, -1, &sealed, NULL) != SQLITE_OK ||
-		   sqlite3_prepare_v2(db, "SELECT count(DISTINCT batch) FROM seal WHERE tbl = ?1", -1, &count,
-				      NULL) != SQLITE_OK))
-		r = err_set(e, -EINVAL, "corrupt recording: table seal: %s", sqlite3_errmsg(db));
 	for (int t = 0; t < STREAM_SEAL_TABLES && !r; t++) {
-		uint64_t seen = 0;
+		sqlite3_stmt *st = all_rows(db, (enum stream_seal_table)t, e);
+		int64_t last = -1;
 
-		r = walk_table(db, (enum stream_seal_table)t, compare_seal, sealed, &seen, e);
-		*batches += seen;
-		sqlite3_bind_int(count, 1, t);
-		/* Every batch with rows matched its seals: more sealed batches are batches whose rows are gone. */
-		if (!r && sqlite3_step(count) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(count, 0) != seen)
-			r = err_set(e, -EINVAL, "corrupt recording: %s: %lld batches sealed, %" PRIu64 " hold rows: "
-				    "rows are missing", table_name[t], (long long)sqlite3_column_int64(count, 0), seen);
-		sqlite3_reset(count);
+		if (!st)
+			r = e->code;
+		while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t seq = sqlite3_column_int64(st, 0);
+
+			*batches += stream_seal_batch(seq) != last;
+			last = stream_seal_batch(seq);
+			r = stream_seal_read(&c, (enum stream_seal_table)t, st, e);
+		}
+		if (!r && rc != SQLITE_DONE)
+			r = err_set(e, -EIO, "reading table %s: %s", table_name[t], sqlite3_errmsg(db));
+		if (!r)
+			r = stream_seal_end(&c, (enum stream_seal_table)t, e);
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(sealed);
-	sqlite3_finalize(count);
+	stream_seal_close(&c);
 	return r;
 }
 
@@ -436,13 +401,28 @@ int stream_seal_rebuild(sqlite3 *db, struct err *e)
 	sqlite3_stmt *ins = NULL;
 	int r = stream_sql_exec(db, "DELETE FROM seal", "sealing anew", e);
 
-	if (!r && sqlite3_prepare_v2(db, "INSERT INTO seal(tbl, batch, rows, digest) VALUES(?, ?, ?, ?)", -1, &ins,
-				     NULL) != SQLITE_OK)
+	if (!r && sqlite3_prepare_v2(db, insert_sql, -1, &ins, NULL) != SQLITE_OK)
 		r = err_set(e, -EINVAL, "sealing anew: %s", sqlite3_errmsg(db));
 	for (int t = 0; t < STREAM_SEAL_TABLES && !r; t++) {
-		uint64_t batches = 0;
+		sqlite3_stmt *st = all_rows(db, (enum stream_seal_table)t, e);
+		int64_t batch = -1;
+		uint64_t rows = 0, digest = 0;
+		bool more = st != NULL;
 
-		r = walk_table(db, (enum stream_seal_table)t, insert_seal, ins, &batches, e);
+		r = st ? 0 : e->code;
+		while (more && !r) {    /* a batch is done when the next row is in another */
+			more = sqlite3_step(st) == SQLITE_ROW;
+			if (rows && (!more || stream_seal_batch(sqlite3_column_int64(st, 0)) != batch)) {
+				r = insert_seal(ins, t, batch, rows, digest, e);
+				rows = digest = 0;
+			}
+			if (more) {
+				batch = stream_seal_batch(sqlite3_column_int64(st, 0));
+				rows++;
+				digest += stream_seal_stmt_hash(st, table_ncols[t], t);
+			}
+		}
+		sqlite3_finalize(st);
 	}
 	sqlite3_finalize(ins);
 	if (!r)
@@ -450,6 +430,7 @@ int stream_seal_rebuild(sqlite3 *db, struct err *e)
 	return r ? r : stream_seal_state_write(db, true, e);
 }
 
+/* Hash the rows of t's first batch that lie before start (the reader starts in the middle of it). */
 static int prime(struct stream_seal_check *c, enum stream_seal_table t, int64_t start, struct err *e)
 {
 	char sql[256];
@@ -463,10 +444,7 @@ static int prime(struct stream_seal_check *c, enum stream_seal_table t, int64_t 
 		return err_set(e, -EINVAL, "reading the recording (%s): %s", sql, sqlite3_errmsg(c->db));
 	sqlite3_bind_int64(st, 1, batch_first(c->t[t].batch));
 	sqlite3_bind_int64(st, 2, start);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		c->t[t].rows++;
-		c->t[t].digest += stream_seal_stmt_hash(st, table_ncols[t], t);
-	}
+	rc = sum_rows(st, table_ncols[t], t, &c->t[t].rows, &c->t[t].digest);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return err_set(e, -EIO, "reading table %s: %s", table_name[t], sqlite3_errmsg(c->db));

@@ -92,9 +92,9 @@ int stream_seal_state_write(sqlite3 *db, bool final, struct err *e);
  */
 int stream_seal_state_check(sqlite3 *db, struct err *e);
 /*
- * Check every row of db against its seal without replaying (kvmrr check):
- * the state tables (stream_seal_state_check), then every batch of the
- * stream tables. *batches: the batches checked. 0 or -errno + e.
+ * Check every row of the stream tables against its seal without replaying
+ * (kvmrr check; stream_recording_open checked the state tables). *batches:
+ * the batches checked. 0 or -errno + e.
  */
 int stream_seal_verify_all(sqlite3 *db, uint64_t *batches, struct err *e);
 /*
@@ -139,12 +139,12 @@ int stream_seal_open(struct stream_seal_check *c, sqlite3 *db, const int64_t sta
 		     struct err *e);
 void stream_seal_close(struct stream_seal_check *c);
 /*
- * A row of table t at seq was read, with hash h; rows of a table come in seq
- * order. A batch left behind is checked: 0, or -EINVAL + e (corrupt
- * recording: what was read is not what was sealed).
+ * st stands on a row of table t (its columns selected as STREAM_SEAL_*_COLS,
+ * seq first); rows of a table come in seq order. A batch left behind is
+ * checked: 0, or -EINVAL + e (corrupt recording: what was read is not what
+ * was sealed). Nothing is hashed when c checks nothing (no seals).
  */
-int stream_seal_read(struct stream_seal_check *c, enum stream_seal_table t, int64_t seq, uint64_t h,
-		     struct err *e);
+int stream_seal_read(struct stream_seal_check *c, enum stream_seal_table t, sqlite3_stmt *st, struct err *e);
 /* Table t has no more rows: its last batch is checked and no later one may be sealed. */
 int stream_seal_end(struct stream_seal_check *c, enum stream_seal_table t, struct err *e);
 

@@ -46,6 +46,7 @@ static void replays(const char *name, long long until)
 }
 
 TEST(format2_preempt_cpl0) { replays("preempt-cpl0-v2.db", 300); }
+TEST(format3_preempt_cpl0) { replays("preempt-cpl0-v3.db", 300); }
 
 /*
  * A new VM reports a restored page at its first touch even when the guest

@@ -476,4 +476,36 @@ TEST(check_command)
 	fixture_done(&fx);
 }
 
+/*
+ * Bytes damaged in a small table's page (the cpuid table's cell pointers
+ * point outside the page): SQLite's structural check, run when a recording
+ * is opened, refuses it before anything is replayed; check says the same.
+ */
+TEST(damaged_page_is_refused)
+{
+	struct fixture fx;
+	struct e2e_cmd c;
+	char path[256];
+	long long root, page;
+	FILE *f;
+
+	fixture_record(&fx, "hello", NULL);
+	root = orig_int(&fx, "SELECT rootpage FROM sqlite_schema WHERE name = 'cpuid'");
+	page = orig_int(&fx, "PRAGMA page_size");
+	snprintf(path, sizeof(path), "%s/damaged.db", fx.dir);
+	e2e_copy(fx.orig, path);
+	f = fopen(path, "r+b");
+	TEST_ASSERT(f && fseek(f, (root - 1) * page + 12, SEEK_SET) == 0 && fwrite("\xff\xf0\xff\xf0", 4, 1, f) == 1 &&
+		    fclose(f) == 0, "damaging %s", path);
+	e2e_replay(&c, fx.dir, path, "-q");
+	E2E_ASSERT(&c, c.status == 2, "replay of a damaged page: status %d", c.status);
+	E2E_HAS(&c, c.err, "structural check failed: table cpuid");
+	e2e_free(&c);
+	e2e_sh(&c, fx.dir, 60, "%s check %s", e2e_kvmrr(), path);
+	E2E_ASSERT(&c, c.status == 2, "check of a damaged page: status %d", c.status);
+	E2E_HAS(&c, c.err, "structural check failed");
+	e2e_free(&c);
+	fixture_done(&fx);
+}
+
 TEST_MAIN()
